@@ -1,0 +1,181 @@
+"""The ``ecogis`` command line: a thin layer over the Python API.
+
+Bad input ends with the message on stderr and exit status 2, never a
+traceback.  ``--debug`` shows tracebacks for bug reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Sequence
+
+from ecogis import __version__
+from ecogis.errors import EcogisError
+from ecogis.notes import Notes
+
+
+def _print_notes(notes: Notes, stream=None) -> None:
+    stream = stream or sys.stderr
+    for n in notes:
+        print(f"  note {n}", file=stream)
+
+
+# ---------------------------------------------------------------------------- layers
+def _cmd_layers_import(a: argparse.Namespace) -> int:
+    from ecogis.layers import import_layer
+
+    info, notes = import_layer(
+        a.file, a.kind, a.workspace, version=a.version, crs=a.crs, layer=a.layer,
+        encoding=a.encoding, replace=a.replace,
+    )
+    verb = "replaced" if info.mode == "replace" else "appended to"
+    print(f"{verb} {info.kind} in {a.workspace}: {info.feature_count} features, version {info.version}")
+    _print_notes(notes, sys.stdout)
+    return 0
+
+
+def _cmd_layers_list(a: argparse.Namespace) -> int:
+    from ecogis.workspace import open_workspace
+
+    ws = open_workspace(a.workspace)
+    infos = ws.layers()
+    if a.json:
+        print(json.dumps([i.as_dict() for i in infos], ensure_ascii=False, indent=2))
+        return 0
+    if not infos:
+        print(f"{a.workspace}: no layers")
+        return 0
+    from ecogis.normalise.schema import schemas
+
+    names = schemas()
+    print(f"{'kind':<16} {'名称':<12} {'features':>8}  {'version':<16} {'imported (UTC)':<26} repairs  source")
+    for i in infos:
+        title = names[i.kind].title_zh if i.kind in names else ""
+        repairs = sum(len(r.get("ids", [])) or 1 for r in i.repairs)
+        print(f"{i.kind:<16} {title:<12} {i.feature_count:>8}  {i.version:<16} {i.imported_at:<26} {repairs:>7}  {i.source}")
+    return 0
+
+
+def _cmd_layers_validate(a: argparse.Namespace) -> int:
+    from ecogis.layers import validate_layer
+
+    rep = validate_layer(a.file, a.kind, crs=a.crs, layer=a.layer, encoding=a.encoding)
+    for fid, msg in rep.record_problems:
+        print(f"{a.file}, feature {fid}: {msg}", file=sys.stderr)
+    status = "valid" if rep.ok else f"{len(rep.record_problems)} records with problems"
+    print(f"{a.file}: {status}; {rep.features} features would import as {a.kind}")
+    _print_notes(rep.notes, sys.stdout)
+    return 0 if rep.ok else 2
+
+
+def _cmd_convert(a: argparse.Namespace) -> int:
+    from ecogis.layers import convert
+
+    extra = {}
+    if a.zone is not None:
+        extra["zone"] = a.zone
+    out, notes = convert(a.input, a.output, to_crs=a.to_crs, shift=a.shift, crs=a.crs, layer=a.layer,
+                         encoding=a.encoding, **extra)
+    print(f"wrote {out}")
+    _print_notes(notes, sys.stdout)
+    return 0
+
+
+def _cmd_demo(a: argparse.Namespace) -> int:
+    from ecogis.demo import run_demo
+
+    run_demo(out_dir=a.out, sample_dir=a.sample_dir)
+    return 0
+
+
+# ---------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ecogis",
+        description="Ecological spatial planning for China: layers in CGCS2000, 国土TXT, screening, maps, patrols.",
+    )
+    p.add_argument("--version", action="version", version=f"ecogis {__version__}")
+    p.add_argument("--debug", action="store_true", help="show Python tracebacks")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    layers = sub.add_parser("layers", help="import, list and validate layers")
+    lsub = layers.add_subparsers(dest="layers_command", metavar="SUBCOMMAND")
+
+    def common_read(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--crs", help="CRS for files that carry none, e.g. EPSG:4490 or EPSG:4527")
+        sp.add_argument("--layer", help="layer to read from a multi-layer file")
+        sp.add_argument("--encoding", help="override the detected text encoding (e.g. gbk)")
+
+    imp = lsub.add_parser("import", help="import a file into a workspace as one layer kind")
+    imp.add_argument("file")
+    imp.add_argument("--kind", required=True, help="layer kind, e.g. redline, protected_area, control_unit")
+    imp.add_argument("--workspace", required=True, help="workspace GeoPackage (created if missing)")
+    imp.add_argument("--version", dest="version", help="data version or date recorded with the layer")
+    imp.add_argument("--replace", action="store_true", help="replace the layer instead of appending")
+    common_read(imp)
+    imp.set_defaults(func=_cmd_layers_import)
+
+    ls = lsub.add_parser("list", help="list a workspace's layers and versions")
+    ls.add_argument("--workspace", required=True)
+    ls.add_argument("--json", action="store_true", help="print JSON")
+    ls.set_defaults(func=_cmd_layers_list)
+
+    val = lsub.add_parser("validate", help="check a file against a layer kind without importing it")
+    val.add_argument("file")
+    val.add_argument("--kind", required=True)
+    common_read(val)
+    val.set_defaults(func=_cmd_layers_validate)
+
+    conv = sub.add_parser("convert", help="convert between formats (by extension), re-project, shift datum")
+    conv.add_argument("input")
+    conv.add_argument("output")
+    conv.add_argument("--to-crs", help="output CRS, e.g. EPSG:4527")
+    conv.add_argument(
+        "--shift",
+        choices=["gcj02:wgs84", "wgs84:gcj02", "bd09:wgs84", "wgs84:bd09", "gcj02:bd09", "bd09:gcj02"],
+        help="datum offset to apply to lon/lat",
+    )
+    conv.add_argument("--zone", type=int, help="Gauss-Krüger zone for 国土TXT output")
+    common_read(conv)
+    conv.set_defaults(func=_cmd_convert)
+
+    demo = sub.add_parser("demo", help="run the main job on the bundled sample data")
+    demo.add_argument("--out", default="out", help="output folder (default: out)")
+    demo.add_argument("--sample-dir", help="folder with the sample workspaces (default: layers/sample)")
+    demo.set_defaults(func=_cmd_demo)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``ecogis`` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        if args.command == "layers":
+            parser.parse_args(["layers", "--help"])
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except EcogisError as exc:
+        if args.debug:
+            raise
+        print(f"ecogis: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ecogis: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug, not bad input
+        if args.debug:
+            raise
+        print(
+            f"ecogis: internal error ({type(exc).__name__}: {exc}); this is a bug — rerun with --debug and report it",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

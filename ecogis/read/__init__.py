@@ -1,0 +1,159 @@
+"""Read stage: formats, 国土TXT, CRS checks.
+
+:func:`read_file` opens any supported format, chosen by extension, and
+returns a GeoDataFrame in the file's own CRS with a ``fid`` column (the
+feature IDs used in every message).  It refuses a file with no CRS unless one
+is given, and refuses coordinates that do not fit the CRS.
+
+==========  =================================================
+extension   format
+==========  =================================================
+.gpkg       GeoPackage (pick a layer with ``layer=``)
+.shp        Shapefile (``.cpg`` honoured, GBK detected)
+.zip        zipped Shapefile, read in place
+.geojson    GeoJSON (.json too)
+.kml .kmz   KML / KMZ, parsed safely
+.csv        lon/lat columns or a WKT column (needs ``crs=``)
+.txt        国土TXT 界址点坐标交换格式
+==========  =================================================
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from ecogis.errors import CRSError, EmptyLayerError, FormatError
+from ecogis.fileutil import check_input_file
+from ecogis.notes import Notes
+from ecogis.read.crs import check_coordinates, describe, parse_crs
+
+FORMATS = {
+    ".gpkg": "gpkg",
+    ".shp": "shapefile",
+    ".zip": "zip",
+    ".geojson": "geojson",
+    ".json": "geojson",
+    ".kml": "kml",
+    ".kmz": "kmz",
+    ".csv": "csv",
+    ".txt": "guotu",
+}
+
+__all__ = ["read_file", "detect_format", "FORMATS"]
+
+
+def detect_format(path: str | os.PathLike) -> str:
+    """The format name for ``path`` by its extension, or :class:`FormatError`."""
+    ext = Path(path).suffix.lower()
+    if ext not in FORMATS:
+        raise FormatError(
+            f"unknown file type {ext or '(no extension)'!r}",
+            path=path,
+            hint="supported: " + ", ".join(sorted(FORMATS)),
+        )
+    return FORMATS[ext]
+
+
+def _read_raw(path: Path, fmt: str, *, layer, encoding, prefer, notes: Notes) -> gpd.GeoDataFrame:
+    if fmt == "gpkg":
+        from ecogis.read.vector import read_gpkg
+
+        return read_gpkg(path, layer=layer, prefer=prefer, notes=notes)
+    if fmt == "shapefile":
+        from ecogis.read.vector import read_shapefile
+
+        return read_shapefile(path, encoding=encoding, notes=notes)
+    if fmt == "zip":
+        from ecogis.read.vector import read_zip
+
+        return read_zip(path, layer=layer, encoding=encoding, notes=notes)
+    if fmt == "geojson":
+        from ecogis.read.vector import read_geojson
+
+        return read_geojson(path, notes=notes)
+    if fmt == "kml":
+        from ecogis.read.kml import read_kml
+
+        return read_kml(path, notes=notes)
+    if fmt == "kmz":
+        from ecogis.read.kml import read_kmz
+
+        return read_kmz(path, notes=notes)
+    if fmt == "csv":
+        from ecogis.read.csvfile import read_csv
+
+        return read_csv(path, encoding=encoding, notes=notes)
+    if fmt == "guotu":
+        from ecogis.read.guotu import read_guotu
+
+        gdf = read_guotu(path, notes=notes)
+        if "fid" not in gdf.columns:
+            gdf.insert(0, "fid", gdf["site_id"] if "site_id" in gdf.columns else np.arange(1, len(gdf) + 1))
+        return gdf
+    raise FormatError(f"no reader for format {fmt!r}", path=path)  # pragma: no cover
+
+
+def read_file(
+    path: str | os.PathLike,
+    *,
+    layer: str | None = None,
+    crs: Any = None,
+    encoding: str | None = None,
+    prefer_layer: str | None = None,
+    notes: Notes | None = None,
+) -> gpd.GeoDataFrame:
+    """Read a vector file in any supported format, with its CRS checked.
+
+    Parameters
+    ----------
+    path:
+        The file.
+    layer:
+        Layer name for multi-layer sources (GeoPackage, zip with several shapefiles).
+    crs:
+        The CRS for a file that carries none (``"EPSG:4527"``); if the file
+        declares another, the given one wins and that is noted.
+    encoding:
+        Text encoding, when detection must be overridden.
+    prefer_layer:
+        Layer to take from a multi-layer GeoPackage when ``layer`` is not given.
+    notes:
+        Where to report what was done; also kept in ``gdf.attrs["notes"]``.
+    """
+    notes = notes if notes is not None else Notes()
+    p = check_input_file(path)
+    fmt = detect_format(p)
+    gdf = _read_raw(p, fmt, layer=layer, encoding=encoding, prefer=prefer_layer, notes=notes)
+    if len(gdf) == 0:
+        raise EmptyLayerError("layer has no features", path=p)
+    if crs is not None:
+        user = parse_crs(crs, path=p)
+        if gdf.crs is None:
+            notes.add("crs", f"CRS given by the user: {describe(user)}")
+        elif not gdf.crs.equals(user):
+            notes.add("crs", f"file declares {describe(gdf.crs)}; overridden by the given {describe(user)}")
+        gdf = gdf.set_crs(user, allow_override=True)
+    if gdf.crs is None:
+        raise CRSError(
+            "has no coordinate reference system",
+            path=p,
+            hint="pass --crs, e.g. EPSG:4490 (CGCS2000 lon/lat) or EPSG:4527 (CGCS2000 GK zone 39 with prefix)",
+        )
+    geoms = gdf.geometry.values
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if present.any():
+        coords = shapely.get_coordinates(geoms[present])
+        finite = coords[np.isfinite(coords).all(axis=1)]
+        if len(finite):
+            bounds = (finite[:, 0].min(), finite[:, 1].min(), finite[:, 0].max(), finite[:, 1].max())
+            check_coordinates(bounds, gdf.crs, path=p)
+    gdf.attrs["notes"] = notes
+    gdf.attrs["source_path"] = str(p)
+    gdf.attrs["format"] = fmt
+    return gdf

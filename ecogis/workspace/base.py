@@ -1,0 +1,103 @@
+"""The workspace interface.
+
+A workspace holds one table per layer kind in CGCS2000 (EPSG:4490) and a
+metadata table with each layer's version history.  Everything above this
+module talks to :class:`Workspace` only and never knows which backend it has.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import geopandas as gpd
+
+from ecogis.notes import Notes
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """Metadata of one imported version of a layer."""
+
+    kind: str
+    version: str
+    source: str
+    sha256: str
+    imported_at: str
+    feature_count: int
+    repairs: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[dict[str, Any]] = field(default_factory=list)
+    bounds: tuple[float, float, float, float] | None = None
+    mode: str = "replace"  # replace | append
+    current: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["bounds"] = list(self.bounds) if self.bounds else None
+        return d
+
+
+class Workspace(abc.ABC):
+    """A set of layers, one per kind, stored in EPSG:4490 with metadata."""
+
+    #: A printable identifier: the file path or the database URL without password.
+    uri: str
+
+    @abc.abstractmethod
+    def kinds(self) -> list[str]:
+        """The layer kinds present."""
+
+    @abc.abstractmethod
+    def read(self, kind: str, *, bbox: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame:
+        """The features of ``kind`` (EPSG:4490), optionally only those meeting ``bbox``."""
+
+    @abc.abstractmethod
+    def write(
+        self,
+        kind: str,
+        gdf: gpd.GeoDataFrame,
+        *,
+        source: str,
+        version: str,
+        sha256: str | None = None,
+        notes: Notes | None = None,
+        replace: bool = False,
+    ) -> LayerInfo:
+        """Store ``gdf`` as layer ``kind``: append to it, or replace it with ``replace=True``.
+
+        The write is all-or-nothing: if it fails, the previous version of the
+        layer and its metadata are left intact.
+        """
+
+    @abc.abstractmethod
+    def layers(self) -> list[LayerInfo]:
+        """Current metadata of every layer (one entry per kind)."""
+
+    @abc.abstractmethod
+    def history(self, kind: str | None = None) -> list[LayerInfo]:
+        """Every recorded import, oldest first."""
+
+    def info(self, kind: str) -> LayerInfo:
+        """Current metadata of ``kind``."""
+        for li in self.layers():
+            if li.kind == kind:
+                return li
+        from ecogis.errors import WorkspaceError
+
+        raise WorkspaceError(f"no layer of kind {kind!r}", path=self.uri, hint=f"present: {', '.join(self.kinds()) or 'none'}")
+
+    def has(self, kind: str) -> bool:
+        return kind in self.kinds()
+
+    def close(self) -> None:  # pragma: no cover - nothing to release for files
+        """Release resources held by the backend."""
+
+    def __enter__(self) -> "Workspace":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.uri}>"

@@ -1,0 +1,226 @@
+"""GeoPackage workspace: the embedded default backend.
+
+One table per layer kind (named after the kind) in EPSG:4490, plus the
+attribute table ``ecogis_layers`` with every import's metadata.  A write
+copies the file, changes the copy and renames it into place, so a failed
+import leaves the previous version untouched and concurrent readers always see
+a whole version.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import geopandas as gpd
+import pyogrio
+
+from ecogis.errors import WorkspaceError
+from ecogis.fileutil import atomic_path
+from ecogis.notes import Notes
+from ecogis.settings import settings
+from ecogis.workspace.base import LayerInfo, Workspace
+
+META_TABLE = "ecogis_layers"
+
+_META_DDL = f"""
+CREATE TABLE IF NOT EXISTS {META_TABLE} (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    version TEXT NOT NULL,
+    source TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    imported_at TEXT NOT NULL,
+    feature_count INTEGER NOT NULL,
+    repairs TEXT NOT NULL,
+    notes TEXT NOT NULL,
+    minx REAL, miny REAL, maxx REAL, maxy REAL,
+    mode TEXT NOT NULL,
+    current INTEGER NOT NULL
+)
+"""
+
+
+def _is_sqlite(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(16) == b"SQLite format 3\x00"
+
+
+class GeoPackageWorkspace(Workspace):
+    """A workspace in one GeoPackage file."""
+
+    def __init__(self, path: str | os.PathLike, *, create: bool = False) -> None:
+        self.path = Path(path)
+        self.uri = str(self.path)
+        if self.path.exists():
+            if self.path.is_dir():
+                raise WorkspaceError("is a folder, not a GeoPackage", path=self.path)
+            if self.path.stat().st_size and not _is_sqlite(self.path):
+                raise WorkspaceError("is not a GeoPackage (no SQLite header)", path=self.path)
+        elif not create:
+            raise WorkspaceError(
+                "workspace not found", path=self.path, hint="import a layer into it first, e.g. ecogis layers import"
+            )
+
+    # ------------------------------------------------------------------ reading
+    def _exists(self) -> bool:
+        return self.path.exists() and self.path.stat().st_size > 0
+
+    def kinds(self) -> list[str]:
+        if not self._exists():
+            return []
+        try:
+            listed = pyogrio.list_layers(self.path)
+        except Exception as exc:  # GDAL raises DataSourceError and friends
+            raise WorkspaceError(f"cannot list layers: {exc}", path=self.path) from None
+        return sorted(str(name) for name, gtype in listed if name != META_TABLE and gtype is not None)
+
+    def read(self, kind: str, *, bbox: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame:
+        if kind not in self.kinds():
+            raise WorkspaceError(
+                f"no layer of kind {kind!r}", path=self.path, hint=f"present: {', '.join(self.kinds()) or 'none'}"
+            )
+        try:
+            gdf = pyogrio.read_dataframe(self.path, layer=kind, bbox=bbox, fid_as_index=True)
+        except Exception as exc:
+            raise WorkspaceError(f"cannot read layer {kind!r}: {exc}", path=self.path) from None
+        gdf.index.name = "fid"
+        gdf = gdf.reset_index()
+        if gdf.crs is None or gdf.crs.to_epsg() != 4490:
+            raise WorkspaceError(f"layer {kind!r} is not stored in EPSG:4490", path=self.path)
+        gdf.attrs["workspace"] = self.uri
+        return gdf
+
+    def _rows(self, where: str = "", args: tuple[Any, ...] = ()) -> list[LayerInfo]:
+        if not self._exists():
+            return []
+        with contextlib.closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as con:
+            has = con.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (META_TABLE,)
+            ).fetchone()
+            if not has:
+                return []
+            cur = con.execute(
+                f"SELECT kind, version, source, sha256, imported_at, feature_count, repairs, notes,"
+                f" minx, miny, maxx, maxy, mode, current FROM {META_TABLE} {where} ORDER BY id",
+                args,
+            )
+            out = []
+            for r in cur.fetchall():
+                bounds = None if r[8] is None else (r[8], r[9], r[10], r[11])
+                out.append(
+                    LayerInfo(
+                        kind=r[0], version=r[1], source=r[2], sha256=r[3], imported_at=r[4],
+                        feature_count=r[5], repairs=json.loads(r[6]), notes=json.loads(r[7]),
+                        bounds=bounds, mode=r[12], current=bool(r[13]),
+                    )
+                )
+            return out
+
+    def layers(self) -> list[LayerInfo]:
+        present = set(self.kinds())
+        return [li for li in self._rows("WHERE current = 1") if li.kind in present]
+
+    def history(self, kind: str | None = None) -> list[LayerInfo]:
+        if kind is None:
+            return self._rows()
+        return self._rows("WHERE kind = ?", (kind,))
+
+    # ------------------------------------------------------------------ writing
+    @contextlib.contextmanager
+    def _staged(self) -> Iterator[Path]:
+        """A copy of the workspace to change; renamed into place on success."""
+        with atomic_path(self.path) as tmp:
+            if self._exists():
+                shutil.copy2(self.path, tmp)
+            yield tmp
+
+    def write(
+        self,
+        kind: str,
+        gdf: gpd.GeoDataFrame,
+        *,
+        source: str,
+        version: str,
+        sha256: str | None = None,
+        notes: Notes | None = None,
+        replace: bool = False,
+    ) -> LayerInfo:
+        if gdf.crs is None or gdf.crs.to_epsg() != 4490:
+            raise WorkspaceError(
+                f"layer {kind!r} must be in {settings.storage_crs} before it is stored", path=self.path
+            )
+        if len(gdf) == 0:
+            raise WorkspaceError(f"refusing to store an empty layer {kind!r}", path=self.path)
+        data = gdf.drop(columns=[c for c in ("fid",) if c in gdf.columns])
+        exists = kind in self.kinds()
+        append = exists and not replace
+        notes = notes or Notes()
+        info = LayerInfo(
+            kind=kind,
+            version=str(version),
+            source=str(source),
+            sha256=sha256 or "",
+            imported_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            feature_count=int(len(data)),
+            repairs=[n.as_dict() for n in notes if n.code in {"repair", "drop_empty", "drop_z"}],
+            notes=notes.as_dicts(),
+            bounds=tuple(float(b) for b in data.total_bounds),
+            mode="append" if append else "replace",
+        )
+        with self._staged() as tmp:
+            try:
+                pyogrio.write_dataframe(
+                    data,
+                    tmp,
+                    layer=kind,
+                    driver="GPKG",
+                    append=append,
+                    promote_to_multi=None,
+                    geometry_type="Unknown" if not append else None,
+                )
+            except Exception as exc:
+                raise WorkspaceError(f"cannot write layer {kind!r}: {exc}", path=self.path) from None
+            self._record(tmp, info)
+        if append:
+            info = self._current(kind) or info
+        return info
+
+    def _current(self, kind: str) -> LayerInfo | None:
+        rows = self._rows("WHERE kind = ? AND current = 1", (kind,))
+        return rows[-1] if rows else None
+
+    def _record(self, db: Path, info: LayerInfo) -> None:
+        with contextlib.closing(sqlite3.connect(db)) as con, con:
+            con.execute(_META_DDL)
+            con.execute(
+                "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, description)"
+                " VALUES (?, 'attributes', ?, ?)",
+                (META_TABLE, META_TABLE, "ecogis layer metadata and version history"),
+            )
+            if info.mode == "replace":
+                con.execute(f"UPDATE {META_TABLE} SET current = 0 WHERE kind = ?", (info.kind,))
+                count = info.feature_count
+            else:
+                prev = con.execute(
+                    f"SELECT feature_count FROM {META_TABLE} WHERE kind = ? AND current = 1", (info.kind,)
+                ).fetchone()
+                con.execute(f"UPDATE {META_TABLE} SET current = 0 WHERE kind = ?", (info.kind,))
+                count = info.feature_count + (prev[0] if prev else 0)
+            b = info.bounds or (None, None, None, None)
+            con.execute(
+                f"INSERT INTO {META_TABLE} (kind, version, source, sha256, imported_at, feature_count,"
+                " repairs, notes, minx, miny, maxx, maxy, mode, current)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+                (
+                    info.kind, info.version, info.source, info.sha256, info.imported_at, count,
+                    json.dumps(info.repairs, ensure_ascii=False), json.dumps(info.notes, ensure_ascii=False),
+                    *b, info.mode,
+                ),
+            )
