@@ -7,4 +7,34 @@ __version__ = "0.1.0"
 from ecogis.errors import EcogisError  # noqa: E402
 from ecogis.settings import settings  # noqa: E402
 
-__all__ = ["EcogisError", "settings", "__version__"]
+
+
+def screen(sites, workspace, rules=None, **kwargs):
+    """Screen project sites against a workspace: see :func:`ecogis.screening.engine.screen`."""
+    from ecogis.screening.engine import screen as _screen
+
+    return _screen(sites, workspace, rules, **kwargs)
+
+
+def read_file(path, **kwargs):
+    """Read any supported vector file: see :func:`ecogis.read.read_file`."""
+    from ecogis.read import read_file as _read_file
+
+    return _read_file(path, **kwargs)
+
+
+def load_layer(path, kind, **kwargs):
+    """Read and normalise a layer of ``kind``: see :func:`ecogis.layers.load_layer`."""
+    from ecogis.layers import load_layer as _load_layer
+
+    return _load_layer(path, kind, **kwargs)
+
+
+def open_workspace(uri, **kwargs):
+    """Open a workspace: see :func:`ecogis.workspace.open_workspace`."""
+    from ecogis.workspace import open_workspace as _open
+
+    return _open(uri, **kwargs)
+
+
+__all__ = ["EcogisError", "settings", "__version__", "screen", "read_file", "load_layer", "open_workspace"]

@@ -83,6 +83,34 @@ def _cmd_convert(a: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_screen(a: argparse.Namespace) -> int:
+    import ecogis
+    from ecogis.render.outputs import write_outputs
+    from ecogis.screening.engine import SEVERITY_RANK, SEVERITY_TEXT
+
+    overrides = {
+        "industry": a.industry, "nature": a.nature, "name": a.name, "linear": a.linear,
+        "national_major": a.national_major, "unavoidable": a.unavoidable, "activity": a.activity,
+    }
+    rules = [p for group in (a.rules or []) for p in group] or None
+    result = ecogis.screen(a.sites, a.workspace, rules, overrides=overrides, crs=a.crs, lang=a.lang,
+                           progress=not a.quiet)
+    written = write_outputs(result, a.out, formats=a.format.split(","), lang=a.lang)
+    for _, row in result.verdicts.iterrows():
+        text = SEVERITY_TEXT[row["verdict"]][a.lang]
+        n = int((result.findings["site_id"] == row["site_id"]).sum()) if len(result.findings) else 0
+        print(f"{row['site_id']:<14} {str(row['name'])[:28]:<28} {text:<10} {n:>3} findings  {row['area_ha']:.4f} ha")
+    if len(result.not_evaluated):
+        print(f"not evaluated (layer missing): {', '.join(result.not_evaluated['rule_id'])}")
+    for p in written:
+        print(f"wrote {p}")
+    if a.fail_on:
+        worst = max(SEVERITY_RANK[v] for v in result.sites["verdict"])
+        if worst >= SEVERITY_RANK[a.fail_on]:
+            return 1
+    return 0
+
+
 def _cmd_demo(a: argparse.Namespace) -> int:
     from ecogis.demo import run_demo
 
@@ -140,6 +168,27 @@ def build_parser() -> argparse.ArgumentParser:
     conv.add_argument("--zone", type=int, help="Gauss-Krüger zone for 国土TXT output")
     common_read(conv)
     conv.set_defaults(func=_cmd_convert)
+
+    scr = sub.add_parser("screen", help="screen project sites against a workspace under the rules")
+    scr.add_argument("sites", nargs="+", metavar="SITE_FILE", help="site files (国土TXT, shp, gpkg, geojson, kml, csv …)")
+    scr.add_argument("--workspace", required=True)
+    scr.add_argument("--rules", action="append", nargs="+", metavar="DIR",
+                     help="rule files or folders (default: the bundled national and local rules)")
+    scr.add_argument("--industry", help="GB/T 4754-2017 industry code, e.g. B0610")
+    scr.add_argument("--nature", choices=["新建", "改建", "扩建"])
+    scr.add_argument("--name", help="project name")
+    scr.add_argument("--linear", action="store_true", default=None, help="linear project (road, pipeline, power line)")
+    scr.add_argument("--national-major", action="store_true", default=None, help="national major project")
+    scr.add_argument("--unavoidable", action="store_true", default=None, help="cannot avoid the zone (不可避让)")
+    scr.add_argument("--activity", help="allowed-activity tags, ';'-separated (see rules/activities.yaml)")
+    scr.add_argument("--crs", help="CRS for site files that carry none")
+    scr.add_argument("--out", required=True, help="output folder")
+    scr.add_argument("--format", default="html,json,xlsx,gpkg", help="comma-separated: html,json,xlsx,gpkg")
+    scr.add_argument("--lang", choices=["zh", "en"], default="zh")
+    scr.add_argument("--fail-on", choices=["prohibited", "restricted", "review"],
+                     help="exit 1 when any site's verdict is at least this severe")
+    scr.add_argument("--quiet", action="store_true", help="no progress bar")
+    scr.set_defaults(func=_cmd_screen)
 
     demo = sub.add_parser("demo", help="run the main job on the bundled sample data")
     demo.add_argument("--out", default="out", help="output folder (default: out)")

@@ -1,0 +1,1 @@
+"""Screen stage: the vectorised screening engine."""

@@ -1,0 +1,100 @@
+"""Project sites: read from files, normalised, with their attributes.
+
+Sites come from any format the read stage knows (国土TXT included), are
+normalised as kind ``project`` and may get their attributes from the command
+line (``--industry``, ``--nature``, ``--name``, ``--linear`` …), which fill in
+or override what the file says.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Iterable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ecogis.errors import InputError
+from ecogis.fileutil import sha256_file
+from ecogis.normalise import normalise
+from ecogis.notes import Notes
+from ecogis.read import read_file
+
+SITE_COLUMNS = ("site_id", "name", "industry", "nature", "linear", "national_major", "unavoidable", "activity")
+FLAG_COLUMNS = ("linear", "national_major", "unavoidable")
+
+
+def load_sites(
+    paths: Iterable[str | os.PathLike],
+    *,
+    crs: Any = None,
+    overrides: dict[str, Any] | None = None,
+    notes: Notes | None = None,
+) -> gpd.GeoDataFrame:
+    """Read site files into one GeoDataFrame of kind ``project`` (EPSG:4490).
+
+    ``site_id`` is the 国土TXT 地块编号 when there is one, else a ``site_id``
+    column, else ``<file stem>-<n>``.  Each site keeps its ``source_file``
+    and the file's ``source_sha256``.
+    """
+    notes = notes if notes is not None else Notes()
+    frames = []
+    for path in paths:
+        gdf = read_file(path, crs=crs, notes=notes)
+        if "name" not in gdf.columns and not any(c in gdf.columns for c in ("名称", "MC", "NAME", "项目名称")):
+            gdf["name"] = [f"{os.path.splitext(os.path.basename(path))[0]}-{i + 1}" for i in range(len(gdf))]
+        if overrides and overrides.get("name"):
+            gdf["name"] = overrides["name"] if len(gdf) == 1 else [f"{overrides['name']}-{i + 1}" for i in range(len(gdf))]
+        gdf = normalise(gdf, "project", notes=notes, path=path)
+        if "site_id" not in gdf.columns or gdf["site_id"].isna().all():
+            stem = os.path.splitext(os.path.basename(path))[0]
+            gdf["site_id"] = [f"{stem}-{i + 1}" if len(gdf) > 1 else stem for i in range(len(gdf))]
+        gdf["site_id"] = gdf["site_id"].astype(str)
+        gdf["source_file"] = os.fspath(path)
+        gdf["source_sha256"] = sha256_file(path)
+        frames.append(gdf)
+    if not frames:
+        raise InputError("no site files given")
+    sites = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
+    return prepare_sites(sites, overrides=overrides, notes=notes)
+
+
+def prepare_sites(
+    sites: gpd.GeoDataFrame, *, overrides: dict[str, Any] | None = None, notes: Notes | None = None
+) -> gpd.GeoDataFrame:
+    """Fill in site attributes, apply overrides and make site IDs unique."""
+    notes = notes if notes is not None else Notes()
+    out = sites.copy()
+    if out.crs is None or out.crs.to_epsg() != 4490:
+        out = normalise(out, "project", notes=notes)
+    for col in ("site_id", "name", "industry", "nature", "activity"):
+        if col not in out.columns:
+            out[col] = None
+    for col in FLAG_COLUMNS:
+        if col not in out.columns:
+            out[col] = False
+        out[col] = out[col].fillna(False).astype(bool)
+    for key, value in (overrides or {}).items():
+        if value is None or key == "name":
+            continue
+        if key in FLAG_COLUMNS:
+            if value:
+                out[key] = True
+        else:
+            out[key] = value
+    if out["site_id"].isna().any():
+        missing = out["site_id"].isna()
+        out.loc[missing, "site_id"] = [f"S{i + 1}" for i in np.flatnonzero(missing)]
+    out["site_id"] = out["site_id"].astype(str)
+    dup = out["site_id"].duplicated(keep=False)
+    if dup.any():
+        counts = out.groupby("site_id").cumcount() + 1
+        out.loc[dup, "site_id"] = out.loc[dup, "site_id"] + "#" + counts[dup].astype(str)
+        notes.add("site_id", "duplicate site IDs made unique with #n", out.loc[dup, "site_id"].tolist())
+    if out["industry"].notna().any():
+        from ecogis.rules import default_taxonomy
+
+        tax = default_taxonomy()
+        out["industry"] = [tax.validate(v) if isinstance(v, str) and v else None for v in out["industry"]]
+    return out.reset_index(drop=True)
