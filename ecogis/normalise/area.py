@@ -1,0 +1,285 @@
+"""Areas on the CGCS2000 ellipsoid, in m², hectares and 亩.
+
+Never in degrees and never in Web Mercator.  Two methods:
+
+``geodesic``
+    The exact ellipsoidal area (Karney's algorithm, ``pyproj.Geod``) on the
+    CGCS2000 ellipsoid (a = 6378137 m, 1/f = 298.257222101).  One pyproj call
+    per ring: use it for reports.
+``equal_area``
+    The vectorised path: one transformation of every coordinate to an Albers
+    equal-area projection on the CGCS2000 ellipsoid, then ``shapely.area``.
+    Albers is exactly equal-area on the ellipsoid, so the only difference from
+    the geodesic area comes from edges being straight in the projection.
+
+The projection has fixed parameters, the usual ones for China: standard
+parallels 25°N and 47°N, central meridian 105°E (:data:`ALBERS_CHINA`).
+Measured on 400 random polygons of 100 m² to 11,000 km² over 116–126°E,
+43–53°N, against the geodesic area: fixed parameters agree to 1.4e-6
+relative at worst (under 0.003 m² for polygons below 1 ha, under 5e-8
+relative above 1 km²); parameters from the batch's extent (standard parallels
+at 1/6 and 5/6 of the latitude span, central meridian mid-longitude) agree to
+8e-7.  Both are far below anything a report shows, and extent-based
+parameters would make a parcel's area depend on the other parcels in the
+batch, so the fixed ones are used.
+
+**What an edge is.**  A polygon's straight edges mean different curves on
+the ellipsoid depending on its CRS: in lon/lat data an edge runs linearly in
+longitude and latitude (an edge along a parallel stays on the parallel, as
+map-sheet (图幅) boundaries do); in projected (Gauss-Krüger) data it is a
+straight line in the projection.  Both methods first split edges in the
+input's own CRS to at most :data:`DENSIFY_DEG` (0.001°, about 100 m) or
+:data:`DENSIFY_M` (100 m), so the area is that of the polygon as drawn in
+its CRS.  Between the remaining vertices the curve type (geodesic, straight
+in Albers, linear in lon/lat) is immaterial: it changes an area by at most
+about 2e-4 m² per metre of perimeter (a few 1e-6 relative for small
+polygons with ~100 m edges, less otherwise).  Without splitting, a
+lon/lat rectangle of 1°×1° would be off by 1.3e-5 and a star polygon with
+15 km edges by 1.5e-3.
+
+Input may be in EPSG:4490, EPSG:4326 (taken as CGCS2000: the frames agree to
+centimetres) or any projected CRS; the answers agree.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import shapely
+from pyproj import CRS, Geod, Transformer
+from pyproj.crs import ProjectedCRS
+from pyproj.crs.coordinate_operation import AlbersEqualAreaConversion
+
+from ecogis.errors import CRSError, GeometryError, InputError
+from ecogis.read.crs import parse_crs
+
+CGCS2000_A = 6378137.0
+CGCS2000_INV_F = 298.257222101
+#: The CGCS2000 ellipsoid (identical to GRS80).
+GEOD = Geod(a=CGCS2000_A, f=1.0 / CGCS2000_INV_F)
+
+CGCS2000 = CRS.from_epsg(4490)
+#: Albers equal-area on CGCS2000: standard parallels 25°N, 47°N, central meridian 105°E.
+ALBERS_CHINA = ProjectedCRS(
+    conversion=AlbersEqualAreaConversion(25.0, 47.0, 0.0, 105.0),
+    geodetic_crs=CGCS2000,
+    name="CGCS2000 / Albers equal-area China (25N, 47N, 105E)",
+)
+
+#: Longest edge kept in lon/lat input (degrees), and in projected input (metres).
+DENSIFY_DEG = 0.001
+DENSIFY_M = 100.0
+
+M2_PER_HA = 10_000.0
+MU_PER_HA = 15.0
+
+AREA_METHODS = ("geodesic", "equal_area")
+
+#: One sentence per method, for reports.
+AREA_METHOD_TEXT: dict[str, dict[str, str]] = {
+    "geodesic": {
+        "zh": "面积按CGCS2000椭球面计算（椭球面大地线面积，a=6378137 m，1/f=298.257222101）。",
+        "en": "Areas are ellipsoidal (geodesic) areas on the CGCS2000 ellipsoid "
+        "(a = 6378137 m, 1/f = 298.257222101).",
+    },
+    "equal_area": {
+        "zh": "面积按CGCS2000椭球上的Albers等积投影（标准纬线25°N、47°N，中央经线105°E）计算，"
+        "与椭球面面积相差不超过十万分之一。",
+        "en": "Areas are computed in an Albers equal-area projection on the CGCS2000 ellipsoid "
+        "(standard parallels 25°N and 47°N, central meridian 105°E), within 0.001 % "
+        "of the ellipsoidal area.",
+    },
+}
+
+_POLYGON = 3
+_MULTI = (4, 5, 6, 7)  # MultiPoint, MultiLineString, MultiPolygon, GeometryCollection
+
+
+def _as_array(geoms: Any) -> np.ndarray:
+    """Geometries as an object ndarray (a single geometry becomes shape ``(1,)``)."""
+    if isinstance(geoms, shapely.Geometry) or geoms is None:
+        return np.array([geoms], dtype=object)
+    values = getattr(geoms, "values", geoms)  # GeoSeries -> GeometryArray
+    return np.asarray(values, dtype=object)
+
+
+def _resolve_crs(geoms: Any, crs: Any) -> CRS:
+    own = getattr(geoms, "crs", None)
+    if crs is None:
+        if own is None:
+            raise CRSError("geometries have no CRS; areas need one", hint="pass crs=, e.g. EPSG:4490")
+        return CRS.from_user_input(own)
+    given = parse_crs(crs)
+    if own is not None and not CRS.from_user_input(own).equals(given, ignore_axis_order=True):
+        raise CRSError(f"crs={given.name!r} contradicts the geometries' own CRS {CRS.from_user_input(own).name!r}")
+    return given
+
+
+def _is_cgcs2000_like(crs: CRS) -> bool:
+    """Geographic degrees on the CGCS2000 / WGS84 ellipsoid: taken as EPSG:4490 as they are."""
+    if not crs.is_geographic or crs.ellipsoid is None:
+        return False
+    e = crs.ellipsoid
+    if abs(e.semi_major_metre - CGCS2000_A) > 1e-3 or abs(e.inverse_flattening - 298.2572) > 1e-3:
+        return False
+    pm = crs.prime_meridian
+    if pm is not None and abs(pm.longitude) > 1e-12:
+        return False
+    return all(abs(a.unit_conversion_factor - math.pi / 180.0) < 1e-12 for a in crs.axis_info[:2])
+
+
+def _densify(values: np.ndarray, crs: CRS) -> np.ndarray:
+    """Segmentize edges in the CRS's own units: :data:`DENSIFY_DEG` or :data:`DENSIFY_M`."""
+    if crs.is_geographic:
+        factor = crs.axis_info[0].unit_conversion_factor if crs.axis_info else math.pi / 180.0
+        step = DENSIFY_DEG * (math.pi / 180.0) / factor
+    else:
+        factor = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
+        step = DENSIFY_M / factor
+    return shapely.segmentize(values, step)
+
+
+def _transform(values: np.ndarray, src: CRS, dst: CRS) -> np.ndarray:
+    """Transform every coordinate at once; refuse results that are not finite."""
+    transformer = Transformer.from_crs(src, dst, always_xy=True)
+    finite = [True]
+
+    def func(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        tx, ty = transformer.transform(x, y, errcheck=False)
+        finite[0] = finite[0] and bool(np.isfinite(tx).all() and np.isfinite(ty).all())
+        return tx, ty
+
+    out = shapely.transform(values, func, include_z=False, interleaved=False)
+    if not finite[0]:
+        raise CRSError(
+            f"some coordinates cannot be transformed from {src.name} to {dst.name}",
+            hint="check that the declared CRS is the data's CRS",
+        )
+    return out
+
+
+def _check_coordinates(values: np.ndarray, geographic: bool) -> None:
+    """Refuse NaN or infinite coordinates, and degrees out of range."""
+    coords = shapely.get_coordinates(values)
+    if len(coords) == 0:
+        return
+    if not np.isfinite(coords).all():
+        raise GeometryError("coordinates are NaN or infinite")
+    if geographic and (np.abs(coords[:, 1]).max() > 90.0 or np.abs(coords[:, 0]).max() > 360.0):
+        raise CRSError(
+            "coordinates declared as degrees are out of range",
+            hint="projected (metre) coordinates declared as lon/lat? Check the CRS",
+        )
+
+
+def _prepared(geoms: Any, crs: Any, dst: CRS) -> np.ndarray:
+    """Geometries densified in their own CRS and transformed to ``dst``, flattened to 1-D."""
+    src = _resolve_crs(geoms, crs)
+    values = _as_array(geoms).reshape(-1)
+    _check_coordinates(values, src.is_geographic)
+    dense = _densify(values, src)
+    if _is_cgcs2000_like(src) and dst.is_geographic and _is_cgcs2000_like(dst):
+        return shapely.force_2d(dense)
+    return _transform(dense, src, dst)
+
+
+def _polygon_parts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Non-empty polygons inside ``values`` (through multi-parts and collections) and their row index."""
+    idx = np.arange(len(values))
+    geoms = values
+    types = shapely.get_type_id(geoms)
+    while np.isin(types, _MULTI).any():
+        multi = np.isin(types, _MULTI)
+        parts, sub = shapely.get_parts(geoms[multi], return_index=True)
+        geoms = np.concatenate([geoms[~multi], parts])
+        idx = np.concatenate([idx[~multi], idx[multi][sub]])
+        types = shapely.get_type_id(geoms)
+    keep = (types == _POLYGON) & ~shapely.is_empty(geoms)
+    return geoms[keep], idx[keep]
+
+
+def _output_shape(geoms: Any) -> tuple[int, ...]:
+    if isinstance(geoms, shapely.Geometry) or geoms is None:
+        return ()
+    return np.shape(_as_array(geoms))
+
+
+def _shaped(result: np.ndarray, shape: tuple[int, ...]) -> Any:
+    if shape == ():
+        return float(result[0])
+    return result.reshape(shape)
+
+
+def geodesic_area(geoms: Any, crs: Any = None) -> np.ndarray:
+    """Exact ellipsoidal area on CGCS2000, in m².
+
+    Edges are first split in the input's CRS (see the module notes), the
+    vertices transformed to EPSG:4490 lon/lat and each ring's geodesic area
+    computed with ``pyproj.Geod``; one call per ring, so this is for reports,
+    not for hot paths (about 1 s per million vertices).
+
+    Parameters
+    ----------
+    geoms:
+        A shapely geometry, or an array, list or GeoSeries of them.
+    crs:
+        Their CRS (anything :func:`ecogis.read.crs.parse_crs` accepts); taken
+        from a GeoSeries if omitted.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float areas, same shape as ``geoms`` (a float for one geometry): holes
+        subtracted, multi-parts summed, 0 for points, lines, empty and
+        missing geometries; never NaN.
+    """
+    shape = _output_shape(geoms)
+    values = _prepared(geoms, crs, CGCS2000)
+    polys, rows = _polygon_parts(values)
+    rings, ring_part = shapely.get_rings(polys, return_index=True)
+    coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+    bounds = np.searchsorted(ring_of, np.arange(len(rings) + 1))
+    ring_area = np.empty(len(rings))
+    for k in range(len(rings)):  # one pyproj call per ring: Karney's algorithm has no vectorised form
+        lo, hi = bounds[k], bounds[k + 1]
+        ring_area[k] = abs(GEOD.polygon_area_perimeter(coords[lo:hi, 0], coords[lo:hi, 1])[0])
+    # get_rings lists each polygon's exterior first, then its holes: add the one, subtract the others,
+    # whatever the rings' orientation.
+    exterior = np.ones(len(rings), dtype=bool)
+    exterior[1:] = ring_part[1:] != ring_part[:-1]
+    signed = np.where(exterior, ring_area, -ring_area)
+    total = np.bincount(rows[ring_part], weights=signed, minlength=len(values)).astype(float)
+    return _shaped(np.abs(total), shape)
+
+
+def equal_area(geoms: Any, crs: Any = None) -> np.ndarray:
+    """Area in m² in the Albers equal-area projection :data:`ALBERS_CHINA`, vectorised.
+
+    Same parameters, shapes and conventions as :func:`geodesic_area`; agrees
+    with it to about 1e-6 relative in China (see the module notes).
+    """
+    shape = _output_shape(geoms)
+    values = _prepared(geoms, crs, ALBERS_CHINA)
+    area = shapely.area(values)
+    area = np.where(np.isnan(area), 0.0, area)  # None -> NaN in shapely
+    return _shaped(area, shape)
+
+
+def area_ha(geoms: Any, crs: Any = None, method: str = "geodesic") -> np.ndarray:
+    """Area in hectares by ``method`` (``"geodesic"`` or ``"equal_area"``)."""
+    if method == "geodesic":
+        m2 = geodesic_area(geoms, crs)
+    elif method == "equal_area":
+        m2 = equal_area(geoms, crs)
+    else:
+        raise InputError(f"unknown area method {method!r}", hint="use 'geodesic' or 'equal_area'")
+    return m2 / M2_PER_HA
+
+
+def ha_to_mu(ha: Any) -> Any:
+    """Hectares to 亩 (1 ha = 15 亩; 1 亩 = 666.67 m²)."""
+    if np.ndim(ha) == 0:
+        return float(ha) * MU_PER_HA
+    return np.asarray(ha, dtype=float) * MU_PER_HA
