@@ -80,7 +80,7 @@ def write_file(gdf: gpd.GeoDataFrame, path: str | os.PathLike, *, layer: str | N
         frame = data.to_crs(4490) if data.crs.to_epsg() != 4490 else data
         frame = with_area_ha(frame)
         with atomic_path(target) as tmp:
-            pyogrio.write_dataframe(frame, tmp, driver="GeoJSON", COORDINATE_PRECISION=8)
+            pyogrio.write_dataframe(frame, tmp, layer=target.stem, driver="GeoJSON", COORDINATE_PRECISION=8)
         return target
     if fmt == "gpkg":
         with atomic_path(target) as tmp:

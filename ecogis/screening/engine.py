@@ -56,6 +56,7 @@ SEVERITY_TEXT = {
     "not_covered": {"zh": "超出数据覆盖范围", "en": "Not covered by the data"},
 }
 OVERLAP_TESTS = ("intersects", "within", "overlap_share")
+OUTSIDE_TESTS = ("outside",)
 FINDING_COLUMNS = [
     "site_id", "site_name", "rule_id", "rule_title", "severity", "layer_kind", "feature_id", "feature_name",
     "zone", "feature_code", "overlap_ha", "overlap_mu", "overlap_pct", "overlap_length_m", "distance_m",
@@ -215,9 +216,14 @@ def _coverage(ws: Workspace, site_geoms: np.ndarray, site_area: np.ndarray, area
 
 def _feature_attr(feats: pd.DataFrame, idx: np.ndarray, *names: str) -> np.ndarray:
     out = np.full(len(idx), None, dtype=object)
+    if len(feats) == 0:
+        return out
+    valid = idx >= 0
+    safe = np.where(valid, idx, 0)
     for n in names:
         if n in feats.columns:
-            vals = feats[n].to_numpy(dtype=object)[idx]
+            vals = feats[n].to_numpy(dtype=object)[safe]
+            vals = np.where(valid, vals, None)
             fill = pd.isna(out) & ~pd.isna(vals)
             out[fill] = vals[fill]
     return out
@@ -260,15 +266,23 @@ def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, input
         lat = 0.5 * (bounds[1] + bounds[3])
         pad = degrees_for_metres(dmax, lat) if dmax else 1e-6
         feats = ws.read(kind, bbox=(bounds[0] - pad, bounds[1] - pad, bounds[2] + pad, bounds[3] + pad))
-        if len(feats) == 0:
-            continue
-        fmask = np.vstack([np.asarray(r.feature_mask(feats), dtype=bool) for r in rules])
-        fgeoms = feats.geometry.values
         ov = [i for i, (t, _) in enumerate(tests) if t in OVERLAP_TESTS]
         dist = [i for i, (t, _) in enumerate(tests) if t == "within_distance"]
-        unknown = [rules[i].id for i, (t, _) in enumerate(tests) if t not in OVERLAP_TESTS and t != "within_distance"]
+        outs = [i for i, (t, _) in enumerate(tests) if t in OUTSIDE_TESTS]
+        unknown = [rules[i].id for i, (t, _) in enumerate(tests)
+                   if t not in OVERLAP_TESTS + OUTSIDE_TESTS and t != "within_distance"]
         if unknown:
             raise InputError(f"rules with an unknown spatial test: {', '.join(unknown)}")
+        fmask = np.vstack([np.asarray(r.feature_mask(feats), dtype=bool) for r in rules]) if len(feats) else \
+            np.zeros((len(rules), 0), dtype=bool)
+        fgeoms = feats.geometry.values
+        if outs:
+            parts += _outside_findings(
+                kind, [rules[i] for i in outs], applies[outs], fmask[outs], site_geoms, fgeoms, site_area, area_method,
+                feats,
+            )
+        if len(feats) == 0:
+            continue
         if ov:
             parts += _overlap_findings(
                 kind, [rules[i] for i in ov], [tests[i] for i in ov], applies[ov], fmask[ov],
@@ -380,6 +394,42 @@ def _overlap_findings(kind, rules, tests, applies, fmask, site_geoms, fgeoms, si
     return out
 
 
+def _outside_findings(kind, rules, applies, fmask, site_geoms, fgeoms, site_area, area_method, feats):
+    """Sites (partly) outside every matching feature: the finding's overlap is the area outside."""
+    n = len(site_geoms)
+    if len(fgeoms):
+        s_idx, f_idx = STRtree(fgeoms).query(site_geoms, predicate="intersects")
+    else:
+        s_idx = f_idx = np.zeros(0, dtype=int)
+    inter_ha = np.zeros(len(s_idx))
+    if len(s_idx):
+        inside = shapely.covered_by(site_geoms[s_idx], fgeoms[f_idx])
+        inter_ha = np.where(inside, site_area[s_idx], 0.0)
+        part = ~inside
+        if part.any():
+            inter_ha[part] = area_ha(shapely.intersection(site_geoms[s_idx[part]], fgeoms[f_idx[part]]), 4490,
+                                     method=area_method)
+    out = []
+    for r, app, fm in zip(rules, applies, fmask):
+        sel = fm[f_idx] if len(f_idx) else np.zeros(0, dtype=bool)
+        covered = np.zeros(n)
+        np.add.at(covered, s_idx[sel], inter_ha[sel])
+        outside = np.clip(site_area - covered, 0.0, None)
+        hit = app & (outside > np.maximum(1e-6 * site_area, 1e-6))
+        # points and lines: outside when they touch no matching feature at all
+        no_area = site_area <= 0
+        if no_area.any():
+            touched = np.zeros(n, dtype=bool)
+            touched[s_idx[sel]] = True
+            hit |= app & no_area & ~touched
+        idx = np.flatnonzero(hit)
+        if len(idx):
+            out.append({"kind": kind, "rule": r, "s": idx, "f": np.full(len(idx), -1), "geom": site_geoms[idx],
+                        "overlap_ha": outside[idx], "overlap_len": np.full(len(idx), np.nan),
+                        "distance": np.full(len(idx), np.nan), "feats": feats})
+    return out
+
+
 def _distance_findings(kind, rules, tests, applies, fmask, site_geoms, site_m, fgeoms, mcrs):
     fm_geoms = to_metric(fgeoms, mcrs)
     dmax = max(v for _, v in tests)
@@ -427,7 +477,7 @@ def _assemble(parts: list[dict[str, Any]], site_gdf: gpd.GeoDataFrame, site_area
             "rule_title": r.title_zh if lang == "zh" else r.title_en,
             "severity": r.severity,
             "layer_kind": p["kind"],
-            "feature_id": feats["fid"].to_numpy()[f] if "fid" in feats.columns else f,
+            "feature_id": _feature_attr(feats, f, "fid"),
             "feature_name": _feature_attr(feats, f, "name"),
             "zone": _feature_attr(feats, f, "zone", "grade", "class", "level"),
             "feature_code": _feature_attr(feats, f, "code"),
