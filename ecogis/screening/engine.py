@@ -171,11 +171,48 @@ def screen(
             site_gdf[["source_file", "source_sha256"]].drop_duplicates()
             .rename(columns={"source_file": "path", "source_sha256": "sha256"}).to_dict("records")
         )
-    ruleset = rules if isinstance(rules, RuleSet) else load_rules(rules)
     ws = open_workspace(workspace)
+    if isinstance(rules, RuleSet):
+        ruleset = rules
+    elif rules is None:
+        ruleset = _local_for_workspace(load_rules(None), ws, notes)
+    else:
+        ruleset = load_rules(rules)
     progress = settings.progress if progress is None else progress
     return _run(site_gdf, ws, ruleset, lang=lang, area_method=area_method, progress=progress,
                 inputs=inputs, notes=notes)
+
+
+def _local_for_workspace(ruleset, ws: Workspace, notes: Notes):
+    """Keep the national rules and the local rule files of the workspace's own city (by adcode)."""
+    import yaml
+
+    from ecogis.rules import RuleSet
+
+    adcodes: set[str] = set()
+    if ws.has("admin"):
+        admin = ws.read("admin")
+        if "adcode" in admin.columns:
+            adcodes = {str(a) for a in admin["adcode"].dropna()}
+    keep_files, dropped = [], []
+    for f in ruleset.files:
+        if f.scope != "local":
+            keep_files.append(f)
+            continue
+        path = settings.rules_dir / f.path if not os.path.isabs(f.path) else f.path
+        try:
+            head = yaml.safe_load(open(path, encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            head = {}
+        if str(head.get("adcode", "")) in adcodes:
+            keep_files.append(f)
+        else:
+            dropped.append(f.path)
+    if dropped:
+        notes.add("rules", "local rule files of other places not applied: " + ", ".join(dropped))
+    kept_paths = {f.path for f in keep_files}
+    return RuleSet(rules=tuple(r for r in ruleset if r.file in kept_paths), files=tuple(keep_files),
+                   parameters=ruleset.parameters, taxonomy=ruleset.taxonomy, activities=ruleset.activities)
 
 
 def _site_areas(site_gdf: gpd.GeoDataFrame, area_method: str) -> tuple[np.ndarray, np.ndarray]:
@@ -390,7 +427,8 @@ def _overlap_findings(kind, rules, tests, applies, fmask, site_geoms, fgeoms, si
             sel &= frac[s_idx] >= (value or 0.0)
         if sel.any():
             out.append({"kind": kind, "rule": r, "s": s_idx[sel], "f": f_idx[sel], "geom": inter[sel],
-                        "overlap_ha": ov_ha[sel], "overlap_len": ov_len[sel], "distance": np.zeros(int(sel.sum()))})
+                        "overlap_ha": ov_ha[sel], "overlap_len": np.where(ov_len[sel] > 0, ov_len[sel], np.nan),
+                        "distance": np.full(int(sel.sum()), np.nan)})
     return out
 
 

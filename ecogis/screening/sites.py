@@ -93,8 +93,11 @@ def prepare_sites(
         out.loc[dup, "site_id"] = out.loc[dup, "site_id"] + "#" + counts[dup].astype(str)
         notes.add("site_id", "duplicate site IDs made unique with #n", out.loc[dup, "site_id"].tolist())
     if out["industry"].notna().any():
-        from ecogis.rules import default_taxonomy
+        from ecogis.rules import load_taxonomy
 
-        tax = default_taxonomy()
-        out["industry"] = [tax.validate(v) if isinstance(v, str) and v else None for v in out["industry"]]
+        tax = load_taxonomy()
+        out["industry"] = [
+            tax.validate(v, strict=False, error=InputError, where=f"site {sid}, field industry") if isinstance(v, str) and v else None
+            for v, sid in zip(out["industry"], out["site_id"])
+        ]
     return out.reset_index(drop=True)
