@@ -1,12 +1,16 @@
 # Two commands do everything: `make demo` and `make test`.
-# Both create (or reuse) .venv/ and install ecogis with its extras.
+# Both create (or reuse) .venv/, install ecogis with its extras and the
+# offline map assets (Leaflet and plugins from the npm registry, pinned in
+# web/package-lock.json), then run.
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.ecogis-installed
+WEB       := $(VENV)/web
+WEB_STAMP := $(WEB)/.ecogis-web-installed
 
-.PHONY: demo test install clean-venv sample
+.PHONY: demo test install web-assets sample clean-venv
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,12 +18,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test,sample]"
 	@touch $(STAMP)
 
-install: $(STAMP)
+$(WEB_STAMP): web/package.json web/package-lock.json | $(STAMP)
+	@mkdir -p $(WEB)
+	cp web/package.json web/package-lock.json $(WEB)/
+	npm ci --prefix $(WEB) --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $(WEB_STAMP)
 
-demo: $(STAMP)
+install: $(STAMP) $(WEB_STAMP)
+
+web-assets: $(WEB_STAMP)
+
+demo: $(STAMP) $(WEB_STAMP)
 	$(BIN)/ecogis demo --out out
 
-test: $(STAMP)
+test: $(STAMP) $(WEB_STAMP)
 	$(BIN)/python -m pytest -q
 
 sample: $(STAMP)
