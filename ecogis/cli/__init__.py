@@ -119,6 +119,10 @@ def _cmd_demo(a: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- parser
+#: Modules under ecogis/cli/ that add their own subcommands through ``register(subparsers)``.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ecogis",
@@ -189,6 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="exit 1 when any site's verdict is at least this severe")
     scr.add_argument("--quiet", action="store_true", help="no progress bar")
     scr.set_defaults(func=_cmd_screen)
+
+    for name in COMMAND_MODULES:
+        import importlib
+
+        importlib.import_module(f"ecogis.cli.{name}").register(sub)
 
     demo = sub.add_parser("demo", help="run the main job on the bundled sample data")
     demo.add_argument("--out", default="out", help="output folder (default: out)")

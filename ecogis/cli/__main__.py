@@ -1,0 +1,7 @@
+"""``python -m ecogis.cli``."""
+
+import sys
+
+from ecogis.cli import main
+
+sys.exit(main())
