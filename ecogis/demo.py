@@ -111,6 +111,44 @@ def render_markdown(summaries: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def screen_samples(out: Path, sample: Path, *, lang: str = "zh") -> dict[str, Any]:
+    """Screen every sample project site of the four cities; write reports under ``out/screening/<city>/``."""
+    import time
+
+    import ecogis
+    from ecogis.render.outputs import write_outputs
+    from ecogis.screening.engine import SEVERITY_TEXT
+
+    rows = []
+    timing = {}
+    t_all = time.perf_counter()
+    for key, city in load_cities().items():
+        sites = sample / "sites" / f"{key}.geojson"
+        t0 = time.perf_counter()
+        result = ecogis.screen(sites, sample / f"{key}.gpkg", progress=False, lang=lang)
+        timing[key] = round(time.perf_counter() - t0, 3)
+        write_outputs(result, out / "screening" / key, lang=lang)
+        counts = result.findings["site_id"].value_counts() if len(result.findings) else {}
+        for rec in result.sites.to_dict("records"):
+            rows.append({
+                "city": city["name_zh"], "site_id": rec["site_id"], "name": rec["name"], "industry": rec["industry"],
+                "verdict": rec["verdict"], "verdict_zh": SEVERITY_TEXT[rec["verdict"]][lang],
+                "findings": int(counts.get(rec["site_id"], 0)), "area_ha": round(float(rec["area_ha"]), 4),
+            })
+    total = round(time.perf_counter() - t_all, 2)
+    lines = [f"{'城市':<6} {'地块':<9} {'结论':<10} {'冲突':>4}  {'面积(公顷)':>12}  项目名称"]
+    for r in rows:
+        lines.append(f"{r['city']:<6} {r['site_id']:<9} {r['verdict_zh']:<10} {r['findings']:>4}  "
+                     f"{r['area_ha']:>12,.4f}  {r['name']}")
+    lines.append(f"screened {len(rows)} sites of {len(timing)} cities in {total:.2f} s "
+                 f"(per city: {', '.join(f'{k} {v:.2f} s' for k, v in timing.items())})")
+    print("\n".join(lines))
+    doc = {"sites": rows, "seconds": total, "seconds_per_city": timing}
+    write_text_atomic(out / "screening" / "verdicts.json", json.dumps(doc, ensure_ascii=False, indent=2))
+    write_text_atomic(out / "screening" / "verdicts.txt", "\n".join(lines) + "\n")
+    return doc
+
+
 def run_demo(out_dir: str | Path = "out", sample_dir: str | Path | None = None) -> list[dict[str, Any]]:
     """Run the demo; return the per-city summaries."""
     sample = Path(sample_dir) if sample_dir else settings.sample_dir
@@ -123,5 +161,17 @@ def run_demo(out_dir: str | Path = "out", sample_dir: str | Path | None = None) 
     print(md)
     write_text_atomic(out / "summary.md", md)
     write_text_atomic(out / "summary.json", json.dumps(summaries, ensure_ascii=False, indent=2))
-    print(f"wrote {out / 'summary.md'} and {out / 'summary.json'}")
+    print(f"wrote {out / 'summary.md'} and {out / 'summary.json'}\n")
+    print("## 项目选址筛查 / screening the sample project sites\n")
+    screen_samples(out, sample)
+    print(f"reports: {out / 'screening'}/<city>/report.html")
+    for step in DEMO_STEPS:
+        import importlib
+
+        module, func = step.split(":")
+        getattr(importlib.import_module(module), func)(out, sample)
     return summaries
+
+
+#: Further demo steps, ``"module:function"`` each called as ``function(out_dir, sample_dir)``.
+DEMO_STEPS: tuple[str, ...] = ()

@@ -8,6 +8,7 @@ opens with no network.
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,7 @@ iframe{width:100%;height:520px;border:1px solid #ccc}code{font-size:11px;word-br
 <td>{{ s.nature or '' }}</td><td>{{ '%.4f'|format(s.area_ha) }} / {{ '%.2f'|format(s.area_mu) }}</td>
 <td><span class="sev {{ s.verdict }}">{{ sev[s.verdict] }}</span></td><td>{{ s.coverage }} ({{ '%.1f'|format(s.covered_pct) }}%)</td></tr>
 {% endfor %}</table>
-{% if map_html %}<h2>{{ L.map }}</h2><iframe sandbox="allow-scripts" title="{{ L.map }}" srcdoc="{{ map_html }}"></iframe>{% endif %}
+{% if map_html %}<h2>{{ L.map }}</h2><iframe title="{{ L.map }}" srcdoc="{{ map_html }}"></iframe>{% endif %}
 {% for s in sites %}
 <h2 id="site-{{ loop.index }}">{{ L.site }} {{ s.site_id }} · {{ s.name }} <span class="sev {{ s.verdict }}">{{ sev[s.verdict] }}</span></h2>
 <p>{{ L.area }}: {{ '%.4f'|format(s.area_ha) }} {{ L.hectare }} ({{ '%.2f'|format(s.area_mu) }} {{ L.mu }}){% if s.length_m %} · {{ '%.0f'|format(s.length_m) }} {{ L.metre }}{% endif %}
@@ -107,8 +108,34 @@ iframe{width:100%;height:520px;border:1px solid #ccc}code{font-size:11px;word-br
 _ENV = jinja2.Environment(autoescape=True, undefined=jinja2.ChainableUndefined)
 
 
+_FIT = re.compile(r"(map_\w+)\.fitBounds\(\s*(\[\[[^\]]*\],\s*\[[^\]]*\]\])\s*,\s*(\{[^}]*\})\s*\);")
+
+
+def refit_on_load(map_html: str) -> str:
+    """Make an embedded map fit its bounds again once its frame has its final size.
+
+    A map inside an ``<iframe>`` is created before the frame is laid out, so
+    Leaflet's first ``fitBounds`` picks a zoom for the wrong size.
+    """
+    m = _FIT.search(map_html)
+    if not m:
+        return map_html
+    name, bounds, opts = m.groups()
+    script = (
+        "<script>window.addEventListener('load',function(){setTimeout(function(){"
+        f"{name}.invalidateSize();{name}.fitBounds({bounds},{opts});}},0);}});</script>"
+    )
+    for tag in ("</body>", "</html>"):
+        i = map_html.rfind(tag)
+        if i >= 0:
+            return map_html[:i] + script + map_html[i:]
+    return map_html + script
+
+
 def render_report(doc: dict[str, Any], *, lang: str = "zh", map_html: str | None = None) -> str:
     """Render the report from a findings document (see :func:`ecogis.render.report.findings_document`)."""
+    if map_html:
+        map_html = refit_on_load(map_html)
     from ecogis.screening.engine import SEVERITIES, SEVERITY_TEXT
 
     sev = {k: v[lang] for k, v in SEVERITY_TEXT.items()}

@@ -45,6 +45,17 @@ FAMILIES = {
     "river_3km": "松花江流域干支流沿岸3公里内工矿、固废（ARX L539）",
 }
 
+#: The allowed-activity tags (rules/activities.yaml) a site of each family declares,
+#: as an applicant would on the application form.
+FAMILY_ACTIVITY = {
+    "redline_linear": ("rl142_6_infrastructure",),
+    "strategic_mineral": ("strategic_mineral", "rl142_7_geology_minerals"),
+    "pa_tourism": ("tourism_facility", "rl142_5_tourism_education"),
+    "water_grade1_supply": ("water_supply", "rl142_6_infrastructure"),
+    "boiler_no_burn": ("high_pollution_fuel",),
+    "border_works": ("border_works", "rl142_9_border_works"),
+}
+
 #: Families every city must cover.
 GENERIC = (
     "redline_mining", "redline_linear", "strategic_mineral", "pa_tourism", "pa_core_production",
@@ -256,12 +267,24 @@ def project_frame(sites: Sequence[Site]) -> gpd.GeoDataFrame:
             "industry": [s.industry for s in sites],
             "nature": [s.nature for s in sites],
             "linear": [bool(s.linear) for s in sites],
-            "national_major": [bool(s.national_major) for s in sites],
-            "unavoidable": [bool(s.unavoidable) for s in sites],
+            "national_major": [bool(s.national_major) or "farmland_national_major" in s.families for s in sites],
+            # a national major project on farmland comes with its 不可避让 argument
+            "unavoidable": [bool(s.unavoidable) or "farmland_national_major" in s.families for s in sites],
+            "activity": [site_activity(s) for s in sites],
         },
         geometry=[s.geom for s in sites],
         crs="EPSG:4490",
     )
+
+
+def site_activity(s: Site) -> str:
+    """The ';'-separated activity tags a site declares (from its families)."""
+    tags: list[str] = []
+    for fam in s.families:
+        for tag in FAMILY_ACTIVITY.get(fam, ()):
+            if tag not in tags:
+                tags.append(tag)
+    return ";".join(tags)
 
 
 def sites_frame(sites: Sequence[Site]) -> gpd.GeoDataFrame:
