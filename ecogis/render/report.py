@@ -137,7 +137,7 @@ def write_xlsx(result, path: str | Path, *, lang: str = "zh") -> Path:
 def write_gpkg(result, path: str | Path) -> Path:
     """Write ``conflicts.gpkg``: overlap geometries (layer ``conflicts``) and the sites (layer ``sites``)."""
     with atomic_path(path) as tmp:
-        sites = result.sites.copy()
+        sites = result.sites.drop(columns=[c for c in ("fid",) if c in result.sites.columns])
         pyogrio.write_dataframe(sites, tmp, layer="sites", driver="GPKG", promote_to_multi=None)
         if len(result.findings):
             pyogrio.write_dataframe(result.findings, tmp, layer="conflicts", driver="GPKG", append=False,

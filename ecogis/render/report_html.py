@@ -29,6 +29,7 @@ LABELS = {
         "mu": "亩", "metre": "米", "source": "规划出处", "file": "文件", "version": "版本", "features": "要素数",
         "workspace": "工作空间", "coverage_note": "地块部分或全部位于数据覆盖范围以外，不能给出“未发现冲突”的结论。",
         "distance_method": "距离计算方法",
+        "no_industry": "未提供行业代码：按最不利情形筛查，所有规则均视为适用（提供 --industry 可得到准确结论）。",
     },
     "en": {
         "title": "Project site screening report", "verdicts": "Verdicts", "site": "Site", "site_id": "Site ID",
@@ -43,6 +44,8 @@ LABELS = {
         "file": "File", "version": "Version", "features": "Features", "workspace": "Workspace",
         "coverage_note": "The site lies partly or wholly outside the data's coverage; it cannot be called clear.",
         "distance_method": "Distance method",
+        "no_industry": "No industry code was given: every rule was taken to apply, the worst case (give --industry "
+        "for a precise answer).",
     },
 }
 
@@ -76,6 +79,7 @@ iframe{width:100%;height:520px;border:1px solid #ccc}code{font-size:11px;word-br
 <h2 id="site-{{ loop.index }}">{{ L.site }} {{ s.site_id }} · {{ s.name }} <span class="sev {{ s.verdict }}">{{ sev[s.verdict] }}</span></h2>
 <p>{{ L.area }}: {{ '%.4f'|format(s.area_ha) }} {{ L.hectare }} ({{ '%.2f'|format(s.area_mu) }} {{ L.mu }}){% if s.length_m %} · {{ '%.0f'|format(s.length_m) }} {{ L.metre }}{% endif %}
  · {{ L.industry }} {{ s.industry or '—' }} · {{ L.nature }} {{ s.nature or '—' }}</p>
+{% if not s.industry %}<p class="note">{{ L.no_industry }}</p>{% endif %}
 {% if s.coverage != 'full' %}<p class="note">{{ L.coverage_note }} ({{ '%.1f'|format(s.covered_pct) }}%)</p>{% endif %}
 <p class="small">{{ L.checked }}: {{ s.checked_layers|join(', ') or '—' }}</p>
 {% if s.not_evaluated %}<p class="note">{{ L.not_evaluated }}: {{ s.not_evaluated|join(', ') }}</p>{% endif %}

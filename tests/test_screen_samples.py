@@ -1,0 +1,106 @@
+"""The sample project sites of the four cities get the verdicts their rule families call for."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+
+import ecogis
+from ecogis.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "layers" / "sample"
+CITIES = ("genhe", "arxan", "manzhouli", "xilinhot")
+
+#: family → the verdicts a site of that family may get (its worst finding decides).
+EXPECTED = {
+    "redline_mining": {"prohibited"},
+    "redline_linear": {"restricted"},
+    "strategic_mineral": {"restricted"},
+    "pa_core_production": {"prohibited"},
+    "water_grade2_polluting": {"prohibited"},
+    "water_grade1_supply": {"restricted"},
+    "farmland_national_major": {"restricted"},
+    "farmland_ordinary": {"prohibited"},
+    "mine_setback": {"prohibited", "restricted", "review"},
+    "clear": {"clear", "review", "notice"},
+    "partly_outside": {"not_covered", "prohibited"},
+}
+
+
+@pytest.fixture(scope="module")
+def results():
+    return {c: ecogis.screen(SAMPLE / "sites" / f"{c}.geojson", SAMPLE / f"{c}.gpkg", progress=False) for c in CITIES}
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_family_verdicts(results, city):
+    res = results[city]
+    fams = gpd.read_file(SAMPLE / "sites" / f"{city}.geojson").set_index("site_id")["families"]
+    checked = 0
+    for rec in res.sites.to_dict("records"):
+        for fam in str(fams[rec["site_id"]]).split(","):
+            if fam in EXPECTED:
+                checked += 1
+                assert rec["verdict"] in EXPECTED[fam], (rec["site_id"], rec["name"], fam, rec["verdict"])
+    assert checked >= 10
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_not_covered_is_never_clear(results, city):
+    res = results[city]
+    partial = res.sites[res.sites["coverage"] != "full"]
+    assert len(partial) >= 1
+    assert not (partial["verdict"] == "clear").any()
+
+
+def test_clear_lists_checked_layers(results):
+    res = results["xilinhot"]
+    clear = res.sites[res.sites["verdict"] == "clear"]
+    assert len(clear)
+    assert all("redline" in c for c in clear["checked_layers"])
+
+
+def test_not_evaluated_rules_are_listed(tmp_path):
+    # a workspace without the farmland layer: farmland rules are reported, not skipped silently
+    from ecogis.workspace import open_workspace
+
+    src = open_workspace(SAMPLE / "manzhouli.gpkg")
+    ws = open_workspace(tmp_path / "ws.gpkg", create=True)
+    for kind in ("admin", "redline"):
+        ws.write(kind, src.read(kind), source="copy", version="t")
+    res = ecogis.screen(SAMPLE / "sites" / "manzhouli.geojson", ws, progress=False)
+    assert "PBF-35-OCCUPATION" in set(res.not_evaluated["rule_id"])
+    assert res.sites["not_evaluated"].str.contains("PBF-35-OCCUPATION").any()
+
+
+def test_cli_screen_outputs_and_exit_codes(tmp_path, capsys):
+    out = tmp_path / "out"
+    site = SAMPLE / "sites" / "xilinhot" / "XLH-01.txt"
+    argv = ["screen", str(site), "--workspace", str(SAMPLE / "xilinhot.gpkg"), "--industry", "B0620",
+            "--nature", "新建", "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "XLH-01" in text and "禁止" in text
+    for name in ("report.html", "findings.json", "findings.xlsx", "conflicts.gpkg"):
+        assert (out / name).stat().st_size > 0
+    assert main(argv + ["--fail-on", "restricted"]) == 1
+    assert main(argv + ["--lang", "en", "--format", "json"]) == 0
+    assert "Prohibited" in capsys.readouterr().out
+
+
+def test_cli_screen_bad_input_exit_2(tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("[属性描述]\n带号=39\n[地块坐标]\n5,1.0,A,x,面,,,,@\nJ1,1,abc,39500000\n", encoding="utf-8")
+    r = subprocess.run([sys.executable, "-m", "ecogis.cli", "screen", str(bad), "--workspace",
+                        str(SAMPLE / "xilinhot.gpkg"), "--out", str(tmp_path / "o")], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr and "bad.txt" in r.stderr and "line" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "ecogis.cli", "screen", str(SAMPLE / "sites" / "xilinhot.geojson"),
+                        "--workspace", str(SAMPLE / "xilinhot.gpkg"), "--industry", "Z9999", "--out",
+                        str(tmp_path / "o")], capture_output=True, text=True)
+    assert r.returncode == 2 and "Z9999" in r.stderr and "Traceback" not in r.stderr
