@@ -97,6 +97,12 @@ def zone_half_width(width: int) -> float:
     return 400_000.0 if width == 3 else 700_000.0
 
 
+def _clip(value: object, width: int = 40) -> str:
+    """``repr(value)``, cut to about ``width`` characters so a hostile value cannot flood a message."""
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 1] + "…'"
+
+
 def _fw(text: str) -> str:
     """Full-width ASCII to half-width, stripped."""
     return text.translate(_FW).strip()
@@ -274,15 +280,15 @@ class _Reader:
                 )
             count_text = _fw(f[0])
             if not re.fullmatch(r"\d+", count_text):
-                raise self.error(f"界址点数 {f[0]!r} is not a whole number", no)
+                raise self.error(f"界址点数 {_clip(f[0])} is not a whole number", no)
             kind = _fw(f[4])
             if kind not in RECORD_TYPES:
-                raise self.error(f"unknown 记录图形属性 {f[4]!r}; expected 面, 线 or 点", no)
+                raise self.error(f"unknown 记录图形属性 {_clip(f[4])}; expected 面, 线 or 点", no)
             area_text = re.sub(r"(公顷|ha|hm2|hm²)$", "", _fw(f[1]), flags=re.I).strip()
             try:
                 area = float(area_text) if area_text else math.nan
             except ValueError:
-                self.notes.add("value", f"line {no}: 地块面积 {f[1]!r} is not a number; taken as not declared")
+                self.notes.add("value", f"line {no}: 地块面积 {_clip(f[1])} is not a number; taken as not declared")
                 area = math.nan
             rows.append({
                 "count": int(count_text),
@@ -307,7 +313,7 @@ class _Reader:
         ring_ok = ring_text.str.fullmatch(r"\d+").to_numpy(dtype=bool)
         if not ring_ok.all():
             i = int(np.flatnonzero(~ring_ok)[0])
-            raise self.error(f"圈号 {p.v_ring[i]!r} is not a whole number", int(lines[i]))
+            raise self.error(f"圈号 {_clip(p.v_ring[i])} is not a whole number", int(lines[i]))
         ring = ring_text.astype(np.int64).to_numpy()
         cols = []
         for name, values in (("X", p.v_x), ("Y", p.v_y)):
@@ -323,11 +329,11 @@ class _Reader:
         if len(first_bad) and (not len(first_nf) or first_bad[0] < first_nf[0]):
             i = int(first_bad[0])
             name, values = (cols[0][0], cols[0][1]) if cols[0][3][i] else (cols[1][0], cols[1][1])
-            raise self.error(f"coordinate {name} {values[i]!r} is not a number", int(lines[i]))
+            raise self.error(f"coordinate {name} {_clip(values[i])} is not a number", int(lines[i]))
         if len(first_nf):
             i = int(first_nf[0])
             raise self.error(
-                f"coordinate is not a finite number (X {p.v_x[i]!r}, Y {p.v_y[i]!r})", int(lines[i]),
+                f"coordinate is not a finite number (X {_clip(p.v_x[i])}, Y {_clip(p.v_y[i])})", int(lines[i]),
             )
         return ring, cols[0][2], cols[1][2]
 
@@ -352,11 +358,11 @@ class _Reader:
             elif "wgs" in low:
                 named = "WGS84"
             else:
-                named = f"{datum!r}"
+                named = f"{_clip(datum)}"
             params = h.get("转换参数", "")
             if re.search(r"[1-9]", _fw(params)):
                 msg = (f"坐标系 is {named}; only CGCS2000 (2000国家大地坐标系) is supported. The file gives "
-                       f"转换参数 {params!r}, but ecogis does not apply datum parameters from 国土TXT files")
+                       f"转换参数 {_clip(params)}, but ecogis does not apply datum parameters from 国土TXT files")
                 hint = "convert the coordinates to CGCS2000 with the surveying software, then export again"
             else:
                 msg = (f"坐标系 is {named}; only CGCS2000 (2000国家大地坐标系) is supported: converting it needs "
@@ -365,13 +371,13 @@ class _Reader:
             raise self.error(msg, self.header_line("坐标系"), hint=hint)
         proj = _fw(h.get("投影类型", ""))
         if proj and not ("高斯" in proj or "gauss" in proj.lower() or "克吕格" in proj):
-            raise self.error(f"投影类型 {proj!r} is not supported; only 高斯克吕格 (Gauss-Krüger) is",
+            raise self.error(f"投影类型 {_clip(proj)} is not supported; only 高斯克吕格 (Gauss-Krüger) is",
                              self.header_line("投影类型"))
         unit = _fw(h.get("计量单位", ""))
         if not unit:
             self.notes.add("crs", "国土TXT gives no 计量单位; coordinates taken as metres")
         elif unit.lower() not in _METRES:
-            raise self.error(f"计量单位 is {unit!r}; coordinates must be in metres (计量单位=米)",
+            raise self.error(f"计量单位 is {_clip(unit)}; coordinates must be in metres (计量单位=米)",
                              self.header_line("计量单位"))
 
     def zone_from_header(self) -> tuple[int | None, int | None]:
@@ -382,14 +388,14 @@ class _Reader:
             w = w.replace("三", "3").replace("六", "6")
             m = re.search(r"\d+", w)
             if not m or int(m.group()) not in (3, 6):
-                raise self.error(f"几度分带 {h['几度分带']!r} is not 3 or 6", self.header_line("几度分带"))
+                raise self.error(f"几度分带 {_clip(h['几度分带'])} is not 3 or 6", self.header_line("几度分带"))
             width = int(m.group())
         zone = None
         z = _fw(h.get("带号", ""))
         if z:
             m = re.fullmatch(r"第?\s*(\d+)\s*带?", z)
             if not m:
-                raise self.error(f"带号 {h['带号']!r} is not a zone number", self.header_line("带号"))
+                raise self.error(f"带号 {_clip(h['带号'])} is not a zone number", self.header_line("带号"))
             zone = int(m.group(1))
         return zone, width
 
@@ -535,7 +541,7 @@ def read_guotu(path: str | os.PathLike, *, notes: Notes | None = None) -> gpd.Ge
     empty = np.flatnonzero(n_lines == 0)
     if len(empty):
         i = int(empty[0])
-        raise r.error(f"parcel {parcels.site_id[i]!r} has no vertex lines", int(parcels.source_line[i]))
+        raise r.error(f"parcel {_clip(parcels.site_id[i])} has no vertex lines", int(parcels.source_line[i]))
     ring, northing, easting = r.numbers()
     first_of_parcel = np.r_[True, v_par[1:] != v_par[:-1]]
     prev = np.r_[0, ring[:-1]]
@@ -567,7 +573,7 @@ def read_guotu(path: str | os.PathLike, *, notes: Notes | None = None) -> gpd.Ge
     hard = np.setdiff1d(mismatch, excl)
     if len(hard):
         i = int(hard[0])
-        msg = (f"界址点数 is {declared[i]} but parcel {parcels.site_id[i]!r} has {n_lines[i]} vertex lines")
+        msg = (f"界址点数 is {declared[i]} but parcel {_clip(parcels.site_id[i])} has {n_lines[i]} vertex lines")
         hint = None
         if not p.complete and i == n_par - 1:
             hint = "the file does not end with a line break: it may be truncated"
@@ -587,7 +593,7 @@ def read_guotu(path: str | os.PathLike, *, notes: Notes | None = None) -> gpd.Ge
         k = int(broken[0])
         a, b = r_first[k], r_last[k]
         raise r.error(
-            f"ring {ring[a]} of parcel {parcels.site_id[r_par[k]]!r} is not closed: it ends on {p.v_pid[b]} at "
+            f"ring {ring[a]} of parcel {_clip(parcels.site_id[r_par[k]])} is not closed: it ends on {p.v_pid[b]} at "
             f"({northing[b]:.4f}, {easting[b]:.4f}) but {p.v_pid[a]} is at ({northing[a]:.4f}, {easting[a]:.4f}) "
             f"(line {v_line[a]})", int(v_line[b]),
             hint="the last point of a ring must repeat the first",
@@ -598,7 +604,7 @@ def read_guotu(path: str | os.PathLike, *, notes: Notes | None = None) -> gpd.Ge
     if len(few):
         k = int(few[0])
         raise r.error(
-            f"ring {ring[r_first[k]]} of parcel {parcels.site_id[r_par[k]]!r} has {r_n[k]} points "
+            f"ring {ring[r_first[k]]} of parcel {_clip(parcels.site_id[r_par[k]])} has {r_n[k]} points "
             f"({distinct[k]} distinct); a polygon ring needs at least 4 points, 3 of them distinct",
             int(v_line[r_first[k]]),
         )
@@ -606,7 +612,7 @@ def read_guotu(path: str | os.PathLike, *, notes: Notes | None = None) -> gpd.Ge
     if len(short):
         k = int(short[0])
         raise r.error(
-            f"line part {ring[r_first[k]]} of parcel {parcels.site_id[r_par[k]]!r} has fewer than 2 distinct points",
+            f"line part {ring[r_first[k]]} of parcel {_clip(parcels.site_id[r_par[k]])} has fewer than 2 distinct points",
             int(v_line[r_first[k]]),
         )
     opened = np.flatnonzero(r_poly & ~same_xy)

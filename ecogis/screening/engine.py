@@ -387,13 +387,17 @@ def _not_evaluated_per_site(missing_rules: list, site_attrs: pd.DataFrame) -> li
     return [", ".join(ids[masks[:, i]]) for i in range(len(site_attrs))]
 
 
+def _candidate_pairs(features, sites, applies, fmask, **query):
+    """(site, feature) index pairs from one bulk STRtree query, kept only where some rule needs them."""
+    s_idx, f_idx = STRtree(features).query(sites, **query)
+    if len(s_idx):
+        need = (applies[:, s_idx] & fmask[:, f_idx]).any(axis=0)
+        s_idx, f_idx = s_idx[need], f_idx[need]
+    return s_idx, f_idx
+
+
 def _overlap_findings(kind, rules, tests, applies, fmask, site_geoms, fgeoms, site_area, site_length, area_method):
-    tree = STRtree(fgeoms)
-    s_idx, f_idx = tree.query(site_geoms, predicate="intersects")
-    if len(s_idx) == 0:
-        return []
-    need = (applies[:, s_idx] & fmask[:, f_idx]).any(axis=0)
-    s_idx, f_idx = s_idx[need], f_idx[need]
+    s_idx, f_idx = _candidate_pairs(fgeoms, site_geoms, applies, fmask, predicate="intersects")
     if len(s_idx) == 0:
         return []
     a, b = site_geoms[s_idx], fgeoms[f_idx]
@@ -471,12 +475,7 @@ def _outside_findings(kind, rules, applies, fmask, site_geoms, fgeoms, site_area
 def _distance_findings(kind, rules, tests, applies, fmask, site_geoms, site_m, fgeoms, mcrs):
     fm_geoms = to_metric(fgeoms, mcrs)
     dmax = max(v for _, v in tests)
-    tree = STRtree(fm_geoms)
-    s_idx, f_idx = tree.query(site_m, predicate="dwithin", distance=dmax * 1.01 + 1.0)
-    if len(s_idx) == 0:
-        return []
-    need = (applies[:, s_idx] & fmask[:, f_idx]).any(axis=0)
-    s_idx, f_idx = s_idx[need], f_idx[need]
+    s_idx, f_idx = _candidate_pairs(fm_geoms, site_m, applies, fmask, predicate="dwithin", distance=dmax * 1.01 + 1.0)
     if len(s_idx) == 0:
         return []
     lines_m = shapely.shortest_line(site_m[s_idx], fm_geoms[f_idx])

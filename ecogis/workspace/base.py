@@ -78,6 +78,31 @@ class Workspace(abc.ABC):
     def history(self, kind: str | None = None) -> list[LayerInfo]:
         """Every recorded import, oldest first."""
 
+    # ------------------------------------------------------------------ ledger (台账)
+    #: Columns of every ledger entry, in order (besides the point geometry).
+    LEDGER_COLUMNS: tuple[str, ...] = (
+        "entry_id", "target_id", "source", "name", "result", "date", "inspector", "remarks", "photo",
+        "check", "basis", "recorded_at", "record_source",
+    )
+
+    def ledger_append(self, entries: gpd.GeoDataFrame, *, record_source: str) -> int:
+        """Append inspection results to the ledger (台账) and return how many were added.
+
+        ``entries`` has the :data:`LEDGER_COLUMNS` (``entry_id`` and
+        ``recorded_at`` are filled in here) and point geometries in EPSG:4490.
+        The ledger is append-only: earlier entries are never changed or
+        removed, so a target's full trail stays.  The write is all-or-nothing.
+        """
+        from ecogis.errors import WorkspaceError
+
+        raise WorkspaceError("this workspace backend keeps no ledger", path=self.uri)
+
+    def ledger(self) -> gpd.GeoDataFrame:
+        """Every ledger entry, oldest first (an empty frame with :data:`LEDGER_COLUMNS` if none)."""
+        from ecogis.errors import WorkspaceError
+
+        raise WorkspaceError("this workspace backend keeps no ledger", path=self.uri)
+
     def info(self, kind: str) -> LayerInfo:
         """Current metadata of ``kind``."""
         for li in self.layers():

@@ -28,6 +28,15 @@ from ecogis.settings import settings
 from ecogis.workspace.base import LayerInfo, Workspace
 
 META_TABLE = "ecogis_layers"
+#: The append-only inspection ledger (台账): a point table, not a layer kind.
+LEDGER_TABLE = "ecogis_ledger"
+
+_LEDGER_TRIGGERS = (
+    f"CREATE TRIGGER IF NOT EXISTS {LEDGER_TABLE}_no_update BEFORE UPDATE ON {LEDGER_TABLE}"
+    " BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END",
+    f"CREATE TRIGGER IF NOT EXISTS {LEDGER_TABLE}_no_delete BEFORE DELETE ON {LEDGER_TABLE}"
+    " BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END",
+)
 
 _META_DDL = f"""
 CREATE TABLE IF NOT EXISTS {META_TABLE} (
@@ -79,7 +88,7 @@ class GeoPackageWorkspace(Workspace):
             listed = pyogrio.list_layers(self.path)
         except Exception as exc:  # GDAL raises DataSourceError and friends
             raise WorkspaceError(f"cannot list layers: {exc}", path=self.path) from None
-        return sorted(str(name) for name, gtype in listed if name != META_TABLE and gtype is not None)
+        return sorted(str(name) for name, gtype in listed if name not in (META_TABLE, LEDGER_TABLE) and gtype is not None)
 
     def read(self, kind: str, *, bbox: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame:
         if kind not in self.kinds():
@@ -224,3 +233,63 @@ class GeoPackageWorkspace(Workspace):
                     *b, info.mode,
                 ),
             )
+
+    # ------------------------------------------------------------------ ledger
+    def _has_table(self, name: str) -> bool:
+        if not self._exists():
+            return False
+        with contextlib.closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as con:
+            return con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None
+
+    def ledger(self) -> gpd.GeoDataFrame:
+        """Every ledger entry, oldest first (table ``ecogis_ledger``; empty frame if none)."""
+        cols = list(self.LEDGER_COLUMNS)
+        if not self._has_table(LEDGER_TABLE):
+            return gpd.GeoDataFrame({c: [] for c in cols}, geometry=gpd.GeoSeries([], crs=4490))
+        try:
+            gdf = pyogrio.read_dataframe(self.path, layer=LEDGER_TABLE)
+        except Exception as exc:
+            raise WorkspaceError(f"cannot read the ledger: {exc}", path=self.path) from None
+        gdf = gdf.sort_values("entry_id", kind="stable").reset_index(drop=True)
+        return gdf[cols + [gdf.geometry.name]]
+
+    def ledger_append(self, entries: gpd.GeoDataFrame, *, record_source: str) -> int:
+        """Append ``entries`` to ``ecogis_ledger`` in a staged copy (all-or-nothing).
+
+        SQLite triggers refuse any UPDATE or DELETE on the table, so the
+        history stays append-only even for other tools writing to the file.
+        """
+        if len(entries) == 0:
+            return 0
+        if entries.crs is None or entries.crs.to_epsg() != 4490:
+            raise WorkspaceError("ledger entries must be in EPSG:4490", path=self.path)
+        cols = list(self.LEDGER_COLUMNS)
+        extra = [c for c in entries.columns if c not in cols and c != entries.geometry.name]
+        if extra:
+            raise WorkspaceError(f"unknown ledger column(s): {', '.join(extra)}", path=self.path)
+        start = 1
+        if self._has_table(LEDGER_TABLE):
+            with contextlib.closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as con:
+                start = int(con.execute(f"SELECT COALESCE(MAX(entry_id), 0) FROM {LEDGER_TABLE}").fetchone()[0]) + 1
+        data = entries.copy()
+        for c in cols:
+            if c not in data.columns:
+                data[c] = None
+        data["entry_id"] = range(start, start + len(data))
+        data["recorded_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        data["record_source"] = str(record_source)
+        for c in cols:
+            if c != "entry_id":
+                data[c] = data[c].astype(object).where(data[c].notna(), None).map(lambda v: None if v is None else str(v))
+        data = gpd.GeoDataFrame(data[cols], geometry=data.geometry.to_numpy(), crs=4490)
+        append = start > 1
+        with self._staged() as tmp:
+            try:
+                pyogrio.write_dataframe(data, tmp, layer=LEDGER_TABLE, driver="GPKG", append=append,
+                                        geometry_type="Point" if not append else None)
+                with contextlib.closing(sqlite3.connect(tmp)) as con, con:
+                    for ddl in _LEDGER_TRIGGERS:
+                        con.execute(ddl)
+            except Exception as exc:
+                raise WorkspaceError(f"cannot append to the ledger: {exc}", path=self.path) from None
+        return int(len(data))
