@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
@@ -201,7 +202,7 @@ def _local_for_workspace(ruleset, ws: Workspace, notes: Notes):
             continue
         path = settings.rules_dir / f.path if not os.path.isabs(f.path) else f.path
         try:
-            head = yaml.safe_load(open(path, encoding="utf-8")) or {}
+            head = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError):
             head = {}
         if str(head.get("adcode", "")) in adcodes:
