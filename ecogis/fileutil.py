@@ -79,8 +79,9 @@ def check_input_file(path: str | os.PathLike) -> Path:
         raise InputError("file is empty (0 bytes)", path=p)
     limit = settings.max_file_mb * 1024 * 1024
     if size > limit:
+        shown = f"{size / 2**20:.0f} MiB" if size >= 2**20 else f"{size:,} bytes"
         raise LimitError(
-            f"file is {size / 2**20:.0f} MiB, over the {settings.max_file_mb} MiB limit",
+            f"file is {shown}, over the {settings.max_file_mb} MiB limit",
             path=p,
             hint="raise it with ECOGIS_MAX_FILE_MB or ecogis.settings.max_file_mb",
         )

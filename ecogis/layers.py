@@ -18,7 +18,7 @@ from typing import Any
 
 import geopandas as gpd
 
-from ecogis.errors import CRSError
+from ecogis.errors import CRSError, FormatError
 from ecogis.fileutil import sha256_file
 from ecogis.normalise import normalise
 from ecogis.normalise.repair import check_finite, drop_empty, drop_z, repair
@@ -71,23 +71,32 @@ def validate_layer(
     layer goes through the same checks as an import.  Errors other than
     per-record problems are raised as :class:`~ecogis.errors.EcogisError`.
     """
-    from ecogis.read import detect_format
-    from ecogis.read.validate import scan_features
-
     from ecogis.fileutil import check_input_file
+    from ecogis.read import detect_format, precheck
+    from ecogis.read.validate import scan_features
 
     report = ValidationReport(path=str(path), kind=kind)
     get_schema(kind)
     check_input_file(path)
-    if detect_format(path) in {"gpkg", "shapefile", "zip", "geojson"}:
-        scan_layer = layer if detect_format(path) == "gpkg" else None
-        if detect_format(path) == "gpkg" and scan_layer is None:
+    fmt = detect_format(path)
+    if fmt in {"gpkg", "shapefile", "zip", "geojson"}:
+        source = precheck(path, fmt, layer=layer)  # archive, header and sidecar checks before GDAL opens it
+        scan_layer = layer if fmt == "gpkg" else None
+        if fmt == "gpkg" and scan_layer is None:
             from ecogis.read.vector import list_layers
 
             names = list_layers(path)
             scan_layer = kind if kind in names else (names[0] if len(names) == 1 else None)
-        if detect_format(path) != "gpkg" or scan_layer is not None:
-            scan = scan_features(path, layer=scan_layer)
+        if fmt != "gpkg" or scan_layer is not None:
+            try:
+                scan = scan_features(path, layer=scan_layer, source=source if fmt == "zip" else None)
+            except FormatError:
+                from ecogis.read.vector import json_error
+
+                better = json_error(path) if fmt == "geojson" else None
+                if better is not None:
+                    raise better from None
+                raise
             report.record_problems = [
                 (fid, msg) for fid, msg in scan.problems if "will be repaired" not in msg
             ]

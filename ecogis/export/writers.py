@@ -106,8 +106,34 @@ def _write_shapefile(data: gpd.GeoDataFrame, target: Path, *, zipped: bool, laye
                     for p in parts:
                         zf.write(p, p.name)
             return target
-        for p in parts:  # each part renamed into place; .shp last so readers never see a partial set
-            if p.suffix != ".shp":
-                os.replace(p, target.with_suffix(p.suffix))
-        os.replace(shp, target)
+        _swap_parts(parts, target, Path(tmpdir))
     return target
+
+
+def _swap_parts(parts: list[Path], target: Path, tmpdir: Path) -> None:
+    """Move a new shapefile's parts into place as one step: all of them, or none.
+
+    The old parts are first moved aside into ``tmpdir``; if any rename fails,
+    the new parts already placed are removed and the old ones put back, so a
+    failed write never leaves a mix of old and new sidecars.  The ``.shp`` goes
+    last so readers never see a partial set.
+    """
+    backup = tmpdir / "previous"
+    backup.mkdir()
+    old = [target.with_suffix(e) for e in _SHP_PARTS if target.with_suffix(e).exists()]
+    placed: list[Path] = []
+    moved: list[Path] = []
+    try:
+        for p in old:
+            os.replace(p, backup / p.name)
+            moved.append(p)
+        for p in sorted(parts, key=lambda q: q.suffix == ".shp"):
+            dest = target.with_suffix(p.suffix)
+            os.replace(p, dest)
+            placed.append(dest)
+    except BaseException:
+        for dest in placed:
+            dest.unlink(missing_ok=True)
+        for p in moved:
+            os.replace(backup / p.name, p)
+        raise

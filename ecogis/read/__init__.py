@@ -45,7 +45,7 @@ FORMATS = {
     ".txt": "guotu",
 }
 
-__all__ = ["read_file", "detect_format", "FORMATS"]
+__all__ = ["read_file", "detect_format", "precheck", "check_vertex_limit", "FORMATS"]
 
 
 def detect_format(path: str | os.PathLike) -> str:
@@ -58,6 +58,39 @@ def detect_format(path: str | os.PathLike) -> str:
             hint="supported: " + ", ".join(sorted(FORMATS)),
         )
     return FORMATS[ext]
+
+
+def precheck(path: str | os.PathLike, fmt: str, *, layer: str | None = None) -> str:
+    """Check a file's safety and structure before GDAL opens it; return the GDAL source to open.
+
+    Archives are checked (member paths, member count, expanded size) and
+    their shapefile chosen; a shapefile's parts and headers, a GeoPackage's
+    or GeoJSON's first bytes are checked.  Errors are
+    :class:`~ecogis.errors.EcogisError`.
+    """
+    from ecogis.read.vector import check_magic, check_shapefile, zip_shapefile
+
+    if fmt == "zip":
+        return zip_shapefile(path, layer=layer, encoding="UTF-8", notes=Notes())[0]
+    if fmt == "shapefile":
+        check_shapefile(path)
+    elif fmt in {"gpkg", "geojson"}:
+        check_magic(path, fmt)
+    return str(path)
+
+
+def check_vertex_limit(gdf: gpd.GeoDataFrame, *, path=None) -> None:
+    """Refuse a layer with more vertices than ``settings.max_vertices``."""
+    from ecogis.errors import LimitError
+    from ecogis.settings import settings
+
+    n = int(shapely.get_num_coordinates(gdf.geometry.values).sum())
+    if n > settings.max_vertices:
+        raise LimitError(
+            f"layer has {n:,} vertices, over the limit of {settings.max_vertices:,}",
+            path=path,
+            hint="raise it with ECOGIS_MAX_VERTICES or ecogis.settings.max_vertices",
+        )
 
 
 def _read_raw(path: Path, fmt: str, *, layer, encoding, prefer, notes: Notes) -> gpd.GeoDataFrame:
@@ -132,6 +165,7 @@ def read_file(
     gdf = _read_raw(p, fmt, layer=layer, encoding=encoding, prefer=prefer_layer, notes=notes)
     if len(gdf) == 0:
         raise EmptyLayerError("layer has no features", path=p)
+    check_vertex_limit(gdf, path=p)
     if crs is not None:
         user = parse_crs(crs, path=p)
         if gdf.crs is None:

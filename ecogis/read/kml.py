@@ -112,10 +112,11 @@ def parse_kml(data: bytes, *, path=None, notes: Notes | None = None) -> gpd.GeoD
     notes = notes if notes is not None else Notes()
     _Z_SEEN.discard(str(path))
     try:
-        root = DET.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+        root = DET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
-        raise FormatError(f"KML refused: it declares XML entities ({type(exc).__name__}), which are never resolved",
-                          path=path) from None
+        raise FormatError(
+            f"KML refused: it declares a DTD or XML entities ({type(exc).__name__}), which are never resolved",
+            path=path, hint="KML needs no DOCTYPE; remove it") from None
     except Exception as exc:  # ParseError
         raise FormatError(f"not well-formed XML: {exc}", path=path) from None
     rows: list[dict[str, Any]] = []

@@ -52,9 +52,14 @@ def _records(path: str, layer: str | None) -> Iterator[tuple[object, object]]:
             index += 1
 
 
-def scan_features(path: str | Path, *, layer: str | None = None, limit: int = 1000) -> ScanResult:
-    """Read ``path`` record by record; collect up to ``limit`` problems with their feature IDs."""
-    src = str(path)
+def scan_features(path: str | Path, *, layer: str | None = None, limit: int = 1000,
+                  source: str | None = None) -> ScanResult:
+    """Read ``path`` record by record; collect up to ``limit`` problems with their feature IDs.
+
+    ``source`` is the GDAL path to open when it differs from ``path`` (a
+    ``/vsizip/`` member chosen by :func:`ecogis.read.vector.zip_shapefile`).
+    """
+    src = str(path) if source is None else source
     if src.lower().endswith(".zip"):
         src = f"zip://{Path(path).resolve()}"
     result = ScanResult(path=str(path), layer=layer)
@@ -69,7 +74,7 @@ def scan_features(path: str | Path, *, layer: str | None = None, limit: int = 10
                     result.problems.append((fid, msg))
             if len(result.problems) >= limit:
                 break
-    except (FionaError, OSError) as exc:
+    except (FionaError, OSError, ValueError) as exc:
         raise FormatError(f"cannot open: {str(exc).splitlines()[0] if str(exc) else exc}", path=path) from None
     return result
 
