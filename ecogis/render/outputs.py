@@ -6,10 +6,40 @@ from pathlib import Path
 from typing import Iterable
 
 import geopandas as gpd
+import pandas as pd
 
 from ecogis.errors import InputError
 
 FORMATS = ("html", "json", "xlsx", "gpkg")
+#: Longest text from data shown in HTML (reports, maps); the full text stays in JSON, XLSX and GPKG.
+MAX_DISPLAY_CHARS = 2000
+
+
+def clip_text(value, limit: int = MAX_DISPLAY_CHARS):
+    """``value`` cut to ``limit`` characters with a visible marker, if it is a longer string."""
+    if isinstance(value, str) and len(value) > limit:
+        return value[:limit] + f"…（截断，共{len(value):,}字符 / truncated, {len(value):,} characters）"
+    return value
+
+
+def clip_frame(frame):
+    """A copy of ``frame`` with every text column clipped for display."""
+    out = frame.copy()
+    for col in out.columns:
+        if col != getattr(out, "_geometry_column_name", None) and (
+            out[col].dtype == object or pd.api.types.is_string_dtype(out[col])
+        ):
+            out[col] = out[col].map(clip_text)
+    return out
+
+
+def clip_doc(value):
+    """A findings document with every string clipped for display (recursively)."""
+    if isinstance(value, dict):
+        return {k: clip_doc(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clip_doc(v) for v in value]
+    return clip_text(value)
 
 
 def context_layers(result) -> dict[str, gpd.GeoDataFrame]:
@@ -31,7 +61,8 @@ def review_map_html(result, *, lang: str = "zh") -> str:
     """The self-contained review map of all sites and findings."""
     from ecogis.render.webmap import review_map, to_html
 
-    m = review_map(result.sites, result.findings, context_layers(result), lang=lang)
+    context = {k: clip_frame(v) for k, v in context_layers(result).items()}
+    m = review_map(clip_frame(result.sites), clip_frame(result.findings), context, lang=lang)
     return to_html(m)
 
 
@@ -54,6 +85,6 @@ def write_outputs(result, out_dir: str | Path, *, formats: Iterable[str] = FORMA
     if "gpkg" in fmts:
         written.append(write_gpkg(result, out / "conflicts.gpkg"))
     if "html" in fmts:
-        doc = findings_document(result)
+        doc = clip_doc(findings_document(result))
         written.append(write_report(doc, out / "report.html", lang=lang, map_html=review_map_html(result, lang=lang)))
     return written

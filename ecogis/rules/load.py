@@ -86,6 +86,46 @@ def _construct_mapping(loader: _SafeUniqueLoader, node: yaml.MappingNode, deep: 
 _SafeUniqueLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+#: Largest number of nodes a YAML document may expand to through its aliases.
+MAX_YAML_NODES = 1_000_000
+
+
+def _expanded_nodes(node: yaml.Node, memo: dict[int, int]) -> int:
+    """How many nodes ``node`` stands for once every alias is expanded (shared nodes counted once per use)."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = 1  # a recursive alias counts once instead of looping
+    if isinstance(node, yaml.SequenceNode):
+        n = 1 + sum(_expanded_nodes(c, memo) for c in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        n = 1 + sum(_expanded_nodes(k, memo) + _expanded_nodes(v, memo) for k, v in node.value)
+    else:
+        n = 1
+    memo[key] = n
+    return n
+
+
+def _load_safe(text: str, path: Path) -> Any:
+    """Compose, check the alias expansion, then construct (a "billion laughs" document is refused, not expanded)."""
+    loader = _SafeUniqueLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        size = _expanded_nodes(node, {})
+        if size > MAX_YAML_NODES:
+            raise RuleError(
+                f"YAML aliases expand to {size:,} nodes, over the limit of {MAX_YAML_NODES:,}",
+                path=path,
+                where=f"line {node.start_mark.line + 1}",
+                hint="a rule file needs no deeply nested aliases",
+            )
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def _plain(value: Any) -> Any:
     """Dates to ISO text, recursively (YAML reads 2022-08-16 as a date)."""
     if isinstance(value, (_dt.date, _dt.datetime)):
@@ -107,7 +147,7 @@ def read_yaml(path: str | Path) -> tuple[Any, str, str]:
     except UnicodeDecodeError as exc:
         raise RuleError("rule files must be UTF-8", path=p, where=f"byte {exc.start}") from None
     try:
-        doc = yaml.load(text, Loader=_SafeUniqueLoader)  # noqa: S506 - a SafeLoader subclass
+        doc = _load_safe(text, p)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else None

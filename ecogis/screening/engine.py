@@ -200,12 +200,14 @@ def _local_for_workspace(ruleset, ws: Workspace, notes: Notes):
         if f.scope != "local":
             keep_files.append(f)
             continue
-        path = settings.rules_dir / f.path if not os.path.isabs(f.path) else f.path
-        try:
-            head = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError):
-            head = {}
-        if str(head.get("adcode", "")) in adcodes:
+        adcode = getattr(f, "adcode", None)
+        if adcode is None:
+            path = settings.rules_dir / f.path if not os.path.isabs(f.path) else f.path
+            try:
+                adcode = (yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}).get("adcode", "")
+            except (OSError, yaml.YAMLError):
+                adcode = ""
+        if str(adcode) in adcodes:
             keep_files.append(f)
         else:
             dropped.append(f.path)
