@@ -62,7 +62,7 @@ th,td{border:1px solid #ccc;padding:4px 6px;text-align:left;vertical-align:top}t
 .prohibited{background:#c0392b}.restricted{background:#e67e22}.review{background:#b7950b}.notice{background:#2e86c1}
 .clear{background:#27ae60}.not_covered{background:#7f8c8d}.small{font-size:12px;color:#555}
 .note{background:#fdf2e9;border-left:4px solid #e67e22;padding:6px 10px}
-iframe{width:100%;height:520px;border:1px solid #ccc}code{font-size:11px;word-break:break-all}
+iframe{width:100%;height:720px;border:1px solid #ccc}code{font-size:11px;word-break:break-all}
 @media print{iframe{height:420px}}
 </style></head><body>
 <h1>{{ L.title }}</h1>

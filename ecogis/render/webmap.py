@@ -883,7 +883,11 @@ def _set_minimap_geoms(m: folium.Map, geoms: Sequence[Any], simplify_m: float) -
     ctl = getattr(m, "ecogis_minimap", None)
     if ctl is None or getattr(m, "ecogis_basemap", "none") != "none":
         return
-    layer = f"L.geoJSON({_outline_geojson(m, geoms, simplify_m)}, {_js(_OUTLINE_STYLE)})"
+    # points (e.g. point sites) as small circles: the default marker image has no place in the mini-map
+    layer = (
+        f"L.geoJSON({_outline_geojson(m, geoms, simplify_m)}, Object.assign({_js(_OUTLINE_STYLE)}, "
+        "{pointToLayer: function (f, ll) { return L.circleMarker(ll, {radius: 2, weight: 1}); }}))"
+    )
     ctl.ctor = "(function (o) { return new L.Control.MiniMap(%s, o); })" % layer
 
 
