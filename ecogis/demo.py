@@ -174,4 +174,4 @@ def run_demo(out_dir: str | Path = "out", sample_dir: str | Path | None = None) 
 
 
 #: Further demo steps, ``"module:function"`` each called as ``function(out_dir, sample_dir)``.
-DEMO_STEPS: tuple[str, ...] = ("ecogis.render.publish:demo",)
+DEMO_STEPS: tuple[str, ...] = ("ecogis.render.publish:demo", "ecogis.patrol.demo:demo")

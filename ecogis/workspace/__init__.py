@@ -1,7 +1,8 @@
 """Workspaces: where imported layers live.
 
 ``open_workspace`` is the one entry point; it returns a :class:`Workspace`
-whatever the backend.  GeoPackage files are the embedded default.
+whatever the backend.  GeoPackage files are the embedded default;
+``postgresql://`` URLs open a shared PostGIS database.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ def open_workspace(uri: str | os.PathLike | Workspace, *, create: bool = False) 
     Parameters
     ----------
     uri:
-        A GeoPackage path (``ws.gpkg``), or an already open workspace.
+        A GeoPackage path (``ws.gpkg``), a PostGIS database URL
+        (``postgresql://user@host/db``; the password is never shown), or an
+        already open workspace.
     create:
         Create the file on first write if it does not exist.
     """
@@ -29,9 +32,9 @@ def open_workspace(uri: str | os.PathLike | Workspace, *, create: bool = False) 
         return uri
     text = os.fspath(uri)
     if text.startswith(("postgresql://", "postgres://")):
-        raise WorkspaceError(
-            "PostGIS workspaces are not available in this version", path=text.split("@")[-1]
-        )
+        from ecogis.workspace.postgis import PostGISWorkspace
+
+        return PostGISWorkspace(text, create=create)
     if not text.lower().endswith(".gpkg"):
         raise WorkspaceError("a workspace must be a GeoPackage file ending in .gpkg", path=text)
     return GeoPackageWorkspace(text, create=create)

@@ -1,0 +1,493 @@
+"""PostGIS workspace: a shared database for teams.
+
+``open_workspace("postgresql://user@host/db")`` returns a
+:class:`PostGISWorkspace`.  It keeps the same layers and metadata as a
+GeoPackage workspace:
+
+* the metadata table ``ecogis_layers`` has the same columns as the
+  GeoPackage one (one row per import, the current one flagged) plus
+  ``table_name``, the physical table holding that version;
+* every import writes a **new table** ``ecogis_<kind>_v<N>`` (geometry in
+  EPSG:4490, a GiST index, ``fid`` primary key) and, in the same transaction,
+  moves the ``current`` flag of the metadata to it.  A failed import rolls
+  back as a whole: no half-written table, the previous version untouched;
+* readers take the pointers (kind → table) **once** per workspace object,
+  so one screen reads one consistent set of versions even while another
+  process imports.  The last :data:`KEEP_VERSIONS` tables of each kind are
+  kept so a reader pinned to an older version can still finish; older
+  version tables are dropped, their metadata rows stay (the history).
+
+Every database failure (bad connection string, unreachable server, missing
+PostGIS extension, lost connection) becomes a :class:`WorkspaceError` that
+names the database, without the password.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from datetime import datetime, timezone
+from typing import Any, Iterator
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ecogis.errors import WorkspaceError
+from ecogis.notes import Notes
+from ecogis.workspace.base import LayerInfo, Workspace
+
+META_TABLE = "ecogis_layers"
+LEDGER_TABLE = "ecogis_ledger"
+#: Version tables kept per kind (older ones are dropped; their metadata stays).
+KEEP_VERSIONS = 3
+SRID = 4490
+_KIND_RE = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+_LOCK_META = 0x6563_6F67  # advisory lock key for metadata DDL ("ecog")
+
+_META_DDL = f"""
+CREATE TABLE IF NOT EXISTS {META_TABLE} (
+    id BIGSERIAL PRIMARY KEY,
+    kind TEXT NOT NULL,
+    version TEXT NOT NULL,
+    source TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    imported_at TEXT NOT NULL,
+    feature_count BIGINT NOT NULL,
+    repairs TEXT NOT NULL,
+    notes TEXT NOT NULL,
+    minx DOUBLE PRECISION, miny DOUBLE PRECISION, maxx DOUBLE PRECISION, maxy DOUBLE PRECISION,
+    mode TEXT NOT NULL,
+    current INTEGER NOT NULL,
+    table_name TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS {META_TABLE}_one_current ON {META_TABLE} (kind) WHERE current = 1;
+"""
+
+_LEDGER_DDL = f"""
+CREATE TABLE IF NOT EXISTS {LEDGER_TABLE} (
+    entry_id BIGINT PRIMARY KEY,
+    target_id TEXT, source TEXT, name TEXT, result TEXT, date TEXT, inspector TEXT, remarks TEXT, photo TEXT,
+    "check" TEXT, basis TEXT, recorded_at TEXT, record_source TEXT,
+    geom geometry(Point, {SRID})
+);
+CREATE OR REPLACE FUNCTION {LEDGER_TABLE}_append_only() RETURNS trigger LANGUAGE plpgsql AS
+$$ BEGIN RAISE EXCEPTION 'the ledger is append-only'; END $$;
+DROP TRIGGER IF EXISTS {LEDGER_TABLE}_no_change ON {LEDGER_TABLE};
+CREATE TRIGGER {LEDGER_TABLE}_no_change BEFORE UPDATE OR DELETE ON {LEDGER_TABLE}
+    FOR EACH ROW EXECUTE FUNCTION {LEDGER_TABLE}_append_only();
+"""
+
+
+def redact(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (for messages and ``uri``)."""
+    out = re.sub(r"^([a-z]+://[^:/@?]*):[^/?]*@", r"\1:***@", str(url))
+    # a password may also hide in the query string (?password=...)
+    return re.sub(r"(password=)[^&\s]*", r"\1***", out)
+
+
+def _dbname(url: str) -> str:
+    """``database 'x' on host:port`` for messages, from a libpq URI."""
+    m = re.match(r"^[a-z]+://(?:[^/?]*@)?([^/?@]*)(?:/([^?]*))?", str(url))
+    if not m:
+        return f"database at {redact(url)!r}"
+    host = m.group(1) or "localhost"
+    db = m.group(2) or ""
+    if not db:
+        user = re.match(r"^[a-z]+://([^:@/?]*)[:@]", str(url))
+        db = user.group(1) if user and "@" in str(url) else ""
+    return f"database {db!r} on {host}"
+
+
+def _quote(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def _sql_type(s: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(s):
+        return "BOOLEAN"
+    if pd.api.types.is_integer_dtype(s):
+        return "BIGINT"
+    if pd.api.types.is_float_dtype(s):
+        return "DOUBLE PRECISION"
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return "TIMESTAMPTZ" if getattr(s.dt, "tz", None) is not None else "TIMESTAMP"
+    return "TEXT"
+
+
+def _cell(v: Any) -> Any:
+    if v is None:
+        return None
+    if isinstance(v, float) and np.isnan(v):
+        return None
+    if v is pd.NaT or (not isinstance(v, (str, bytes)) and pd.isna(v) is True):
+        return None
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        return float(v)
+    if isinstance(v, (np.bool_,)):
+        return bool(v)
+    return v
+
+
+class PostGISWorkspace(Workspace):
+    """A workspace in a PostgreSQL database with the PostGIS extension.
+
+    Parameters
+    ----------
+    url:
+        ``postgresql://user[:password]@host[:port]/dbname[?options]`` (libpq
+        URI; ``PGPASSWORD`` and ``~/.pgpass`` work as usual).
+    create:
+        Create the metadata table when the database has no workspace yet;
+        without it, opening such a database is an error.
+    """
+
+    def __init__(self, url: str, *, create: bool = False) -> None:
+        self._dsn = str(url)
+        self.uri = redact(self._dsn)
+        self.database = _dbname(self._dsn)
+        self._create = create
+        self._conn = None
+        self._pins: dict[str, LayerInfo] | None = None
+        self._pin_tables: dict[str, str] = {}
+        self._connect()
+        if not create and not self._has_table(META_TABLE):
+            raise WorkspaceError(
+                f"no ecogis workspace in {self.database}", path=self.uri,
+                hint="import a layer into it first, e.g. ecogis layers import FILE KIND --workspace URL",
+            )
+
+    # ------------------------------------------------------------------ connection
+    def _err(self, exc: BaseException, action: str) -> WorkspaceError:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        text = redact(text)
+        return WorkspaceError(f"{action} in {self.database}: {text}", path=self.uri)
+
+    def _connect(self) -> None:
+        try:
+            import psycopg
+        except ImportError:  # pragma: no cover - depends on the install
+            raise WorkspaceError(
+                "PostGIS workspaces need psycopg", path=self.uri, hint="pip install 'ecogis[postgis]'"
+            ) from None
+        try:
+            conn = psycopg.connect(self._dsn, autocommit=True, connect_timeout=10,
+                                   application_name="ecogis")
+        except psycopg.Error as exc:
+            raise WorkspaceError(
+                f"cannot connect to {self.database}: {redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)}",
+                path=self.uri, hint="check the URL postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME and that the server runs",
+            ) from None
+        except Exception as exc:  # malformed strings raise outside psycopg.Error in some versions
+            raise WorkspaceError(f"bad connection string for {self.database}: {redact(str(exc))}",
+                                 path=self.uri) from None
+        try:
+            has = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'").fetchone()
+        except psycopg.Error as exc:
+            conn.close()
+            raise self._err(exc, "cannot query") from None
+        if not has:
+            conn.close()
+            raise WorkspaceError(
+                f"the PostGIS extension is not installed in {self.database}", path=self.uri,
+                hint="as the database owner: CREATE EXTENSION postgis;",
+            )
+        self._conn = conn
+
+    @property
+    def conn(self):
+        if self._conn is None or self._conn.closed:
+            self._connect()
+        return self._conn
+
+    @contextlib.contextmanager
+    def _guard(self, action: str) -> Iterator[None]:
+        """Turn database errors into a :class:`WorkspaceError` naming the database."""
+        import psycopg
+
+        try:
+            yield
+        except psycopg.Error as exc:
+            if self._conn is not None and self._conn.broken:
+                self._conn = None
+            raise self._err(exc, action) from None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+        self._conn = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Dask workers get a copy: no live connection travels; it reconnects lazily.
+        d = dict(self.__dict__)
+        d["_conn"] = None
+        return d
+
+    def _has_table(self, name: str) -> bool:
+        with self._guard("cannot query"):
+            row = self.conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()
+        return bool(row[0])
+
+    # ------------------------------------------------------------------ metadata
+    def _rows(self, where: str = "", args: tuple[Any, ...] = ()) -> list[tuple[LayerInfo, str]]:
+        if not self._has_table(META_TABLE):
+            return []
+        with self._guard("cannot read the layer metadata"):
+            rows = self.conn.execute(
+                f"SELECT kind, version, source, sha256, imported_at, feature_count, repairs, notes,"
+                f" minx, miny, maxx, maxy, mode, current, table_name FROM {META_TABLE} {where} ORDER BY id",
+                args,
+            ).fetchall()
+        out = []
+        for r in rows:
+            bounds = None if r[8] is None else (r[8], r[9], r[10], r[11])
+            out.append((
+                LayerInfo(kind=r[0], version=r[1], source=r[2], sha256=r[3], imported_at=r[4],
+                          feature_count=int(r[5]), repairs=json.loads(r[6]), notes=json.loads(r[7]),
+                          bounds=bounds, mode=r[12], current=bool(r[13])),
+                r[14],
+            ))
+        return out
+
+    def _pinned(self) -> dict[str, LayerInfo]:
+        """The current version of every kind, read once and then kept (one consistent snapshot)."""
+        if self._pins is None:
+            rows = self._rows("WHERE current = 1")
+            self._pins = {li.kind: li for li, _ in rows}
+            self._pin_tables = {li.kind: t for li, t in rows}
+        return self._pins
+
+    def refresh(self) -> None:
+        """Forget the pinned versions: the next read sees the newest imports."""
+        self._pins = None
+        self._pin_tables = {}
+
+    def kinds(self) -> list[str]:
+        return sorted(self._pinned())
+
+    def layers(self) -> list[LayerInfo]:
+        pins = self._pinned()
+        return [pins[k] for k in sorted(pins)]
+
+    def history(self, kind: str | None = None) -> list[LayerInfo]:
+        if kind is None:
+            return [li for li, _ in self._rows()]
+        return [li for li, _ in self._rows("WHERE kind = %s", (kind,))]
+
+    def table_of(self, kind: str) -> str:
+        """The physical table of the pinned version of ``kind``."""
+        if kind not in self._pinned():
+            raise WorkspaceError(
+                f"no layer of kind {kind!r} in {self.database}", path=self.uri,
+                hint=f"present: {', '.join(self.kinds()) or 'none'}",
+            )
+        return self._pin_tables[kind]
+
+    # ------------------------------------------------------------------ reading
+    def read(self, kind: str, *, bbox: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame:
+        table = self.table_of(kind)
+        if not self._has_table(table):
+            raise WorkspaceError(
+                f"version {self._pinned()[kind].version!r} of layer {kind!r} was removed from {self.database}"
+                " by newer imports", path=self.uri, hint="run again to use the current version",
+            )
+        with self._guard(f"cannot read layer {kind!r}"):
+            cols = [r[0] for r in self.conn.execute(
+                "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0"
+                " AND NOT attisdropped ORDER BY attnum", (table,)).fetchall()]
+            attrs = [c for c in cols if c not in ("fid", "geom")]
+            sel = ", ".join(["fid"] + [_quote(c) for c in attrs] + ["ST_AsBinary(geom)"])
+            sql = f"SELECT {sel} FROM {_quote(table)}"
+            args: tuple[Any, ...] = ()
+            if bbox is not None:
+                sql += f" WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, {SRID})"
+                args = tuple(float(b) for b in bbox)
+            sql += " ORDER BY fid"
+            with self.conn.cursor(binary=True) as cur:
+                cur.execute(sql, args)
+                rows = cur.fetchall()
+        cols_out = ["fid"] + attrs
+        if rows:
+            columns = list(zip(*rows))
+            data = {c: list(v) for c, v in zip(cols_out, columns[:-1])}
+            geoms = shapely.from_wkb(np.array([bytes(b) for b in columns[-1]], dtype=object))
+        else:
+            data = {c: [] for c in cols_out}
+            geoms = np.array([], dtype=object)
+        df = pd.DataFrame(data, columns=cols_out)
+        df["fid"] = df["fid"].astype("int64")
+        for c in attrs:
+            if df[c].dtype == object:
+                df[c] = df[c].infer_objects()
+        gdf = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs=SRID), crs=SRID)
+        gdf.attrs["workspace"] = self.uri
+        gdf.attrs["version"] = self._pinned()[kind].version
+        return gdf
+
+    # ------------------------------------------------------------------ writing
+    def write(
+        self,
+        kind: str,
+        gdf: gpd.GeoDataFrame,
+        *,
+        source: str,
+        version: str,
+        sha256: str | None = None,
+        notes: Notes | None = None,
+        replace: bool = False,
+    ) -> LayerInfo:
+        if not _KIND_RE.match(kind or ""):
+            raise WorkspaceError(f"bad layer kind {kind!r}: use lower-case letters, digits and _", path=self.uri)
+        if gdf.crs is None or gdf.crs.to_epsg() != SRID:
+            raise WorkspaceError(f"layer {kind!r} must be in EPSG:{SRID} before it is stored", path=self.uri)
+        if len(gdf) == 0:
+            raise WorkspaceError(f"refusing to store an empty layer {kind!r}", path=self.uri)
+        gname = gdf.geometry.name
+        data = pd.DataFrame(gdf.drop(columns=[c for c in ("fid", gname) if c in gdf.columns]))
+        data = data.rename(columns={c: str(c) for c in data.columns})
+        bad = [c for c in data.columns if c.lower() in ("geom", "fid")]
+        if bad:
+            raise WorkspaceError(f"layer {kind!r} has reserved column name(s) {', '.join(bad)}", path=self.uri)
+        notes = notes or Notes()
+        info = LayerInfo(
+            kind=kind, version=str(version), source=str(source), sha256=sha256 or "",
+            imported_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            feature_count=int(len(data)),
+            repairs=[n.as_dict() for n in notes if n.code in {"repair", "drop_empty", "drop_z"}],
+            notes=notes.as_dicts(),
+            bounds=tuple(float(b) for b in gdf.total_bounds),
+        )
+        geoms = shapely.set_srid(np.asarray(gdf.geometry.values, dtype=object), SRID)
+        ewkb = shapely.to_wkb(geoms, hex=True, include_srid=True)
+        with self._guard(f"cannot import layer {kind!r}"), self.conn.transaction():
+            con = self.conn
+            con.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_META,))
+            con.execute(_META_DDL)
+            prev = con.execute(
+                f"SELECT table_name, feature_count, minx, miny, maxx, maxy FROM {META_TABLE}"
+                " WHERE kind = %s AND current = 1 FOR UPDATE", (kind,)
+            ).fetchone()
+            append = prev is not None and not replace and self._table_exists_tx(prev[0])
+            n = con.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", (META_TABLE,)).fetchone()[0]
+            table = f"ecogis_{kind}_v{int(n)}"
+            coldefs = {c: _sql_type(data[c]) for c in data.columns}
+            start = 1
+            if append:
+                old_cols = con.execute(
+                    "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = %s::regclass"
+                    " AND attnum > 0 AND NOT attisdropped ORDER BY attnum", (prev[0],)).fetchall()
+                old = {c: t for c, t in old_cols if c not in ("fid", "geom")}
+                merged = dict(old)
+                for c, t in coldefs.items():
+                    merged.setdefault(c, t)
+                coldefs = merged
+            cols_sql = "".join(f", {_quote(c)} {t}" for c, t in coldefs.items())
+            con.execute(
+                f"CREATE TABLE {_quote(table)} (fid BIGINT PRIMARY KEY{cols_sql}, geom geometry(Geometry, {SRID}) NOT NULL)"
+            )
+            if append:
+                keep = ", ".join(["fid"] + [_quote(c) for c in old] + ["geom"])
+                con.execute(f"INSERT INTO {_quote(table)} ({keep}) SELECT {keep} FROM {_quote(prev[0])}")
+                start = int(con.execute(f"SELECT COALESCE(MAX(fid), 0) + 1 FROM {_quote(table)}").fetchone()[0])
+            names = list(data.columns)
+            copy_cols = ", ".join(["fid"] + [_quote(c) for c in names] + ["geom"])
+            values = [data[c].astype(object).to_numpy() for c in names]
+            with con.cursor().copy(f"COPY {_quote(table)} ({copy_cols}) FROM STDIN") as cp:
+                for i in range(len(data)):
+                    cp.write_row([start + i] + [_cell(v[i]) for v in values] + [ewkb[i]])
+            self._index(table)
+            total = int(con.execute(f"SELECT count(*) FROM {_quote(table)}").fetchone()[0])
+            if append and prev[2] is not None and info.bounds:
+                b = info.bounds
+                bounds = (min(prev[2], b[0]), min(prev[3], b[1]), max(prev[4], b[2]), max(prev[5], b[3]))
+            else:
+                bounds = info.bounds
+            info = LayerInfo(**{**info.__dict__, "feature_count": total, "bounds": bounds,
+                                "mode": "append" if append else "replace"})
+            con.execute(f"UPDATE {META_TABLE} SET current = 0 WHERE kind = %s AND current = 1", (kind,))
+            b = info.bounds or (None, None, None, None)
+            con.execute(
+                f"INSERT INTO {META_TABLE} (id, kind, version, source, sha256, imported_at, feature_count, repairs,"
+                " notes, minx, miny, maxx, maxy, mode, current, table_name)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 1, %s)",
+                (int(n), info.kind, info.version, info.source, info.sha256, info.imported_at, total,
+                 json.dumps(info.repairs, ensure_ascii=False), json.dumps(info.notes, ensure_ascii=False),
+                 *b, info.mode, table),
+            )
+        self.refresh()
+        self._prune(kind)
+        return info
+
+    def _table_exists_tx(self, name: str) -> bool:
+        return bool(self.conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()[0])
+
+    def _index(self, table: str) -> None:
+        """GiST index on the geometry and fresh planner statistics."""
+        self.conn.execute(f"CREATE INDEX {_quote(table + '_geom')} ON {_quote(table)} USING GIST (geom)")
+        self.conn.execute(f"ANALYZE {_quote(table)}")
+
+    def _prune(self, kind: str) -> None:
+        """Drop version tables of ``kind`` beyond the newest :data:`KEEP_VERSIONS` (metadata stays)."""
+        with contextlib.suppress(Exception), self.conn.transaction():
+            rows = self.conn.execute(
+                f"SELECT table_name FROM {META_TABLE} WHERE kind = %s ORDER BY id DESC OFFSET %s",
+                (kind, KEEP_VERSIONS)).fetchall()
+            for (t,) in rows:
+                # NOWAIT: a reader still on that version keeps it for this round
+                self.conn.execute("SET LOCAL lock_timeout = '100ms'")
+                self.conn.execute(f"DROP TABLE IF EXISTS {_quote(t)}")
+
+    # ------------------------------------------------------------------ ledger
+    def ledger(self) -> gpd.GeoDataFrame:
+        """Every ledger entry, oldest first (an empty frame if none)."""
+        cols = list(self.LEDGER_COLUMNS)
+        if not self._has_table(LEDGER_TABLE):
+            return gpd.GeoDataFrame({c: [] for c in cols}, geometry=gpd.GeoSeries([], crs=SRID))
+        with self._guard("cannot read the ledger"):
+            rows = self.conn.execute(
+                f"SELECT {', '.join(_quote(c) for c in cols)}, ST_AsBinary(geom) FROM {LEDGER_TABLE} ORDER BY entry_id"
+            ).fetchall()
+        df = pd.DataFrame([r[:-1] for r in rows], columns=cols)
+        geoms = shapely.from_wkb(np.array([bytes(r[-1]) for r in rows], dtype=object)) if rows else []
+        return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs=SRID), crs=SRID)
+
+    def ledger_append(self, entries: gpd.GeoDataFrame, *, record_source: str) -> int:
+        """Append inspection results to ``ecogis_ledger`` in one transaction (a trigger refuses changes)."""
+        if len(entries) == 0:
+            return 0
+        if entries.crs is None or entries.crs.to_epsg() != SRID:
+            raise WorkspaceError(f"ledger entries must be in EPSG:{SRID}", path=self.uri)
+        cols = list(self.LEDGER_COLUMNS)
+        extra = [c for c in entries.columns if c not in cols and c != entries.geometry.name]
+        if extra:
+            raise WorkspaceError(f"unknown ledger column(s): {', '.join(extra)}", path=self.uri)
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        ewkb = shapely.to_wkb(shapely.set_srid(np.asarray(entries.geometry.values, dtype=object), SRID),
+                              hex=True, include_srid=True)
+        with self._guard("cannot append to the ledger"), self.conn.transaction():
+            con = self.conn
+            con.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_META + 1,))
+            con.execute(_LEDGER_DDL)
+            start = int(con.execute(f"SELECT COALESCE(MAX(entry_id), 0) + 1 FROM {LEDGER_TABLE}").fetchone()[0])
+            with con.cursor().copy(
+                f"COPY {LEDGER_TABLE} ({', '.join(_quote(c) for c in cols)}, geom) FROM STDIN"
+            ) as cp:
+                for i, rec in enumerate(entries.drop(columns=entries.geometry.name).to_dict("records")):
+                    row = []
+                    for c in cols:
+                        if c == "entry_id":
+                            row.append(start + i)
+                        elif c == "recorded_at":
+                            row.append(now)
+                        elif c == "record_source":
+                            row.append(str(record_source))
+                        else:
+                            v = _cell(rec.get(c))
+                            row.append(None if v is None else str(v))
+                    cp.write_row(row + [ewkb[i]])
+        return int(len(entries))
