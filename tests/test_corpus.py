@@ -45,9 +45,11 @@ DEFAULT_ARGS: dict[str, list[str]] = {
     "convert": ["{file}", "{out}/converted.geojson"],
     "screen": ["{file}", "--workspace", "{sample_ws}", "--out", "{out}", "--quiet", "--format", "json,html"],
     "map": ["{file}", "--workspace", "{sample_ws}", "--out", "{out}/map.html"],
-    "clues": ["{file}", "--workspace", "{sample_ws}", "--out", "{out}"],
-    "patrol": ["{file}", "--workspace", "{sample_ws}", "--out", "{out}"],
-    "ledger update": ["{file}", "--ledger", "{out}/ledger.xlsx"],
+    "clues": ["--before", "{corpus}/raster/valid.tif", "--after", "{file}", "--workspace", "{sample_ws}",
+              "--out", "{out}/clues.gpkg"],
+    "patrol": ["--workspace", "{sample_ws}", "--clues", "{file}", "--start", "116.07,43.93", "--days", "1",
+               "--out", "{out}"],
+    "ledger update": ["--workspace", "{sample_ws}", "--results", "{file}"],
 }
 OUTCOMES = {"error", "repair", "ok", "invalid"}
 TIMEOUT_S = 20

@@ -99,9 +99,12 @@ def _pixel_m(src) -> float:
 
 
 def _open(path: str | os.PathLike, what: str):
+    from ecogis.fileutil import check_input_file
+
     p = Path(path)
     if not p.exists():
         raise InputError(f"{what} raster not found", path=p)
+    check_input_file(p)
     try:
         src = rasterio.open(p)
     except rasterio.errors.RasterioIOError as exc:
@@ -136,6 +139,21 @@ def _tiles(width: int, height: int, block: int) -> Iterator[Window]:
     for row in range(0, height, block):
         for col in range(0, width, block):
             yield Window(col, row, min(block, width - col), min(block, height - row))
+
+
+def _check_overlap(ref, oth, before, after) -> None:
+    """Refuse two rasters whose extents do not meet (never an empty result that reads as \"no change\")."""
+    from rasterio.warp import transform_bounds
+
+    try:
+        ob = transform_bounds(oth.crs, ref.crs, *oth.bounds, densify_pts=21)
+    except Exception as exc:  # noqa: BLE001 - rasterio/PROJ raise several types
+        raise InputError(f"cannot bring the two rasters into one CRS: {exc}", path=after) from None
+    rb = ref.bounds
+    if ob[0] >= rb[2] or ob[2] <= rb[0] or ob[1] >= rb[3] or ob[3] <= rb[1]:
+        raise InputError(
+            f"the two rasters do not overlap ({before} and {after})", path=after,
+            hint="give two images of the same area")
 
 
 def detect_clues(before: str | os.PathLike, after: str | os.PathLike, workspace: str | os.PathLike | Workspace | None,
@@ -191,6 +209,7 @@ def detect_clues(before: str | os.PathLike, after: str | os.PathLike, workspace:
             "grid": {"crs": ref.crs.to_string(), "pixel_m": round(_pixel_m(ref), 3), "width": ref.width,
                      "height": ref.height},
         }
+        _check_overlap(ref, oth, before, after)
         if same_grid:
             meta["resampled"] = None
             notes.add("align", "the two rasters share one grid: nothing was resampled")
@@ -215,6 +234,12 @@ def detect_clues(before: str | os.PathLike, after: str | os.PathLike, workspace:
         ref_crs = CRS.from_user_input(ref.crs)
         pix_area = abs(ref.transform.a * ref.transform.e)
     meta["nodata_pixels"] = int(n_nodata)
+    if n_nodata >= meta["grid"]["width"] * meta["grid"]["height"]:
+        from ecogis.errors import EmptyLayerError
+
+        raise EmptyLayerError(
+            "no pixel has data in both rasters (all nodata where they meet): nothing can be compared",
+            path=after, hint="check the nodata value and the extents of the two rasters")
     if n_nodata:
         notes.add("nodata", f"{n_nodata} reference pixels are nodata in one raster or the other and were not compared")
     ha = area_ha(geoms, ref_crs, area_method) if len(geoms) else np.zeros(0)
