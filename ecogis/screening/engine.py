@@ -176,7 +176,8 @@ def screen(
     if isinstance(rules, RuleSet):
         ruleset = rules
     elif rules is None:
-        ruleset = _local_for_workspace(load_rules(None), ws, notes)
+        # the bundled rules' own cases run in the test suite; here only their schema is checked
+        ruleset = _local_for_workspace(load_rules(None, check_cases=False), ws, notes)
     else:
         ruleset = load_rules(rules)
     progress = settings.progress if progress is None else progress
