@@ -10,12 +10,12 @@ STAMP  := $(VENV)/.ecogis-installed
 WEB       := $(VENV)/web
 WEB_STAMP := $(WEB)/.ecogis-web-installed
 
-.PHONY: demo test install web-assets sample clean-venv
+.PHONY: demo test install web-assets sample bench bench-maps clean-venv
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,sample]"
+	$(BIN)/python -m pip install --quiet -e ".[test,sample,postgis,dask]"
 	@touch $(STAMP)
 
 $(WEB_STAMP): web/package.json web/package-lock.json | $(STAMP)
@@ -33,6 +33,16 @@ demo: $(STAMP) $(WEB_STAMP)
 
 test: $(STAMP) $(WEB_STAMP)
 	$(BIN)/python -m pytest -q
+
+# Benchmarks against geopandas.overlay, PostGIS, DuckDB spatial, SedonaDB and Dask (minutes; not in CI).
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	$(BIN)/python benchmarks/generate.py --out benchmarks/data --big
+	pg="$${ECOGIS_TEST_PG:-$$(scripts/ci_postgis.sh | sed -n 's/^export ECOGIS_TEST_PG=//p')}"; \
+	$(BIN)/python benchmarks/run.py --data benchmarks/data --out-dir benchmarks/out --pg "$$pg"
+
+bench-maps: $(STAMP) $(WEB_STAMP)
+	$(BIN)/python benchmarks/maps_bench.py
 
 sample: $(STAMP)
 	$(BIN)/python scripts/build_sample_layers.py --out layers/sample

@@ -30,8 +30,10 @@ def _cmd_layers_import(a: argparse.Namespace) -> int:
         a.file, a.kind, a.workspace, version=a.version, crs=a.crs, layer=a.layer,
         encoding=a.encoding, replace=a.replace,
     )
+    from ecogis.workspace import printable_uri
+
     verb = "replaced" if info.mode == "replace" else "appended to"
-    print(f"{verb} {info.kind} in {a.workspace}: {info.feature_count} features, version {info.version}")
+    print(f"{verb} {info.kind} in {printable_uri(a.workspace)}: {info.feature_count} features, version {info.version}")
     _print_notes(notes, sys.stdout)
     return 0
 
@@ -45,7 +47,9 @@ def _cmd_layers_list(a: argparse.Namespace) -> int:
         print(json.dumps([i.as_dict() for i in infos], ensure_ascii=False, indent=2))
         return 0
     if not infos:
-        print(f"{a.workspace}: no layers")
+        from ecogis.workspace import printable_uri
+
+        print(f"{printable_uri(a.workspace)}: no layers")
         return 0
     from ecogis.normalise.schema import schemas
 
@@ -93,8 +97,14 @@ def _cmd_screen(a: argparse.Namespace) -> int:
         "national_major": a.national_major, "unavoidable": a.unavoidable, "activity": a.activity,
     }
     rules = [p for group in (a.rules or []) for p in group] or None
-    result = ecogis.screen(a.sites, a.workspace, rules, overrides=overrides, crs=a.crs, lang=a.lang,
-                           progress=not a.quiet)
+    if a.engine == "dask":
+        from ecogis.screening.distributed import screen_dask
+
+        result = screen_dask(a.sites, a.workspace, rules, scheduler=a.scheduler, workers=a.workers,
+                             overrides=overrides, crs=a.crs, lang=a.lang)
+    else:
+        result = ecogis.screen(a.sites, a.workspace, rules, overrides=overrides, crs=a.crs, lang=a.lang,
+                               progress=not a.quiet)
     written = write_outputs(result, a.out, formats=a.format.split(","), lang=a.lang)
     for _, row in result.verdicts.iterrows():
         text = SEVERITY_TEXT[row["verdict"]][a.lang]
@@ -192,6 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
     scr.add_argument("--fail-on", choices=["prohibited", "restricted", "review"],
                      help="exit 1 when any site's verdict is at least this severe")
     scr.add_argument("--quiet", action="store_true", help="no progress bar")
+    scr.add_argument("--engine", choices=["local", "dask"], default="local",
+                     help="local (default) or dask: partition the sites spatially and screen in parallel")
+    scr.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local cluster)")
+    scr.add_argument("--workers", type=int, default=2, help="workers of the local Dask cluster (default 2)")
     scr.set_defaults(func=_cmd_screen)
 
     for name in COMMAND_MODULES:

@@ -13,7 +13,19 @@ from ecogis.errors import WorkspaceError
 from ecogis.workspace.base import LayerInfo, Workspace
 from ecogis.workspace.gpkg import GeoPackageWorkspace
 
-__all__ = ["LayerInfo", "Workspace", "GeoPackageWorkspace", "open_workspace"]
+__all__ = ["LayerInfo", "Workspace", "GeoPackageWorkspace", "open_workspace", "printable_uri"]
+
+
+def printable_uri(uri: str | os.PathLike | Workspace) -> str:
+    """``uri`` fit to print: a database URL without its password, else the path as given."""
+    if isinstance(uri, Workspace):
+        return uri.uri
+    text = os.fspath(uri)
+    if text.startswith(("postgresql://", "postgres://")):
+        from ecogis.workspace.postgis import redact
+
+        return redact(text)
+    return text
 
 
 def open_workspace(uri: str | os.PathLike | Workspace, *, create: bool = False) -> Workspace:
