@@ -391,6 +391,24 @@ def _not_evaluated_per_site(missing_rules: list, site_attrs: pd.DataFrame) -> li
     return [", ".join(ids[masks[:, i]]) for i in range(len(site_attrs))]
 
 
+#: Pairs above which the exact overlay runs on several threads (shapely releases the GIL).
+PARALLEL_PAIRS = 20_000
+
+
+def _chunked(fn, *arrays):
+    """``fn(*arrays)`` for aligned arrays, split over ``settings.threads`` threads when they are long."""
+    n = len(arrays[0])
+    threads = max(1, int(settings.threads))
+    if n < PARALLEL_PAIRS or threads < 2:
+        return fn(*arrays)
+    from concurrent.futures import ThreadPoolExecutor
+
+    edges = np.linspace(0, n, threads * 4 + 1, dtype=int)
+    with ThreadPoolExecutor(threads) as pool:
+        parts = list(pool.map(lambda i: fn(*(x[edges[i]:edges[i + 1]] for x in arrays)), range(len(edges) - 1)))
+    return np.concatenate(parts)
+
+
 def _candidate_pairs(features, sites, applies, fmask, **query):
     """(site, feature) index pairs from one bulk STRtree query, kept only where some rule needs them."""
     s_idx, f_idx = STRtree(features).query(sites, **query)
@@ -404,24 +422,36 @@ def _overlap_findings(kind, rules, tests, applies, fmask, site_geoms, fgeoms, si
     s_idx, f_idx = _candidate_pairs(fgeoms, site_geoms, applies, fmask, predicate="intersects")
     if len(s_idx) == 0:
         return []
+    shapely.prepare(fgeoms)
     a, b = site_geoms[s_idx], fgeoms[f_idx]
-    real = shapely.relate_pattern(a, b, "T********")  # interiors meet: touching boundaries are no conflict
-    s_idx, f_idx, a, b = s_idx[real], f_idx[real], a[real], b[real]
-    if len(s_idx) == 0:
-        return []
-    inside = shapely.covered_by(a, b)
+    inside = _chunked(lambda x, y: shapely.covers(y, x), a, b)  # the feature (prepared) covers the site
     inter = a.copy()
-    if (~inside).any():
-        inter[~inside] = shapely.intersection(a[~inside], b[~inside])
+    part = ~inside
+    if part.any():
+        inter[part] = _chunked(shapely.intersection, a[part], b[part])
     dims = shapely.get_dimensions(a)
     ov_ha = np.zeros(len(a))
     ov_len = np.zeros(len(a))
     poly = dims == 2
     if poly.any():
-        ov_ha[poly] = np.where(inside[poly], site_area[s_idx[poly]], area_ha(inter[poly], 4490, method=area_method))
+        ov_ha[poly] = site_area[s_idx[poly]]
+        cut = poly & part
+        if cut.any():
+            ov_ha[cut] = _chunked(lambda g: area_ha(g, 4490, method=area_method), inter[cut])
     line = dims == 1
     if line.any():
         ov_len[line] = np.where(inside[line], site_length[s_idx[line]], geodesic_length(inter[line]))
+    # Interiors must meet: touching boundaries are no conflict.  Between polygons that is "inside or
+    # overlap area > 0"; with a line or point on either side it takes the DE-9IM test.
+    both_poly = poly & (shapely.get_dimensions(b) == 2)
+    real = np.ones(len(a), dtype=bool)
+    real[both_poly] = inside[both_poly] | (ov_ha[both_poly] > 0)
+    other = ~both_poly
+    if other.any():
+        real[other] = shapely.relate_pattern(a[other], b[other], "T********")
+    s_idx, f_idx, inside, inter, ov_ha, ov_len = (x[real] for x in (s_idx, f_idx, inside, inter, ov_ha, ov_len))
+    if len(s_idx) == 0:
+        return []
     out = []
     for r, (test, value), app, fm in zip(rules, tests, applies, fmask):
         sel = app[s_idx] & fm[f_idx]
