@@ -9,6 +9,21 @@ applies, the place in it: a line, a feature ID, a rule ID or a key.
 from __future__ import annotations
 
 from os import PathLike
+from typing import Any, Iterable
+
+
+def key_path(parts: Iterable[Any]) -> str:
+    """The place of a key in a nested document: ``["layers", 1, "style"]`` → ``layers[1].style``.
+
+    Rule files and map specs name the wrong key this way.
+    """
+    out = ""
+    for p in parts:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            out += ("." if out else "") + str(p)
+    return out
 
 
 class EcogisError(Exception):

@@ -25,6 +25,7 @@ import jsonschema
 import yaml
 
 from ecogis.errors import SpecError
+from ecogis.errors import key_path as _key_path
 from ecogis.render.styles import ClassStyle
 
 #: The spec format version this code reads.
@@ -264,13 +265,7 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 
 def key_path(parts: Sequence[Any]) -> str:
     """``["layers", 1, "style", "fill"]`` → ``layers[1].style.fill``."""
-    out = ""
-    for p in parts:
-        if isinstance(p, int):
-            out += f"[{p}]"
-        else:
-            out += ("." if out else "") + str(p)
-    return out or "(top level)"
+    return _key_path(parts) or "(top level)"
 
 
 def _schema_error(err: jsonschema.ValidationError) -> tuple[str, str]:

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Mapping
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
-from ecogis.errors import RuleError
+from ecogis.errors import RuleError, key_path
 from ecogis.settings import settings
 
 
@@ -42,13 +42,7 @@ def rule_validator(path: str | Path | None = None) -> Draft202012Validator:
 
 def format_field(parts: Iterable[Any]) -> str:
     """``["applies", "industry", 0]`` → ``"applies.industry[0]"``."""
-    out = ""
-    for p in parts:
-        if isinstance(p, int):
-            out += f"[{p}]"
-        else:
-            out += ("." if out else "") + str(p)
-    return out
+    return key_path(parts)
 
 
 def locate(doc: Any, path: list[Any]) -> tuple[str | None, str]:

@@ -120,40 +120,15 @@ def screen_dask(
         The same sites, findings, not-evaluated rules and metadata as the
         single-machine engine, with ``meta["engine"]`` describing the run.
     """
-    from ecogis.rules import RuleSet, load_rules
-    from ecogis.screening.engine import (
-        SEVERITY_RANK,
-        FINDING_COLUMNS,
-        ScreenResult,
-        _local_for_workspace,
-        _verdicts,
-    )
-    from ecogis.screening.sites import load_sites, prepare_sites
+    from ecogis.screening.engine import SEVERITY_RANK, FINDING_COLUMNS, ScreenResult, _verdicts, resolve_inputs
     from ecogis.settings import settings
-    from ecogis.workspace import open_workspace
 
     lang = lang or settings.lang
     notes = Notes()
-    if isinstance(sites, gpd.GeoDataFrame):
-        site_gdf = prepare_sites(sites, overrides=overrides, notes=notes)
-        inputs: list[dict[str, str]] = []
-    else:
-        paths = [sites] if isinstance(sites, (str, os.PathLike)) else list(sites)
-        site_gdf = load_sites(paths, crs=crs, overrides=overrides, notes=notes)
-        inputs = (
-            site_gdf[["source_file", "source_sha256"]].drop_duplicates()
-            .rename(columns={"source_file": "path", "source_sha256": "sha256"}).to_dict("records")
-        )
+    site_gdf, inputs, ws, ruleset = resolve_inputs(sites, workspace, rules, overrides=overrides, crs=crs, notes=notes)
     if len(site_gdf) == 0:
         raise InputError("no sites to screen")
-    ws = open_workspace(workspace)
     ws.layers()  # pin the versions (PostGIS) before the workspace travels to the workers
-    if isinstance(rules, RuleSet):
-        ruleset = rules
-    elif rules is None:
-        ruleset = _local_for_workspace(load_rules(None), ws, notes)
-    else:
-        ruleset = load_rules(rules)
     # the sites are prepared once here; workers must not rename them
     kwargs = {"lang": lang, "area_method": area_method}
 

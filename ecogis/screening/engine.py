@@ -23,7 +23,7 @@ import datetime as dt
 import os
 from pathlib import Path
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -157,11 +157,23 @@ def screen(
     progress:
         Show a progress bar (default: ``settings.progress``).
     """
+    lang = lang or settings.lang
+    notes = Notes()
+    site_gdf, inputs, ws, ruleset = resolve_inputs(sites, workspace, rules, overrides=overrides, crs=crs, notes=notes)
+    progress = settings.progress if progress is None else progress
+    return _run(site_gdf, ws, ruleset, lang=lang, area_method=area_method, progress=progress,
+                inputs=inputs, notes=notes)
+
+
+def resolve_inputs(sites, workspace, rules, *, overrides=None, crs=None, notes: Notes):
+    """Sites, their input checksums, the open workspace and the rule set, as every engine needs them.
+
+    Without ``rules`` the bundled national rules and the local rules of the
+    workspace's own city are used.
+    """
     from ecogis.rules import RuleSet, load_rules
     from ecogis.screening.sites import load_sites, prepare_sites
 
-    lang = lang or settings.lang
-    notes = Notes()
     if isinstance(sites, gpd.GeoDataFrame):
         site_gdf = prepare_sites(sites, overrides=overrides, notes=notes)
         inputs: list[dict[str, str]] = []
@@ -180,9 +192,7 @@ def screen(
         ruleset = _local_for_workspace(load_rules(None, check_cases=False), ws, notes)
     else:
         ruleset = load_rules(rules)
-    progress = settings.progress if progress is None else progress
-    return _run(site_gdf, ws, ruleset, lang=lang, area_method=area_method, progress=progress,
-                inputs=inputs, notes=notes)
+    return site_gdf, inputs, ws, ruleset
 
 
 def _local_for_workspace(ruleset, ws: Workspace, notes: Notes):
@@ -287,7 +297,6 @@ def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, input
     site_attrs = pd.DataFrame(site_gdf.drop(columns=site_gdf.geometry.name))
 
     parts: list[dict[str, Any]] = []
-    applied_any = np.zeros((n_sites, 0), dtype=bool)
     checked: list[list[str]] = [[] for _ in range(n_sites)]
     layers_used: dict[str, dict[str, Any]] = {}
     kinds = [k for k in by_layer if k in present]
