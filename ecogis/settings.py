@@ -56,8 +56,6 @@ class Settings:
     max_vertices: int = field(default_factory=lambda: _env("max_vertices", 200_000_000))
     #: Relative tolerance for the 国土TXT declared-area check.
     guotu_area_tolerance: float = 0.01
-    #: Threads for the exact overlay of many candidate pairs (default: every core).
-    threads: int = field(default_factory=lambda: _env("threads", os.cpu_count() or 1))
     #: Show progress bars on long work.
     progress: bool = field(default_factory=lambda: _env("progress", True))
     #: Default report language: ``zh`` or ``en``.

@@ -400,24 +400,6 @@ def _not_evaluated_per_site(missing_rules: list, site_attrs: pd.DataFrame) -> li
     return [", ".join(ids[masks[:, i]]) for i in range(len(site_attrs))]
 
 
-#: Pairs above which the exact overlay runs on several threads (shapely releases the GIL).
-PARALLEL_PAIRS = 20_000
-
-
-def _chunked(fn, *arrays):
-    """``fn(*arrays)`` for aligned arrays, split over ``settings.threads`` threads when they are long."""
-    n = len(arrays[0])
-    threads = max(1, int(settings.threads))
-    if n < PARALLEL_PAIRS or threads < 2:
-        return fn(*arrays)
-    from concurrent.futures import ThreadPoolExecutor
-
-    edges = np.linspace(0, n, threads * 4 + 1, dtype=int)
-    with ThreadPoolExecutor(threads) as pool:
-        parts = list(pool.map(lambda i: fn(*(x[edges[i]:edges[i + 1]] for x in arrays)), range(len(edges) - 1)))
-    return np.concatenate(parts)
-
-
 def _candidate_pairs(features, sites, applies, fmask, **query):
     """(site, feature) index pairs from one bulk STRtree query, kept only where some rule needs them."""
     s_idx, f_idx = STRtree(features).query(sites, **query)
@@ -433,11 +415,13 @@ def _overlap_findings(kind, rules, tests, applies, fmask, site_geoms, fgeoms, si
         return []
     shapely.prepare(fgeoms)
     a, b = site_geoms[s_idx], fgeoms[f_idx]
-    inside = _chunked(lambda x, y: shapely.covers(y, x), a, b)  # the feature (prepared) covers the site
+    # One thread on purpose: prepared GEOS geometries build their indexes lazily and are not safe to share
+    # between threads (measured: heap corruption), so the cores are used by the Dask engine instead.
+    inside = shapely.covers(b, a)  # the feature (prepared) covers the site
     inter = a.copy()
     part = ~inside
     if part.any():
-        inter[part] = _chunked(shapely.intersection, a[part], b[part])
+        inter[part] = shapely.intersection(a[part], b[part])
     dims = shapely.get_dimensions(a)
     ov_ha = np.zeros(len(a))
     ov_len = np.zeros(len(a))
@@ -446,7 +430,7 @@ def _overlap_findings(kind, rules, tests, applies, fmask, site_geoms, fgeoms, si
         ov_ha[poly] = site_area[s_idx[poly]]
         cut = poly & part
         if cut.any():
-            ov_ha[cut] = _chunked(lambda g: area_ha(g, 4490, method=area_method), inter[cut])
+            ov_ha[cut] = area_ha(inter[cut], 4490, method=area_method)
     line = dims == 1
     if line.any():
         ov_len[line] = np.where(inside[line], site_length[s_idx[line]], geodesic_length(inter[line]))
