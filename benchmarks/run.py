@@ -63,6 +63,9 @@ def ecogis_core(site_geoms, poly_geoms, method: str = "equal_area"):
     from ecogis.normalise.area import area_ha
     from ecogis.screening.engine import _overlap_findings
 
+    # as the engine's _run does: plain object arrays of shapely geometries
+    site_geoms = np.asarray(site_geoms, dtype=object)
+    poly_geoms = np.asarray(poly_geoms, dtype=object)
     n, m = len(site_geoms), len(poly_geoms)
     site_area = area_ha(site_geoms, 4490, method=method)
     rule = SimpleNamespace(id="bench")
