@@ -82,6 +82,14 @@ class City:
         self.boundary, self.frame, self.raw_vertices = simplified_boundary(self.adcode)
 
     # ----------------------------------------------------------------- records
+    def add_mines(self, mines: list[tuple]) -> shapely.Geometry:
+        """Add mine features ``(name, mineral, status, method, green, expiry, feature, centre, ha)``; return their union."""
+        for name, mineral, status, method, green, expiry, feature, center, ha in mines:
+            g = self.fitted_blob(center, ha, aspect=1.5, rough=0.3, tag=name + feature)
+            self.add("mine", g, name=name, type=mineral, status=status, method=method, green=green,
+                     licence_expiry=expiry, feature=feature)
+        return self.union_of("mine")
+
     def add(self, kind: str, geom: shapely.Geometry, clip: bool = True, **attrs: Any) -> shapely.Geometry:
         """Add a feature of ``kind`` (clipped to the county unless ``clip=False``)."""
         if clip:

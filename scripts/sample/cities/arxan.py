@@ -85,11 +85,7 @@ def build() -> City:
         ("白狼镇建筑用石料矿", "建筑用石料", "停产", "露天", "否", "2025-08-31", "采场", (120.230, 46.925), 18),
         ("明水河铜矿", "铜", "关闭", "井工", "否", "2019-12-31", "工业场地", (121.150, 47.080), 12),
     ]
-    for name, mineral, status, method, green, expiry, feature, center, ha in mines:
-        g = c.fitted_blob(center, ha, aspect=1.5, rough=0.3, tag=name + feature)
-        c.add("mine", g, name=name, type=mineral, status=status, method=method, green=green,
-              licence_expiry=expiry, feature=feature)
-    mine_all = c.union_of("mine")
+    mine_all = c.add_mines(mines)
 
     # --- farmland (semi-pastoral south-east, ARX L476–L480) ------------------------------
     fexcl = union([c.buffer_ll(urban, 300), c.buffer_ll(mine_all, 300), c.buffer_ll(taoer, 100)])

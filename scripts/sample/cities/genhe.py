@@ -92,11 +92,7 @@ def build() -> City:
         ("金河镇历史遗留采石场", "建筑用石料", "历史遗留", "露天", "否", "2006-12-31", "采场", (121.490, 51.300), 12),
         ("根河市北部废弃砂金矿", "金", "责任主体灭失", "露天", "否", "2003-12-31", "采场", (121.980, 51.420), 20),
     ]
-    for name, mineral, status, method, green, expiry, feature, center, ha in mines:
-        g = c.fitted_blob(center, ha, aspect=1.5, rough=0.3, tag=name + feature)
-        c.add("mine", g, name=name, type=mineral, status=status, method=method, green=green,
-              licence_expiry=expiry, feature=feature)
-    mine_all = c.union_of("mine")
+    mine_all = c.add_mines(mines)
     west_zone = c.fitted_blob((120.680, 50.940), 26000, aspect=1.8, angle=10, tag="west_zone")  # 西部绿色矿产开发区
 
     # --- farmland (GH L33: cropland + construction < 1 %) ---------------------------------

@@ -81,11 +81,7 @@ def build() -> City:
         ("满洲里市西郊建筑用砂石矿", "建筑用砂石", "在产", "露天", "否", "2027-03-31", "采场", (117.268, 49.575), 35),
         ("满洲里市北郊历史遗留采石场", "建筑用石料", "历史遗留", "露天", "否", "2008-12-31", "采场", (117.300, 49.621), 25),
     ]
-    for name, mineral, status, method, green, expiry, feature, center, ha in mines:
-        g = c.fitted_blob(center, ha, aspect=1.5, rough=0.3, tag=name + feature)
-        c.add("mine", g, name=name, type=mineral, status=status, method=method, green=green,
-              licence_expiry=expiry, feature=feature)
-    mine_all = c.union_of("mine")
+    mine_all = c.add_mines(mines)
 
     # Protected areas (MZL L11, L254, L306); sizes are assumptions.
     erka = c.fitted_blob(P["erka"], 2600, aspect=2.2, angle=75, tag="erka")

@@ -86,11 +86,7 @@ def build() -> City:
         ("锡林浩特市北部历史遗留废弃采坑", "建筑用砂石", "责任主体灭失", "露天", "否", "2009-06-30", "采场", (116.200, 44.150), 180),
         ("锡林浩特市南郊建筑用砂石矿", "建筑用砂石", "在产", "露天", "否", "2028-10-31", "采场", (116.120, 43.830), 60),
     ]
-    for name, mineral, status, method, green, expiry, feature, center, ha in mines:
-        g = c.fitted_blob(center, ha, aspect=1.5, rough=0.3, tag=name + feature)
-        c.add("mine", g, name=name, type=mineral, status=status, method=method, green=green,
-              licence_expiry=expiry, feature=feature)
-    mine_all = c.union_of("mine")
+    mine_all = c.add_mines(mines)
     solid = c.fitted_blob((116.205, 43.935), 500, aspect=1.3, tag="solid")  # 固废产业园 (XLH L712)
 
     # --- water sources (XLH L14, L696, L697) -------------------------------------------
