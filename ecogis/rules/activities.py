@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
 
-import yaml
 
 from ecogis.errors import EcogisError, RuleError
 from ecogis.settings import settings
@@ -145,14 +144,9 @@ def activities_from_mapping(doc: Mapping, path: str | None = None) -> Activities
 
 @functools.lru_cache(maxsize=8)
 def _load_cached(path: str, mtime: float) -> Activities:
-    with open(path, encoding="utf-8") as fh:
-        try:
-            doc = yaml.safe_load(fh)
-        except yaml.YAMLError as exc:
-            raise RuleError(f"cannot parse the activity vocabulary: {exc}", path=path) from None
-    if not isinstance(doc, Mapping):
-        raise RuleError("the activity vocabulary is not a mapping", path=path)
-    return activities_from_mapping(doc, path)
+    from ecogis.rules.yamlio import read_mapping
+
+    return activities_from_mapping(read_mapping(path, "activity vocabulary"), path)
 
 
 def load_activities(path: str | Path | None = None) -> Activities:

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
 
-import yaml
 
 from ecogis.errors import EcogisError, RuleError
 from ecogis.settings import settings
@@ -248,14 +247,9 @@ def taxonomy_from_mapping(doc: Mapping, path: str | None = None) -> Taxonomy:
 
 @functools.lru_cache(maxsize=8)
 def _load_cached(path: str, mtime: float) -> Taxonomy:
-    with open(path, encoding="utf-8") as fh:
-        try:
-            doc = yaml.safe_load(fh)
-        except yaml.YAMLError as exc:
-            raise RuleError(f"cannot parse the taxonomy: {exc}", path=path) from None
-    if not isinstance(doc, Mapping):
-        raise RuleError("the taxonomy file is not a mapping", path=path)
-    return taxonomy_from_mapping(doc, path)
+    from ecogis.rules.yamlio import read_mapping
+
+    return taxonomy_from_mapping(read_mapping(path, "taxonomy"), path)
 
 
 def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
