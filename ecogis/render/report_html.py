@@ -8,7 +8,6 @@ opens with no network.
 from __future__ import annotations
 
 import html
-import re
 from pathlib import Path
 from typing import Any
 
@@ -112,34 +111,8 @@ iframe{width:100%;height:720px;border:1px solid #ccc}code{font-size:11px;word-br
 _ENV = jinja2.Environment(autoescape=True, undefined=jinja2.ChainableUndefined)
 
 
-_FIT = re.compile(r"(map_\w+)\.fitBounds\(\s*(\[\[[^\]]*\],\s*\[[^\]]*\]\])\s*,\s*(\{[^}]*\})\s*\);")
-
-
-def refit_on_load(map_html: str) -> str:
-    """Make an embedded map fit its bounds again once its frame has its final size.
-
-    A map inside an ``<iframe>`` is created before the frame is laid out, so
-    Leaflet's first ``fitBounds`` picks a zoom for the wrong size.
-    """
-    m = _FIT.search(map_html)
-    if not m:
-        return map_html
-    name, bounds, opts = m.groups()
-    script = (
-        "<script>window.addEventListener('load',function(){setTimeout(function(){"
-        f"{name}.invalidateSize();{name}.fitBounds({bounds},{opts});}},0);}});</script>"
-    )
-    for tag in ("</body>", "</html>"):
-        i = map_html.rfind(tag)
-        if i >= 0:
-            return map_html[:i] + script + map_html[i:]
-    return map_html + script
-
-
 def render_report(doc: dict[str, Any], *, lang: str = "zh", map_html: str | None = None) -> str:
     """Render the report from a findings document (see :func:`ecogis.render.report.findings_document`)."""
-    if map_html:
-        map_html = refit_on_load(map_html)
     from ecogis.screening.engine import SEVERITIES, SEVERITY_TEXT
 
     sev = {k: v[lang] for k, v in SEVERITY_TEXT.items()}

@@ -537,6 +537,31 @@ class _Banner(MacroElement):
         return _js("".join(parts))
 
 
+class _FitBounds(MacroElement):
+    """Fit the map to ``bounds`` now and again once the page has loaded.
+
+    A map inside an ``<iframe>`` (the screening report) is created before its
+    frame is laid out, so the first fit picks a zoom for the wrong size.
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function (map, bounds, options) {
+            map.fitBounds(bounds, options);
+            window.addEventListener('load', function () {
+                setTimeout(function () { map.invalidateSize(); map.fitBounds(bounds, options); }, 0);
+            });
+        })({{ this._parent.get_name() }}, {{ this.bounds_js }}, {{ this.options_js }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, bounds: list[list[float]], max_zoom: int) -> None:
+        super().__init__()
+        self._name = "EcogisFitBounds"
+        self.bounds_js = _js(bounds)
+        self.options_js = _js({"maxZoom": max_zoom})
+
+
 class _BaseLayer(folium.map.Layer):
     """A base layer made of stacked tile layers (e.g. Tianditu vec_w + cva_w)."""
 
@@ -820,7 +845,7 @@ def base_map(bounds: Sequence[float], *, lang: str = "zh", basemap: str = "none"
     banner.add_to(m)
     m.ecogis_banner = banner
 
-    m.fit_bounds([[view[1], view[0]], [view[3], view[2]]], max_zoom=17)
+    _FitBounds([[view[1], view[0]], [view[3], view[2]]], max_zoom=17).add_to(m)
     lc = folium.LayerControl(position="topright", collapsed=False)
     lc.add_to(m)
     m.ecogis_layer_control = lc
