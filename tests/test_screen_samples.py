@@ -104,3 +104,27 @@ def test_cli_screen_bad_input_exit_2(tmp_path):
                         "--workspace", str(SAMPLE / "xilinhot.gpkg"), "--industry", "Z9999", "--out",
                         str(tmp_path / "o")], capture_output=True, text=True)
     assert r.returncode == 2 and "Z9999" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_local_rules_of_other_cities_are_not_applied(results):
+    res = results["manzhouli"]
+    ids = set(res.findings["rule_id"])
+    assert any(i.startswith("MZL-") for i in ids)
+    assert not any(i.startswith(("XLH-", "GH-", "ARX-")) for i in ids)
+    assert any("local rule files of other places not applied" in n.message for n in res.notes)
+
+
+def test_long_text_is_clipped_in_html_but_kept_in_json(tmp_path):
+    from ecogis.render.outputs import write_outputs
+
+    sites = gpd.read_file(SAMPLE / "sites" / "xilinhot.geojson").iloc[:1].copy()
+    long_name = "<b>长</b>" + "长" * 200_000
+    sites["name"] = long_name
+    res = ecogis.screen(sites, SAMPLE / "xilinhot.gpkg", progress=False)
+    write_outputs(res, tmp_path, formats=["html", "json"])
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert len(html) < 2_000_000
+    assert "truncated, 200,008 characters" in html
+    assert "<b>长</b>" not in html
+    doc = (tmp_path / "findings.json").read_text(encoding="utf-8")
+    assert long_name in doc
