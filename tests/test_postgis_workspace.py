@@ -228,19 +228,22 @@ def _reader(url: str, stop_at: float, q) -> None:
     from ecogis.workspace import open_workspace
 
     checks, bad = 0, []
-    while time.time() < stop_at:
-        ws = open_workspace(url)
-        if not ws.has("redline"):
-            continue
-        info = ws.info("redline")
-        time.sleep(0.01)  # let the writer move on between metadata and data
-        g = ws.read("redline")
-        sub = ws.read("redline", bbox=(121.0, 50.0, 121.05, 50.01))
-        vers = set(g["ver"])
-        if len(g) != info.feature_count or vers != {info.version} or set(sub["ver"]) - vers:
-            bad.append((info.version, info.feature_count, len(g), sorted(vers)))
-        checks += 1
-        ws.close()
+    try:
+        while time.time() < stop_at:
+            ws = open_workspace(url)
+            if not ws.has("redline"):
+                continue
+            info = ws.info("redline")
+            time.sleep(0.05)  # let the writer move on (several imports) between metadata and data
+            g = ws.read("redline")
+            sub = ws.read("redline", bbox=(121.0, 50.0, 121.05, 50.01))
+            vers = set(g["ver"])
+            if len(g) != info.feature_count or vers != {info.version} or set(sub["ver"]) - vers:
+                bad.append((info.version, info.feature_count, len(g), sorted(vers)))
+            checks += 1
+            ws.close()
+    except Exception as exc:  # reported, not a silent hang of the parent's queue
+        bad.append(repr(exc))
     q.put((checks, bad))
 
 
@@ -251,7 +254,7 @@ def _writer(url: str, n: int, q) -> None:
     for i in range(n):
         tag = f"v{i}"
         ws.write("redline", _layer(20 + 15 * i, tag), source="gen", version=tag, replace=True)
-        time.sleep(0.05)
+        time.sleep(0.01)
     q.put(("writer", n))
 
 
@@ -290,6 +293,35 @@ def test_pinned_versions_until_refresh(fresh):
     assert reader.info("redline").version == "one" and len(reader.read("redline")) == 3
     reader.refresh()
     assert reader.info("redline").version == "two" and len(reader.read("redline")) == 5
+
+
+def test_a_leased_version_outlives_many_imports(fresh):
+    from ecogis.workspace import open_workspace
+    from ecogis.workspace.postgis import KEEP_VERSIONS
+
+    url, schema = fresh
+    a = open_workspace(url, create=True)
+    a.write("redline", _layer(3, "old"), source="s", version="old", replace=True)
+    reader = open_workspace(url)
+    assert reader.info("redline").version == "old"  # pinned and leased
+    for i in range(KEEP_VERSIONS + 3):
+        a.write("redline", _layer(4 + i, f"n{i}"), source="s", version=f"n{i}", replace=True)
+    g = reader.read("redline")
+    assert len(g) == 3 and set(g["ver"]) == {"old"} and g.attrs["version"] == "old"
+
+    import psycopg
+
+    def version_tables() -> int:
+        with psycopg.connect(url) as con:
+            return con.execute(
+                "SELECT count(*) FROM pg_tables WHERE schemaname = %s AND tablename LIKE 'ecogis_redline_v%%'",
+                (schema,)).fetchone()[0]
+
+    assert version_tables() == KEEP_VERSIONS + 1  # the newest ones plus the leased one
+    reader.close()  # the lease ends; the next import drops the old table
+    a.write("redline", _layer(2, "last"), source="s", version="last", replace=True)
+    assert version_tables() == KEEP_VERSIONS
+    assert len(open_workspace(url).history("redline")) == KEEP_VERSIONS + 5  # metadata keeps every version
 
 
 # ---------------------------------------------------------------------------- errors

@@ -13,9 +13,12 @@ GeoPackage workspace:
   back as a whole: no half-written table, the previous version untouched;
 * readers take the pointers (kind → table) **once** per workspace object,
   so one screen reads one consistent set of versions even while another
-  process imports.  The last :data:`KEEP_VERSIONS` tables of each kind are
-  kept so a reader pinned to an older version can still finish; older
-  version tables are dropped, their metadata rows stay (the history).
+  process imports.  Pinning takes a shared advisory lock per version (a
+  lease, held until :meth:`~PostGISWorkspace.refresh` or ``close``); an
+  import drops old version tables only when nobody holds their lease, so a
+  reader never loses the version it pinned.  The newest
+  :data:`KEEP_VERSIONS` tables of each kind are always kept; older ones are
+  dropped once free, their metadata rows stay (the history).
 
 Every database failure (bad connection string, unreachable server, missing
 PostGIS extension, lost connection) becomes a :class:`WorkspaceError` that
@@ -46,6 +49,8 @@ KEEP_VERSIONS = 3
 SRID = 4490
 _KIND_RE = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 _LOCK_META = 0x6563_6F67  # advisory lock key for metadata DDL ("ecog")
+_LOCK_LEASE = 0x6563_6F68  # high half of the per-version lease keys (low half: the table's OID)
+_PIN_TRIES = 20
 
 _META_DDL = f"""
 CREATE TABLE IF NOT EXISTS {META_TABLE} (
@@ -101,6 +106,11 @@ def _dbname(url: str) -> str:
     return f"database {db!r} on {host}"
 
 
+def _lease_key(oid: int) -> int:
+    """The advisory-lock key (bigint) of the lease on the version table with this OID."""
+    return (_LOCK_LEASE << 32) | int(oid)
+
+
 def _quote(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
 
@@ -154,6 +164,7 @@ class PostGISWorkspace(Workspace):
         self._conn = None
         self._pins: dict[str, LayerInfo] | None = None
         self._pin_tables: dict[str, str] = {}
+        self._leases: list[int] = []  # advisory-lock keys held (shared) on the pinned version tables
         self._connect()
         if not create and not self._has_table(META_TABLE):
             raise WorkspaceError(
@@ -201,6 +212,7 @@ class PostGISWorkspace(Workspace):
     @property
     def conn(self):
         if self._conn is None or self._conn.closed:
+            self._leases = []  # session locks died with the old connection
             self._connect()
         return self._conn
 
@@ -217,6 +229,7 @@ class PostGISWorkspace(Workspace):
             raise self._err(exc, action) from None
 
     def close(self) -> None:
+        self._leases = []  # session locks end with the connection
         if self._conn is not None:
             with contextlib.suppress(Exception):
                 self._conn.close()
@@ -226,6 +239,7 @@ class PostGISWorkspace(Workspace):
         # Dask workers get a copy: no live connection travels; it reconnects lazily.
         d = dict(self.__dict__)
         d["_conn"] = None
+        d["_leases"] = []  # the leases stay with the process that pinned
         return d
 
     def _has_table(self, name: str) -> bool:
@@ -234,13 +248,13 @@ class PostGISWorkspace(Workspace):
         return bool(row[0])
 
     # ------------------------------------------------------------------ metadata
-    def _rows(self, where: str = "", args: tuple[Any, ...] = ()) -> list[tuple[LayerInfo, str]]:
+    def _rows(self, where: str = "", args: tuple[Any, ...] = ()) -> list[tuple[LayerInfo, str, int]]:
         if not self._has_table(META_TABLE):
             return []
         with self._guard("cannot read the layer metadata"):
             rows = self.conn.execute(
                 f"SELECT kind, version, source, sha256, imported_at, feature_count, repairs, notes,"
-                f" minx, miny, maxx, maxy, mode, current, table_name FROM {META_TABLE} {where} ORDER BY id",
+                f" minx, miny, maxx, maxy, mode, current, table_name, id FROM {META_TABLE} {where} ORDER BY id",
                 args,
             ).fetchall()
         out = []
@@ -251,19 +265,56 @@ class PostGISWorkspace(Workspace):
                           feature_count=int(r[5]), repairs=json.loads(r[6]), notes=json.loads(r[7]),
                           bounds=bounds, mode=r[12], current=bool(r[13])),
                 r[14],
+                int(r[15]),
             ))
         return out
 
     def _pinned(self) -> dict[str, LayerInfo]:
-        """The current version of every kind, read once and then kept (one consistent snapshot)."""
-        if self._pins is None:
+        """The current version of every kind, read once and then kept (one consistent snapshot).
+
+        Each pinned version is leased (a shared advisory lock keyed by its
+        table's OID) so no import drops its table while this workspace is open.  An
+        import may drop a table between the metadata read and the lease; then
+        the pointers are read again.
+        """
+        if self._pins is not None:
+            return self._pins
+        for _ in range(_PIN_TRIES):
             rows = self._rows("WHERE current = 1")
-            self._pins = {li.kind: li for li, _ in rows}
-            self._pin_tables = {li.kind: t for li, t in rows}
-        return self._pins
+            gone = False
+            with self._guard("cannot lease the layer versions"):
+                for _, t, _ in rows:
+                    oid = self._oid(t)
+                    if oid is None:
+                        gone = True
+                        break
+                    self.conn.execute("SELECT pg_advisory_lock_shared(%s)", (_lease_key(oid),))
+                    self._leases.append(_lease_key(oid))
+                    if self._oid(t) != oid:  # dropped before the lease was granted
+                        gone = True
+                        break
+            if not gone:
+                self._pins = {li.kind: li for li, _, _ in rows}
+                self._pin_tables = {li.kind: t for li, t, _ in rows}
+                return self._pins
+            self._release()
+        raise WorkspaceError(
+            f"the layers in {self.database} kept changing while being read ({_PIN_TRIES} tries)",
+            path=self.uri, hint="run again when the import has finished",
+        )
+
+    def _release(self) -> None:
+        """Give back the version leases of this workspace."""
+        ids, self._leases = self._leases, []
+        if not ids or self._conn is None or self._conn.closed:
+            return
+        with self._guard("cannot release the layer versions"):
+            for i in ids:
+                self.conn.execute("SELECT pg_advisory_unlock_shared(%s)", (i,))
 
     def refresh(self) -> None:
         """Forget the pinned versions: the next read sees the newest imports."""
+        self._release()
         self._pins = None
         self._pin_tables = {}
 
@@ -276,8 +327,8 @@ class PostGISWorkspace(Workspace):
 
     def history(self, kind: str | None = None) -> list[LayerInfo]:
         if kind is None:
-            return [li for li, _ in self._rows()]
-        return [li for li, _ in self._rows("WHERE kind = %s", (kind,))]
+            return [li for li, _, _ in self._rows()]
+        return [li for li, _, _ in self._rows("WHERE kind = %s", (kind,))]
 
     def table_of(self, kind: str) -> str:
         """The physical table of the pinned version of ``kind``."""
@@ -423,6 +474,11 @@ class PostGISWorkspace(Workspace):
         self._prune(kind)
         return info
 
+    def _oid(self, table: str) -> int | None:
+        """The OID of ``table`` (unique in the database), or None when it does not exist."""
+        row = self.conn.execute("SELECT to_regclass(%s)::oid::bigint", (table,)).fetchone()
+        return None if row[0] is None else int(row[0])
+
     def _table_exists_tx(self, name: str) -> bool:
         return bool(self.conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()[0])
 
@@ -432,15 +488,23 @@ class PostGISWorkspace(Workspace):
         self.conn.execute(f"ANALYZE {_quote(table)}")
 
     def _prune(self, kind: str) -> None:
-        """Drop version tables of ``kind`` beyond the newest :data:`KEEP_VERSIONS` (metadata stays)."""
+        """Drop version tables of ``kind`` beyond the newest :data:`KEEP_VERSIONS` that nobody leases.
+
+        Metadata rows stay (the history).  A version some reader still leases
+        is skipped and dropped by a later import once it is free.
+        """
         with contextlib.suppress(Exception), self.conn.transaction():
             rows = self.conn.execute(
                 f"SELECT table_name FROM {META_TABLE} WHERE kind = %s ORDER BY id DESC OFFSET %s",
                 (kind, KEEP_VERSIONS)).fetchall()
+            self.conn.execute("SET LOCAL lock_timeout = '100ms'")
             for (t,) in rows:
-                # NOWAIT: a reader still on that version keeps it for this round
-                self.conn.execute("SET LOCAL lock_timeout = '100ms'")
-                self.conn.execute(f"DROP TABLE IF EXISTS {_quote(t)}")
+                oid = self._oid(t)
+                if oid is None:
+                    continue
+                free = self.conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (_lease_key(oid),)).fetchone()[0]
+                if free:
+                    self.conn.execute(f"DROP TABLE IF EXISTS {_quote(t)}")
 
     # ------------------------------------------------------------------ ledger
     def ledger(self) -> gpd.GeoDataFrame:
