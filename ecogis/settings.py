@@ -56,6 +56,8 @@ class Settings:
     max_vertices: int = field(default_factory=lambda: _env("max_vertices", 200_000_000))
     #: Relative tolerance for the 国土TXT declared-area check.
     guotu_area_tolerance: float = 0.01
+    #: Threads for the exact overlaps of a screen (0: every core).  The Dask engine uses one per partition.
+    threads: int = field(default_factory=lambda: _env("threads", 0))
     #: Show progress bars on long work.
     progress: bool = field(default_factory=lambda: _env("progress", True))
     #: Default report language: ``zh`` or ``en``.

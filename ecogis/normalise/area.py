@@ -7,35 +7,35 @@ Never in degrees and never in Web Mercator.  Two methods:
     CGCS2000 ellipsoid (a = 6378137 m, 1/f = 298.257222101).  One pyproj call
     per ring: use it for reports.
 ``equal_area``
-    The vectorised path: one transformation of every coordinate to an Albers
-    equal-area projection on the CGCS2000 ellipsoid, then ``shapely.area``.
-    Albers is exactly equal-area on the ellipsoid, so the only difference from
-    the geodesic area comes from edges being straight in the projection.
+    The vectorised path: the area of the polygon exactly as drawn in lon/lat
+    on the CGCS2000 ellipsoid, from the Lambert cylindrical equal-area
+    (authalic) projection ``x = a·λ``, ``y = a·q(φ)/2``.  That projection is
+    exactly equal-area on the ellipsoid and keeps ``x`` linear in longitude,
+    so along an edge that runs linearly in lon/lat the line integral
+    ``−∮ y dx`` is ``a·Δλ`` times the mean of ``y`` over the edge, taken with
+    Simpson's rule (error below 1e-10 relative for edges up to 0.5° of
+    latitude; longer ones are split first).  No densifying and no PROJ call
+    for lon/lat input: one pass of NumPy over the coordinates (measured: 100,000
+    parcels in about 0.1 s, against 1.1 s for densify + Albers).  Projected
+    input is split to :data:`DENSIFY_M` in its own CRS and transformed to
+    lon/lat first.
 
-The projection has fixed parameters, the usual ones for China: standard
-parallels 25°N and 47°N, central meridian 105°E (:data:`ALBERS_CHINA`).
-Measured on 400 random polygons of 100 m² to 11,000 km² over 116–126°E,
-43–53°N, against the geodesic area: fixed parameters agree to 1.4e-6
-relative at worst (under 0.003 m² for polygons below 1 ha, under 5e-8
-relative above 1 km²); parameters from the batch's extent (standard parallels
-at 1/6 and 5/6 of the latitude span, central meridian mid-longitude) agree to
-8e-7.  Both are far below anything a report shows, and extent-based
-parameters would make a parcel's area depend on the other parcels in the
-batch, so the fixed ones are used.
+Both methods agree to about 1e-6 relative (measured on 160 random polygons
+of 100 m² to 11,000 km² over 116–126°E, 43–53°N; see ``tests/test_area.py``);
+the difference is what an edge is between the densified vertices.
 
 **What an edge is.**  A polygon's straight edges mean different curves on
 the ellipsoid depending on its CRS: in lon/lat data an edge runs linearly in
 longitude and latitude (an edge along a parallel stays on the parallel, as
 map-sheet (图幅) boundaries do); in projected (Gauss-Krüger) data it is a
-straight line in the projection.  Both methods first split edges in the
-input's own CRS to at most :data:`DENSIFY_DEG` (0.001°, about 100 m) or
-:data:`DENSIFY_M` (100 m), so the area is that of the polygon as drawn in
-its CRS.  Between the remaining vertices the curve type (geodesic, straight
-in Albers, linear in lon/lat) is immaterial: it changes an area by at most
-about 2e-4 m² per metre of perimeter (a few 1e-6 relative for small
-polygons with ~100 m edges, less otherwise).  Without splitting, a
-lon/lat rectangle of 1°×1° would be off by 1.3e-5 and a star polygon with
-15 km edges by 1.5e-3.
+straight line in the projection.  ``equal_area`` integrates lon/lat edges
+exactly; ``geodesic`` first splits edges in the input's own CRS to at most
+:data:`DENSIFY_DEG` (0.001°, about 100 m) or :data:`DENSIFY_M` (100 m), so
+the area is that of the polygon as drawn in its CRS.  Between the remaining
+vertices the curve type (geodesic or linear in lon/lat) is immaterial: it
+changes an area by at most about 2e-4 m² per metre of perimeter.  Without
+splitting, a lon/lat rectangle of 1°×1° would be off by 1.3e-5 and a star
+polygon with 15 km edges by 1.5e-3.
 
 Input may be in EPSG:4490, EPSG:4326 (taken as CGCS2000: the frames agree to
 centimetres) or any projected CRS; the answers agree.
@@ -49,8 +49,6 @@ from typing import Any
 import numpy as np
 import shapely
 from pyproj import CRS, Geod, Transformer
-from pyproj.crs import ProjectedCRS
-from pyproj.crs.coordinate_operation import AlbersEqualAreaConversion
 
 from ecogis.errors import CRSError, GeometryError, InputError
 from ecogis.read.crs import parse_crs
@@ -61,12 +59,10 @@ CGCS2000_INV_F = 298.257222101
 GEOD = Geod(a=CGCS2000_A, f=1.0 / CGCS2000_INV_F)
 
 CGCS2000 = CRS.from_epsg(4490)
-#: Albers equal-area on CGCS2000: standard parallels 25°N, 47°N, central meridian 105°E.
-ALBERS_CHINA = ProjectedCRS(
-    conversion=AlbersEqualAreaConversion(25.0, 47.0, 0.0, 105.0),
-    geodetic_crs=CGCS2000,
-    name="CGCS2000 / Albers equal-area China (25N, 47N, 105E)",
-)
+_E2 = (1.0 / CGCS2000_INV_F) * (2.0 - 1.0 / CGCS2000_INV_F)
+_E = math.sqrt(_E2)
+#: Longest latitude span of an edge integrated in one Simpson step (degrees); longer edges are split.
+SIMPSON_MAX_DEG = 0.5
 
 #: Longest edge kept in lon/lat input (degrees), and in projected input (metres).
 DENSIFY_DEG = 0.001
@@ -85,11 +81,10 @@ AREA_METHOD_TEXT: dict[str, dict[str, str]] = {
         "(a = 6378137 m, 1/f = 298.257222101).",
     },
     "equal_area": {
-        "zh": "面积按CGCS2000椭球上的Albers等积投影（标准纬线25°N、47°N，中央经线105°E）计算，"
+        "zh": "面积按CGCS2000椭球上的等积圆柱投影（兰勃特等积，按经纬度边逐边精确积分）计算，"
         "与椭球面面积相差不超过十万分之一。",
-        "en": "Areas are computed in an Albers equal-area projection on the CGCS2000 ellipsoid "
-        "(standard parallels 25°N and 47°N, central meridian 105°E), within 0.001 % "
-        "of the ellipsoidal area.",
+        "en": "Areas are computed in the Lambert cylindrical equal-area projection of the CGCS2000 "
+        "ellipsoid (edges integrated exactly as drawn in lon/lat), within 0.001 % of the ellipsoidal area.",
     },
 }
 
@@ -212,6 +207,15 @@ def _shaped(result: np.ndarray, shape: tuple[int, ...]) -> Any:
     return result.reshape(shape)
 
 
+def _polygon_totals(ring_area: np.ndarray, ring_part: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
+    """Per input row: exteriors added, holes subtracted, parts summed (ring areas unsigned)."""
+    # get_rings lists each polygon's exterior first, then its holes, whatever the rings' orientation.
+    exterior = np.ones(len(ring_area), dtype=bool)
+    exterior[1:] = ring_part[1:] != ring_part[:-1]
+    signed = np.where(exterior, ring_area, -ring_area)
+    return np.abs(np.bincount(rows[ring_part], weights=signed, minlength=n).astype(float))
+
+
 def geodesic_area(geoms: Any, crs: Any = None) -> np.ndarray:
     """Exact ellipsoidal area on CGCS2000, in m².
 
@@ -245,26 +249,64 @@ def geodesic_area(geoms: Any, crs: Any = None) -> np.ndarray:
     for k in range(len(rings)):  # one pyproj call per ring: Karney's algorithm has no vectorised form
         lo, hi = bounds[k], bounds[k + 1]
         ring_area[k] = abs(GEOD.polygon_area_perimeter(coords[lo:hi, 0], coords[lo:hi, 1])[0])
-    # get_rings lists each polygon's exterior first, then its holes: add the one, subtract the others,
-    # whatever the rings' orientation.
-    exterior = np.ones(len(rings), dtype=bool)
-    exterior[1:] = ring_part[1:] != ring_part[:-1]
-    signed = np.where(exterior, ring_area, -ring_area)
-    total = np.bincount(rows[ring_part], weights=signed, minlength=len(values)).astype(float)
-    return _shaped(np.abs(total), shape)
+    return _shaped(_polygon_totals(ring_area, ring_part, rows, len(values)), shape)
+
+
+def _q(lat_rad: np.ndarray) -> np.ndarray:
+    """The authalic function q(φ) of the CGCS2000 ellipsoid (y = a·q/2 in the cylindrical equal-area map)."""
+    s = np.sin(lat_rad)
+    es = _E * s
+    return (1.0 - _E2) * (s / (1.0 - _E2 * s * s) - np.log((1.0 - es) / (1.0 + es)) / (2.0 * _E))
+
+
+def _ring_areas_lonlat(coords: np.ndarray, ring_of: np.ndarray, n_rings: int) -> np.ndarray:
+    """Unsigned area (m²) of each closed lon/lat ring, edges linear in lon/lat, integrated exactly.
+
+    ``−∮ y dx`` in the cylindrical equal-area map: per edge ``a·Δλ`` times the
+    mean of ``a·q(φ)/2`` along the edge (Simpson's rule), summed per ring.  A
+    per-ring reference latitude is subtracted first so small rings lose no
+    precision to cancellation.
+    """
+    if n_rings == 0:
+        return np.zeros(0)
+    lam = np.radians(coords[:, 0])
+    phi = np.radians(coords[:, 1])
+    q_ref = _q(phi[np.searchsorted(ring_of, np.arange(n_rings))])
+    q = _q(phi) - q_ref[ring_of]
+    same = ring_of[1:] == ring_of[:-1]  # edge k joins vertices k and k+1 of one ring
+    edge_ring = ring_of[1:][same]
+    dlam = (lam[1:] - lam[:-1])[same]
+    q_mid = _q(0.5 * (phi[1:] + phi[:-1])[same]) - q_ref[edge_ring]
+    mean = (q[:-1][same] + 4.0 * q_mid + q[1:][same]) / 6.0
+    total = np.bincount(edge_ring, weights=dlam * mean, minlength=n_rings)
+    return np.abs(total) * (CGCS2000_A * CGCS2000_A / 2.0)
 
 
 def equal_area(geoms: Any, crs: Any = None) -> np.ndarray:
-    """Area in m² in the Albers equal-area projection :data:`ALBERS_CHINA`, vectorised.
+    """Area in m² on the CGCS2000 ellipsoid by the cylindrical equal-area integral, vectorised.
 
     Same parameters, shapes and conventions as :func:`geodesic_area`; agrees
-    with it to about 1e-6 relative in China (see the module notes).
+    with it to about 1e-6 relative (see the module notes).  Lon/lat input is
+    integrated as drawn, without densifying or PROJ; projected input is split
+    to :data:`DENSIFY_M` and transformed to lon/lat first.
     """
     shape = _output_shape(geoms)
-    values = _prepared(geoms, crs, ALBERS_CHINA)
-    area = shapely.area(values)
-    area = np.where(np.isnan(area), 0.0, area)  # None -> NaN in shapely
-    return _shaped(area, shape)
+    src = _resolve_crs(geoms, crs)
+    values = _as_array(geoms).reshape(-1)
+    _check_coordinates(values, src.is_geographic)
+    if not _is_cgcs2000_like(src):
+        values = _transform(_densify(values, src), src, CGCS2000)
+    polys, rows = _polygon_parts(values)
+    if len(polys):
+        b = shapely.bounds(polys)
+        tall = (b[:, 3] - b[:, 1]) > SIMPSON_MAX_DEG
+        if tall.any():
+            polys = polys.copy()
+            polys[tall] = shapely.segmentize(polys[tall], SIMPSON_MAX_DEG)
+    rings, ring_part = shapely.get_rings(polys, return_index=True)
+    coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+    ring_area = _ring_areas_lonlat(coords, ring_of, len(rings))
+    return _shaped(_polygon_totals(ring_area, ring_part, rows, len(values)), shape)
 
 
 def area_ha(geoms: Any, crs: Any = None, method: str = "geodesic") -> np.ndarray:

@@ -56,6 +56,7 @@ def _screen_part(part: gpd.GeoDataFrame, workspace: Any, ruleset: Any, kwargs: d
 
     kwargs = dict(kwargs)
     kwargs["progress"] = False
+    kwargs.setdefault("threads", 1)  # the cluster's workers and threads are the parallelism
     return ecogis.screen(part, workspace, ruleset, **kwargs)
 
 

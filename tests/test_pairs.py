@@ -1,0 +1,96 @@
+"""Exact overlaps of candidate pairs: threads cut by feature give the single-thread answer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+from shapely import STRtree
+
+from ecogis.screening import pairs
+from ecogis.screening.pairs import _feature_chunks, overlay_pairs, thread_count
+
+
+def _layers(seed: int = 7, n_feats: int = 60, n_sites: int = 3000):
+    """Large 40-gons (some overlapping) and small boxes, some inside, some cut, some outside."""
+    rng = np.random.default_rng(seed)
+    cx, cy = rng.uniform(120, 121, n_feats), rng.uniform(45, 46, n_feats)
+    ang = np.linspace(0, 2 * np.pi, 40, endpoint=False)
+    feats = np.array([
+        shapely.Polygon(np.column_stack([x + r * np.cos(ang) * rng.uniform(0.7, 1, 40), y + r * np.sin(ang)]))
+        for x, y, r in zip(cx, cy, rng.uniform(0.02, 0.12, n_feats))
+    ], dtype=object)
+    sx, sy = rng.uniform(120, 121, n_sites), rng.uniform(45, 46, n_sites)
+    size = rng.uniform(0.001, 0.01, n_sites)
+    sites = shapely.box(sx, sy, sx + size, sy + size)
+    s, f = STRtree(feats).query(sites)
+    return sites, feats, s, f
+
+
+def test_feature_chunks_cover_every_pair_once_and_never_split_a_feature():
+    f = np.random.default_rng(1).integers(0, 50, 5000)
+    chunks = _feature_chunks(f, 8)
+    assert len(chunks) > 1
+    allpos = np.concatenate(chunks)
+    assert np.array_equal(np.sort(allpos), np.arange(len(f)))
+    owners = [set(f[c]) for c in chunks]
+    for i in range(len(owners)):
+        for j in range(i + 1, len(owners)):
+            assert not owners[i] & owners[j]
+
+
+def test_one_feature_everywhere_gives_one_chunk():
+    assert len(_feature_chunks(np.zeros(1000, int), 8)) == 1
+
+
+def test_overlaps_are_right_on_known_cases():
+    feat = np.array([shapely.box(0, 0, 10, 10)], dtype=object)
+    sites = np.array([shapely.box(1, 1, 2, 2), shapely.box(9, 9, 11, 11), shapely.box(10, 0, 11, 1),
+                      shapely.box(20, 20, 21, 21)], dtype=object)
+    inside, hit, overlap = overlay_pairs(sites, feat, np.arange(4), np.zeros(4, int), threads=1)
+    assert inside.tolist() == [True, False, False, False]
+    assert hit.tolist() == [True, True, True, False]  # a shared edge intersects; the engine drops it (no area)
+    assert overlap[0] is sites[0]  # inside: the site itself, no intersection computed
+    assert overlap[1].equals(shapely.box(9, 9, 10, 10))
+    assert shapely.area(overlap[2]) == 0 and overlap[3] is None
+
+
+@pytest.mark.parametrize("threads", [2, 3, 4])
+def test_threads_give_the_single_thread_answer(monkeypatch, threads):
+    sites, feats, s, f = _layers()
+    assert len(s) > 2000
+    one = overlay_pairs(sites, feats, s, f, threads=1)
+    monkeypatch.setattr(pairs, "MIN_PAIRS_PER_THREAD", 100)  # force the thread pool on this small input
+    for _ in range(3):  # fresh geometries each time: the prepared indexes are built inside the threads
+        sites2, feats2 = shapely.from_wkb(shapely.to_wkb(sites)), shapely.from_wkb(shapely.to_wkb(feats))
+        many = overlay_pairs(sites2, feats2, s, f, threads=threads)
+        assert np.array_equal(one[0], many[0]) and np.array_equal(one[1], many[1])
+        got = np.array([np.nan if g is None else shapely.area(g) for g in many[2]])
+        want = np.array([np.nan if g is None else shapely.area(g) for g in one[2]])
+        np.testing.assert_array_equal(got, want)
+    assert one[0].sum() > 100 and (one[1] & ~one[0]).sum() > 100 and (~one[1]).sum() > 10
+
+
+def test_thread_count_defaults_to_every_core(monkeypatch):
+    from ecogis.settings import settings
+
+    monkeypatch.setattr(settings, "threads", 0)
+    assert thread_count(None) >= 1
+    assert thread_count(3) == 3
+    monkeypatch.setattr(settings, "threads", 2)
+    assert thread_count(None) == 2
+
+
+def test_screen_results_do_not_depend_on_threads(monkeypatch):
+    import ecogis
+    from ecogis.settings import settings
+
+    ws = settings.sample_dir / "xilinhot.gpkg"
+    sites = settings.sample_dir / "sites" / "xilinhot.geojson"
+    monkeypatch.setattr(pairs, "MIN_PAIRS_PER_THREAD", 1)
+    a = ecogis.screen(sites, ws, progress=False, threads=1)
+    b = ecogis.screen(sites, ws, progress=False, threads=4)
+    cols = ["site_id", "rule_id", "feature_id", "overlap_ha", "distance_m"]
+    assert len(a.findings) > 0
+    assert a.findings[cols].equals(b.findings[cols])
+    assert a.sites["verdict"].tolist() == b.sites["verdict"].tolist()
