@@ -8,7 +8,8 @@ import shapely
 from shapely import STRtree
 
 from ecogis.screening import pairs
-from ecogis.screening.pairs import _feature_chunks, overlay_pairs, thread_count
+from ecogis.parallel import thread_count
+from ecogis.screening.pairs import _feature_chunks, overlay_pairs
 
 
 def _layers(seed: int = 7, n_feats: int = 60, n_sites: int = 3000):
@@ -47,24 +48,27 @@ def test_overlaps_are_right_on_known_cases():
     feat = np.array([shapely.box(0, 0, 10, 10)], dtype=object)
     sites = np.array([shapely.box(1, 1, 2, 2), shapely.box(9, 9, 11, 11), shapely.box(10, 0, 11, 1),
                       shapely.box(20, 20, 21, 21)], dtype=object)
-    inside, hit, overlap = overlay_pairs(sites, feat, np.arange(4), np.zeros(4, int), threads=1)
+    inside, hit, overlap, part_area = overlay_pairs(sites, feat, np.arange(4), np.zeros(4, int), area=shapely.area,
+                                                    threads=1)
     assert inside.tolist() == [True, False, False, False]
     assert hit.tolist() == [True, True, True, False]  # a shared edge intersects; the engine drops it (no area)
     assert overlap[0] is sites[0]  # inside: the site itself, no intersection computed
     assert overlap[1].equals(shapely.box(9, 9, 10, 10))
     assert shapely.area(overlap[2]) == 0 and overlap[3] is None
+    assert np.isnan(part_area[0]) and part_area[1] == 1.0 and part_area[2] == 0.0 and np.isnan(part_area[3])
 
 
 @pytest.mark.parametrize("threads", [2, 3, 4])
 def test_threads_give_the_single_thread_answer(monkeypatch, threads):
     sites, feats, s, f = _layers()
     assert len(s) > 2000
-    one = overlay_pairs(sites, feats, s, f, threads=1)
+    one = overlay_pairs(sites, feats, s, f, area=shapely.area, threads=1)
     monkeypatch.setattr(pairs, "MIN_PAIRS_PER_THREAD", 100)  # force the thread pool on this small input
     for _ in range(3):  # fresh geometries each time: the prepared indexes are built inside the threads
         sites2, feats2 = shapely.from_wkb(shapely.to_wkb(sites)), shapely.from_wkb(shapely.to_wkb(feats))
-        many = overlay_pairs(sites2, feats2, s, f, threads=threads)
+        many = overlay_pairs(sites2, feats2, s, f, area=shapely.area, threads=threads)
         assert np.array_equal(one[0], many[0]) and np.array_equal(one[1], many[1])
+        np.testing.assert_array_equal(one[3], many[3])
         got = np.array([np.nan if g is None else shapely.area(g) for g in many[2]])
         want = np.array([np.nan if g is None else shapely.area(g) for g in one[2]])
         np.testing.assert_array_equal(got, want)

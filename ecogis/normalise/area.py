@@ -51,6 +51,7 @@ import shapely
 from pyproj import CRS, Geod, Transformer
 
 from ecogis.errors import CRSError, GeometryError, InputError
+from ecogis.parallel import thread_count, thread_map
 from ecogis.read.crs import parse_crs
 
 CGCS2000_A = 6378137.0
@@ -288,7 +289,9 @@ def equal_area(geoms: Any, crs: Any = None) -> np.ndarray:
     Same parameters, shapes and conventions as :func:`geodesic_area`; agrees
     with it to about 1e-6 relative (see the module notes).  Lon/lat input is
     integrated as drawn, without densifying or PROJ; projected input is split
-    to :data:`DENSIFY_M` and transformed to lon/lat first.
+    to :data:`DENSIFY_M` and transformed to lon/lat first.  Large inputs are
+    cut into chunks computed on ``settings.threads`` threads (shapely and
+    NumPy release the GIL; the chunks share nothing).
     """
     shape = _output_shape(geoms)
     src = _resolve_crs(geoms, crs)
@@ -296,6 +299,19 @@ def equal_area(geoms: Any, crs: Any = None) -> np.ndarray:
     _check_coordinates(values, src.is_geographic)
     if not _is_cgcs2000_like(src):
         values = _transform(_densify(values, src), src, CGCS2000)
+    return _shaped(_in_chunks(_lonlat_areas, values), shape)
+
+
+def _in_chunks(func, values: np.ndarray, min_chunk: int = 50_000) -> np.ndarray:
+    """``func(values)`` computed over contiguous chunks on threads when ``values`` is large."""
+    k = min(thread_count(), len(values) // min_chunk)
+    if k <= 1:
+        return func(values)
+    return np.concatenate(thread_map(func, np.array_split(values, k), k, "ecogis-area"))
+
+
+def _lonlat_areas(values: np.ndarray) -> np.ndarray:
+    """Areas (m²) of lon/lat CGCS2000 geometries, one per element (0 for non-polygons)."""
     polys, rows = _polygon_parts(values)
     if len(polys):
         b = shapely.bounds(polys)
@@ -306,7 +322,7 @@ def equal_area(geoms: Any, crs: Any = None) -> np.ndarray:
     rings, ring_part = shapely.get_rings(polys, return_index=True)
     coords, ring_of = shapely.get_coordinates(rings, return_index=True)
     ring_area = _ring_areas_lonlat(coords, ring_of, len(rings))
-    return _shaped(_polygon_totals(ring_area, ring_part, rows, len(values)), shape)
+    return _polygon_totals(ring_area, ring_part, rows, len(values))
 
 
 def area_ha(geoms: Any, crs: Any = None, method: str = "geodesic") -> np.ndarray:

@@ -427,21 +427,18 @@ def _overlap_findings(kind, rules, tests, applies, fmask, site_geoms, fgeoms, si
     if len(s_idx) == 0:
         return []
     # inside: the feature covers the site (the overlap is the site); hit: they intersect at all
-    inside, hit, inter = overlay_pairs(site_geoms, fgeoms, s_idx, f_idx, threads=threads)
-    s_idx, f_idx, inside, inter = s_idx[hit], f_idx[hit], inside[hit], inter[hit]
+    inside, hit, inter, part_ha = overlay_pairs(
+        site_geoms, fgeoms, s_idx, f_idx, area=lambda g: area_ha(g, 4490, method=area_method), threads=threads)
+    s_idx, f_idx, inside, inter, part_ha = s_idx[hit], f_idx[hit], inside[hit], inter[hit], part_ha[hit]
     if len(s_idx) == 0:
         return []
     a, b = site_geoms[s_idx], fgeoms[f_idx]
-    part = ~inside
     dims = shapely.get_dimensions(a)
     ov_ha = np.zeros(len(a))
     ov_len = np.zeros(len(a))
     poly = dims == 2
     if poly.any():
-        ov_ha[poly] = site_area[s_idx[poly]]
-        cut = poly & part
-        if cut.any():
-            ov_ha[cut] = area_ha(inter[cut], 4490, method=area_method)
+        ov_ha[poly] = np.where(inside[poly], site_area[s_idx[poly]], part_ha[poly])
     line = dims == 1
     if line.any():
         ov_len[line] = np.where(inside[line], site_length[s_idx[line]], geodesic_length(inter[line]))

@@ -9,7 +9,9 @@ here.  For each pair this decides, with vectorised shapely calls:
 * ``hit``: the two intersect at all (prepared ``intersects``, asked only of
   the pairs not inside);
 * ``overlap``: the site for pairs inside, the exact intersection for the
-  other hits, ``None`` otherwise.
+  other hits, ``None`` otherwise;
+* ``part_area``: optionally, the area of those intersections, computed on
+  the same threads.
 
 **Threads.**  shapely releases the GIL, so the pairs are cut into chunks run
 on a thread pool.  A prepared GEOS geometry builds its indexes lazily on
@@ -22,11 +24,12 @@ before the threads start.
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
 
 import numpy as np
 import shapely
+
+from ecogis.parallel import thread_count, thread_map
 
 #: Below this many pairs one thread does all the work (thread start-up would cost more than it saves).
 MIN_PAIRS_PER_THREAD = 20_000
@@ -34,17 +37,7 @@ MIN_PAIRS_PER_THREAD = 20_000
 CHUNKS_PER_THREAD = 4
 
 
-def thread_count(threads: int | None) -> int:
-    """Threads to use: ``threads`` if positive, else the setting, else every core."""
-    from ecogis.settings import settings
-
-    n = threads if threads is not None else settings.threads
-    if not n or n < 1:
-        n = os.cpu_count() or 1
-    return int(n)
-
-
-def _chunk(sites: np.ndarray, feats: np.ndarray, s: np.ndarray, f: np.ndarray):
+def _chunk(sites: np.ndarray, feats: np.ndarray, s: np.ndarray, f: np.ndarray, area: Callable | None = None):
     a, b = sites[s], feats[f]
     shapely.prepare(b)  # this chunk's own features: no other thread touches them
     inside = shapely.covers(b, a)
@@ -54,10 +47,13 @@ def _chunk(sites: np.ndarray, feats: np.ndarray, s: np.ndarray, f: np.ndarray):
         hit[rest] = shapely.intersects(b[rest], a[rest])
     overlap = np.full(len(a), None, dtype=object)
     overlap[inside] = a[inside]
+    part_area = np.full(len(a), np.nan)
     part = np.flatnonzero(hit & ~inside)
     if len(part):
         overlap[part] = shapely.intersection(a[part], b[part])
-    return inside, hit, overlap
+        if area is not None:
+            part_area[part] = area(overlap[part])
+    return inside, hit, overlap, part_area
 
 
 def _feature_chunks(f_idx: np.ndarray, n_chunks: int) -> list[np.ndarray]:
@@ -72,9 +68,10 @@ def _feature_chunks(f_idx: np.ndarray, n_chunks: int) -> list[np.ndarray]:
 
 
 def overlay_pairs(
-    sites: np.ndarray, feats: np.ndarray, s_idx: np.ndarray, f_idx: np.ndarray, *, threads: int | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``inside``, ``hit`` and ``overlap`` for each candidate pair (see the module notes).
+    sites: np.ndarray, feats: np.ndarray, s_idx: np.ndarray, f_idx: np.ndarray, *,
+    area: Callable[[np.ndarray], np.ndarray] | None = None, threads: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``inside``, ``hit``, ``overlap`` and ``part_area`` for each candidate pair (see the module notes).
 
     Parameters
     ----------
@@ -82,23 +79,27 @@ def overlay_pairs(
         Object arrays of shapely geometries.
     s_idx, f_idx:
         The candidate pairs, as indices into ``sites`` and ``feats``.
+    area:
+        Optional function giving the areas of an array of geometries; it is
+        applied, on the same threads, to the overlaps of the pairs that are
+        hit but not inside (``part_area``; NaN for the other pairs).
     threads:
         Threads to use (default: :attr:`ecogis.settings.Settings.threads`,
         0 meaning every core).  Small inputs use one.
     """
     n = len(s_idx)
     if n == 0:
-        return np.zeros(0, bool), np.zeros(0, bool), np.zeros(0, dtype=object)
+        return np.zeros(0, bool), np.zeros(0, bool), np.zeros(0, dtype=object), np.zeros(0)
     k = min(thread_count(threads), max(1, n // MIN_PAIRS_PER_THREAD))
     if k == 1:
-        return _chunk(sites, feats, s_idx, f_idx)
+        return _chunk(sites, feats, s_idx, f_idx, area)
     shapely.bounds(sites[np.unique(s_idx)])  # envelopes computed once, here, before any thread reads them
     chunks = _feature_chunks(f_idx, k * CHUNKS_PER_THREAD)
     inside = np.zeros(n, dtype=bool)
     hit = np.zeros(n, dtype=bool)
     overlap = np.full(n, None, dtype=object)
-    with ThreadPoolExecutor(k, thread_name_prefix="ecogis-overlay") as pool:
-        results = pool.map(lambda pos: _chunk(sites, feats, s_idx[pos], f_idx[pos]), chunks)
-        for pos, (i, h, o) in zip(chunks, results):
-            inside[pos], hit[pos], overlap[pos] = i, h, o
-    return inside, hit, overlap
+    part_area = np.full(n, np.nan)
+    results = thread_map(lambda pos: _chunk(sites, feats, s_idx[pos], f_idx[pos], area), chunks, k, "ecogis-overlay")
+    for pos, (i, h, o, pa) in zip(chunks, results):
+        inside[pos], hit[pos], overlap[pos], part_area[pos] = i, h, o, pa
+    return inside, hit, overlap, part_area
