@@ -93,6 +93,31 @@ def test_cli_screen_outputs_and_exit_codes(tmp_path, capsys):
     assert "Prohibited" in capsys.readouterr().out
 
 
+def test_cli_screen_area_method_and_threads(tmp_path):
+    import json
+
+    site = SAMPLE / "sites" / "xilinhot.geojson"
+    reports = {}
+    for method, threads in (("geodesic", "1"), ("equal_area", "2")):
+        out = tmp_path / method
+        argv = ["screen", str(site), "--workspace", str(SAMPLE / "xilinhot.gpkg"), "--out", str(out), "--quiet",
+                "--format", "json", "--area-method", method, "--threads", threads]
+        assert main(argv) == 0
+        reports[method] = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    g, e = reports["geodesic"], reports["equal_area"]
+    assert g["meta"]["area_method"] == "geodesic" and e["meta"]["area_method"] == "equal_area"
+    assert "等积" in e["meta"]["area_method_text"]["zh"]
+
+    def areas(report):
+        return {(s["site_id"], f["rule_id"], f["feature_id"]): f["overlap_ha"]
+                for s in report["sites"] for f in s["findings"] if f.get("overlap_ha")}
+
+    ga, ea = areas(g), areas(e)
+    assert ga.keys() == ea.keys() and len(ga) > 10
+    for k, v in ga.items():  # same findings; areas within 1e-5 relative (reports round to 0.0001 ha)
+        assert abs(ea[k] - v) <= max(1e-5 * v, 1.5e-4), k
+
+
 def test_cli_screen_bad_input_exit_2(tmp_path):
     bad = tmp_path / "bad.txt"
     bad.write_text("[属性描述]\n带号=39\n[地块坐标]\n5,1.0,A,x,面,,,,@\nJ1,1,abc,39500000\n", encoding="utf-8")

@@ -101,10 +101,10 @@ def _cmd_screen(a: argparse.Namespace) -> int:
         from ecogis.screening.distributed import screen_dask
 
         result = screen_dask(a.sites, a.workspace, rules, scheduler=a.scheduler, workers=a.workers,
-                             overrides=overrides, crs=a.crs, lang=a.lang)
+                             overrides=overrides, crs=a.crs, lang=a.lang, area_method=a.area_method)
     else:
         result = ecogis.screen(a.sites, a.workspace, rules, overrides=overrides, crs=a.crs, lang=a.lang,
-                               progress=not a.quiet)
+                               progress=not a.quiet, area_method=a.area_method, threads=a.threads)
     written = write_outputs(result, a.out, formats=a.format.split(","), lang=a.lang)
     for _, row in result.verdicts.iterrows():
         text = SEVERITY_TEXT[row["verdict"]][a.lang]
@@ -202,6 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
     scr.add_argument("--fail-on", choices=["prohibited", "restricted", "review"],
                      help="exit 1 when any site's verdict is at least this severe")
     scr.add_argument("--quiet", action="store_true", help="no progress bar")
+    scr.add_argument("--area-method", choices=["geodesic", "equal_area"], default="geodesic",
+                     help="geodesic (default, Karney on the CGCS2000 ellipsoid) or equal_area (vectorised, "
+                          "within 1e-5 of it; for province-scale runs)")
+    scr.add_argument("--threads", type=int, help="threads for the overlaps (default: ECOGIS_THREADS or every core)")
     scr.add_argument("--engine", choices=["local", "dask"], default="local",
                      help="local (default) or dask: partition the sites spatially and screen in parallel")
     scr.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local cluster)")
