@@ -217,6 +217,32 @@ def test_sample_maps_in_chromium(browser, rendered, city):
             pg.close()
 
 
+# Bounding boxes of the map's controls, for the overlap check.
+_CONTROL_BOXES_JS = """
+() => {
+    const sel = {layers: '.leaflet-control-layers', legend: '.ecogis-legend', minimap: '.leaflet-control-minimap',
+                 coords: '.ecogis-coords', zoom: '.leaflet-control-zoom', scale: '.leaflet-control-scale',
+                 attribution: '.leaflet-control-attribution'};
+    const out = {};
+    Object.entries(sel).forEach(([k, s]) => {
+        const el = document.querySelector(s);
+        if (el && el.offsetParent !== null) {
+            const r = el.getBoundingClientRect();
+            out[k] = [r.left, r.top, r.right, r.bottom];
+        }
+    });
+    return out;
+}
+"""
+
+
+def _overlaps(boxes: dict) -> list[tuple[str, str]]:
+    keys = sorted(boxes)
+    return [(a, b) for i, a in enumerate(keys) for b in keys[i + 1:]
+            if boxes[a][0] < boxes[b][2] and boxes[b][0] < boxes[a][2]
+            and boxes[a][1] < boxes[b][3] and boxes[b][1] < boxes[a][3]]
+
+
 def test_phone_view(browser, rendered):
     """On a phone-sized screen the map opens, folds the layer control and keeps the legend."""
     spec, html = rendered[("arxan", "protected_areas")]
@@ -228,6 +254,10 @@ def test_phone_view(browser, rendered):
             len(g) for _, g in read_layers(spec, SAMPLE / "arxan.gpkg"))
         assert pg.page.query_selector(".leaflet-control-layers-expanded") is None
         assert pg.page.is_visible(".ecogis-legend")
+        boxes = pg.page.evaluate(_CONTROL_BOXES_JS)
+        assert {"legend", "coords", "scale", "attribution"} <= set(boxes) and "minimap" not in boxes, boxes
+        assert _overlaps(boxes) == [], boxes  # the attribution wraps right of the scale; the read-out drops DMS
+        assert "120." in pg.page.inner_text(".ecogis-coords") and not pg.page.is_visible(".ecogis-dms")
         SHOTS.mkdir(parents=True, exist_ok=True)
         pg.page.screenshot(path=str(SHOTS / "phone_arxan_protected_areas.png"))
         assert pg.errors == [] and pg.blocked == []
@@ -279,5 +309,31 @@ def test_network_is_really_blocked(browser, tmp_path):
     try:
         pg.page.goto(page.as_uri(), wait_until="load")
         assert pg.blocked == ["https://example.com/x.png"]
+    finally:
+        pg.close()
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1024, 640)])
+def test_review_map_controls_do_not_overlap(browser, tmp_path, size):
+    """The review map of a many-layer report (Xilinhot: 11 layers, 4 severities): no control covers another."""
+    import ecogis
+    from ecogis.render.outputs import review_map_html
+
+    result = ecogis.screen(SAMPLE / "sites" / "xilinhot.geojson", SAMPLE / "xilinhot.gpkg", progress=False)
+    page = tmp_path / "review.html"
+    page.write_text(review_map_html(result), encoding="utf-8")
+    pg = Page(browser, width=size[0], height=size[1])
+    try:
+        pg.open(page)
+        boxes = pg.page.evaluate(_CONTROL_BOXES_JS)
+        assert {"layers", "legend", "minimap", "coords", "zoom", "scale"} <= set(boxes), boxes
+        assert _overlaps(boxes) == [], boxes
+        assert pg.page.is_visible(".ecogis-dms")  # degrees-minutes-seconds shown on a wide screen
+        rows = pg.page.evaluate("() => document.querySelectorAll('.leaflet-control-layers-overlays label').length")
+        assert rows >= 12  # the admin outline, the context layers, the four severities and the sites
+        assert "行政区划" in pg.page.inner_text(".leaflet-control-layers")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        pg.page.screenshot(path=str(SHOTS / f"review_xilinhot_{size[0]}.png"))
+        assert pg.errors == [] and pg.blocked == []
     finally:
         pg.close()

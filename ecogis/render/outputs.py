@@ -43,13 +43,21 @@ def clip_doc(value):
 
 
 def context_layers(result) -> dict[str, gpd.GeoDataFrame]:
-    """The workspace features that the findings name, per layer kind."""
+    """The workspace features that the findings name, per layer kind, and the admin boundary around the sites.
+
+    The admin boundary (when the workspace has one) gives the review map its
+    county outline and its mini-map something to show without a basemap.
+    """
     from ecogis.workspace import open_workspace
 
-    if not len(result.findings):
-        return {}
     ws = open_workspace(result.meta["workspace"])
     out = {}
+    if ws.has("admin"):
+        admin = ws.read("admin", bbox=tuple(result.sites.total_bounds))
+        if len(admin):
+            out["admin"] = admin
+    if not len(result.findings):
+        return out
     for kind, grp in result.findings.groupby("layer_kind"):
         feats = ws.read(kind, bbox=tuple(result.findings.total_bounds))
         keep = feats["fid"].isin(set(grp["feature_id"].tolist()))

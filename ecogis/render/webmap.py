@@ -312,7 +312,8 @@ _CSS = """
     text-shadow: 0 0 2px rgba(0,0,0,.6); }
 .ecogis-box { background: rgba(255,255,255,.92); padding: 6px 8px; border-radius: 4px;
     box-shadow: 0 1px 4px rgba(0,0,0,.3); }
-.ecogis-legend { max-height: 45vh; overflow-y: auto; }
+.ecogis-legend { max-height: 40vh; overflow-y: auto; }
+.leaflet-control-layers-expanded { max-height: 45vh; overflow-y: auto; }
 .ecogis-legend h4 { margin: 0 0 4px; font-size: 13px; }
 .ecogis-legend div { display: flex; align-items: center; margin: 2px 0; }
 .ecogis-legend i { display: inline-block; width: 18px; height: 12px; margin-right: 6px; border: 2px solid;
@@ -328,6 +329,8 @@ _CSS = """
     .ecogis-banner { max-width: 60%; }
     .ecogis-legend { max-height: 30vh; font-size: 11px; }
     .leaflet-control-minimap { display: none; }
+    .leaflet-control-attribution { max-width: 55%; }  /* leaves the scale bar (bottom left) uncovered */
+    .ecogis-dms { display: none; }
 }
 """
 
@@ -480,12 +483,24 @@ function (map, arg) {
         return box;
     };
     ctl.addTo(map);
+    function line(text, extra) {  // DOM nodes, never HTML: the labels are text
+        var div = document.createElement('div');
+        div.textContent = text;
+        if (extra) {
+            var span = document.createElement('span');
+            span.className = 'ecogis-dms';  // hidden on phones, where the box must stay narrow
+            span.textContent = extra;
+            div.appendChild(span);
+        }
+        return div;
+    }
     function show(ll) {
         var lon = L.Util.wrapNum(ll.lng, [-180, 180], true), lat = ll.lat;
         if (gcj) { var w = ecogisDatum.fromGcj(lon, lat); lon = w[0]; lat = w[1]; }
-        box.textContent = labels.title + '\\n'
-            + labels.lon + ' ' + lon.toFixed(6) + '\\u00b0 ' + dms(lon) + (lon < 0 ? 'W' : 'E') + '\\n'
-            + labels.lat + ' ' + lat.toFixed(6) + '\\u00b0 ' + dms(lat) + (lat < 0 ? 'S' : 'N');
+        box.replaceChildren(
+            line(labels.title),
+            line(labels.lon + ' ' + lon.toFixed(6) + '\\u00b0', ' ' + dms(lon) + (lon < 0 ? 'W' : 'E')),
+            line(labels.lat + ' ' + lat.toFixed(6) + '\\u00b0', ' ' + dms(lat) + (lat < 0 ? 'S' : 'N')));
     }
     map.on('mousemove click', function (e) { show(e.latlng); });
     map.on('moveend', function () { show(map.getCenter()); });
@@ -495,7 +510,7 @@ function (map, arg) {
 
 _LEGEND_JS = """
 function (map, html) {
-    var ctl = L.control({position: 'bottomright'});
+    var ctl = L.control({position: 'bottomleft'});
     ctl.onAdd = function () {
         var div = L.DomUtil.create('div', 'ecogis-box ecogis-legend');
         div.innerHTML = html;
@@ -1033,7 +1048,11 @@ def add_layer(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str, style_by: str 
 
 
 def legend(m: folium.Map, entries: Sequence[tuple[str, str, str]], title: str | None = None) -> MacroElement:
-    """A legend control (bottom right): a swatch per ``(label, fill, stroke)`` row; text escaped.
+    """A legend control (bottom left, above the scale and the coordinates): a swatch per ``(label, fill, stroke)`` row.
+
+    The right-hand side holds the layer control (top) and the mini-map
+    (bottom); keeping the legend on the left stops the two columns from
+    growing into each other on maps with many layers.  Text is escaped.
 
     Colours must be CSS colours (``#rgb``, ``#rrggbb``, ``rgb()`` or a name).
     """
