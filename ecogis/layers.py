@@ -188,5 +188,5 @@ def convert(
             notes.add("crs", "GeoJSON is written in EPSG:4490; --to-crs ignored for it")
         else:
             gdf = gdf.to_crs(target)
-    out = write_file(gdf, dst, **write_kwargs)
+    out = write_file(gdf, dst, notes=notes, **write_kwargs)
     return out, notes

@@ -16,7 +16,7 @@ def _cmd_clues(a: argparse.Namespace) -> int:
 
     r = detect_clues(a.before, a.after, a.workspace, index=a.index, threshold=a.threshold,
                      min_area_ha=a.min_area_ha, block=a.block, max_after=a.max_after)
-    write_clues(r, a.out)
+    write_clues(r, a.out)  # before the notes are printed: a Shapefile adds its renames to them
     c = r.clues
     inside = int(c["in_redline"].sum()) if len(c) else 0
     print(f"{len(c)} clues ≥ {a.min_area_ha} ha ({inside} in the red line), {c['area_ha'].sum():.2f} ha in all")

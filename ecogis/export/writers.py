@@ -10,14 +10,19 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import shapely
 
 from ecogis.errors import FormatError
 from ecogis.fileutil import atomic_path
+from ecogis.notes import Notes
 from ecogis.read import FORMATS
 
 _SHP_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+#: dBase limits: field names of at most 10 bytes, text values of at most 254 bytes.
+DBF_NAME_BYTES = 10
+DBF_TEXT_BYTES = 254
 
 
 def _clean(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -38,12 +43,15 @@ def with_area_ha(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
-def write_file(gdf: gpd.GeoDataFrame, path: str | os.PathLike, *, layer: str | None = None, **kwargs) -> Path:
+def write_file(gdf: gpd.GeoDataFrame, path: str | os.PathLike, *, layer: str | None = None,
+               notes: Notes | None = None, **kwargs) -> Path:
     """Write ``gdf`` to ``path``; the format follows the extension (see :data:`ecogis.read.FORMATS`).
 
     GeoJSON is written in EPSG:4490 with ``area_ha`` on polygons; KML in
     lon/lat; 国土TXT in the CGCS2000 Gauss-Krüger zone of the data (keyword
-    arguments go to :func:`ecogis.export.guotu.write_guotu`).
+    arguments go to :func:`ecogis.export.guotu.write_guotu`).  A Shapefile
+    cannot hold long field names or long text: the renamed fields and the
+    clipped values are reported in ``notes`` (see :func:`dbf_ready`).
     """
     target = Path(path)
     ext = target.suffix.lower()
@@ -89,8 +97,63 @@ def write_file(gdf: gpd.GeoDataFrame, path: str | os.PathLike, *, layer: str | N
             pyogrio.write_dataframe(data, tmp, layer=layer or target.stem, driver="GPKG", promote_to_multi=None)
         return target
     if fmt in {"shapefile", "zip"}:
-        return _write_shapefile(data, target, zipped=(fmt == "zip"), layer=layer)
+        return _write_shapefile(dbf_ready(data, notes if notes is not None else Notes()), target,
+                                zipped=(fmt == "zip"), layer=layer)
     raise FormatError(f"no writer for {fmt}", path=target)  # pragma: no cover
+
+
+def _clip_utf8(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` UTF-8 bytes, never inside a character."""
+    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
+
+
+def dbf_names(columns: list[str]) -> dict[str, str]:
+    """New names for the columns a dBase table cannot hold: at most 10 UTF-8 bytes, unique ignoring case."""
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    fits = [c for c in columns if len(c.encode("utf-8")) <= DBF_NAME_BYTES]
+    taken.update(c.lower() for c in fits)
+    for c in columns:
+        if c in fits:
+            continue
+        name = _clip_utf8(c, DBF_NAME_BYTES)
+        n = 1
+        while name.lower() in taken:
+            tail = f"_{n}"
+            name = _clip_utf8(c, DBF_NAME_BYTES - len(tail)) + tail
+            n += 1
+        taken.add(name.lower())
+        out[c] = name
+    return out
+
+
+def dbf_ready(data: gpd.GeoDataFrame, notes: Notes) -> gpd.GeoDataFrame:
+    """``data`` renamed and clipped to the dBase limits of a Shapefile, every change noted.
+
+    Field names longer than 10 bytes get a unique 10-byte name; text longer
+    than 254 bytes is cut at a character boundary.  GDAL would otherwise do
+    both with only a warning.
+    """
+    gname = data.geometry.name
+    renames = dbf_names([str(c) for c in data.columns if c != gname])
+    out = data.rename(columns=renames) if renames else data
+    if renames:
+        notes.add("rename", "Shapefile field names are at most 10 bytes: "
+                  + ", ".join(f"{a} → {b}" for a, b in renames.items()))
+    for col in out.columns:
+        if col == gname or not (out[col].dtype == object or pd.api.types.is_string_dtype(out[col])):
+            continue
+        text = out[col]
+        is_str = text.map(lambda v: isinstance(v, str))
+        long = is_str & text.map(lambda v: isinstance(v, str) and len(v.encode("utf-8")) > DBF_TEXT_BYTES)
+        if long.any():
+            if out is data:
+                out = data.copy()
+            out.loc[long, col] = text[long].map(lambda v: _clip_utf8(v, DBF_TEXT_BYTES))
+            ids = out.index[long].tolist()
+            notes.add("truncate", f"field {col!r}: {int(long.sum())} value(s) longer than {DBF_TEXT_BYTES} bytes cut "
+                      "to fit the Shapefile (write a GeoPackage to keep them whole)", ids=ids)
+    return out
 
 
 def _write_shapefile(data: gpd.GeoDataFrame, target: Path, *, zipped: bool, layer: str | None) -> Path:

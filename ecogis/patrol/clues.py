@@ -487,7 +487,12 @@ def priority_score(severity: np.ndarray, area_ha: np.ndarray, prohibited: np.nda
 
 
 def write_clues(result: ClueResult | gpd.GeoDataFrame, path: str | os.PathLike) -> Path:
-    """Write clues to ``path`` (.gpkg, .geojson, … by extension), atomically."""
+    """Write clues to ``path`` (.gpkg, .geojson or .shp, by extension), atomically.
+
+    A Shapefile goes through :func:`ecogis.export.writers.write_file` (all its
+    parts swapped in at once; long field names and text shortened, and the
+    changes added to the result's notes).
+    """
     from ecogis.fileutil import atomic_path
 
     gdf = result.clues if isinstance(result, ClueResult) else result
@@ -496,7 +501,12 @@ def write_clues(result: ClueResult | gpd.GeoDataFrame, path: str | os.PathLike) 
     driver = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".shp": "ESRI Shapefile"}.get(ext)
     if driver is None:
         raise InputError(f"cannot write clues as {ext or 'a file without extension'}", path=p,
-                         hint="use .gpkg or .geojson")
+                         hint="use .gpkg, .geojson or .shp")
+    if driver == "ESRI Shapefile":
+        from ecogis.export.writers import write_file
+
+        notes = result.notes if isinstance(result, ClueResult) else None
+        return write_file(gdf, p, notes=notes)
     import pyogrio
 
     with atomic_path(p) as tmp:
