@@ -44,7 +44,10 @@ def read_csv(path: str | Path, *, encoding: str | None = None, notes: Notes | No
     except csv.Error:
         sep = ","
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""])
+        # the C parser takes one-byte separators only; a full-width comma (，) needs the Python one
+        engine = "c" if len(sep.encode("utf-8")) == 1 else "python"
+        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""],
+                            engine=engine)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise FormatError(f"not a readable CSV: {exc}", path=path) from None
     if frame.empty:
