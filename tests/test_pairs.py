@@ -98,3 +98,17 @@ def test_screen_results_do_not_depend_on_threads(monkeypatch):
     assert len(a.findings) > 0
     assert a.findings[cols].equals(b.findings[cols])
     assert a.sites["verdict"].tolist() == b.sites["verdict"].tolist()
+
+
+def test_a_feature_object_repeated_at_two_indices_is_never_shared_between_threads(monkeypatch):
+    feat = shapely.box(0, 0, 10, 10)
+    feats = np.array([feat] * 50, dtype=object)  # one object, fifty indices
+    sites = shapely.box(np.arange(50) * 0.1, 0, np.arange(50) * 0.1 + 0.05, 0.05)
+    s, f = np.arange(50), np.arange(50)
+    seen = []
+    real_chunk = pairs._chunk
+    monkeypatch.setattr(pairs, "MIN_PAIRS_PER_THREAD", 1)
+    monkeypatch.setattr(pairs, "_chunk", lambda *a, **k: seen.append(len(a[2])) or real_chunk(*a, **k))
+    inside, hit, _, _ = overlay_pairs(sites, feats, s, f, threads=4)
+    assert seen == [50]  # one chunk, one thread
+    assert inside.all() and hit.all()

@@ -17,7 +17,8 @@ here.  For each pair this decides, with vectorised shapely calls:
 on a thread pool.  A prepared GEOS geometry builds its indexes lazily on
 first use and is not safe to share between threads (measured: heap
 corruption), so the chunks are cut *by feature*: every feature, and so every
-prepared geometry, belongs to exactly one chunk and one thread at a time.
+prepared geometry, belongs to exactly one chunk and one thread at a time
+(features given as one object at several indices run on one thread).
 Sites are only read (never prepared here); their envelopes are computed
 before the threads start.
 """
@@ -56,6 +57,12 @@ def _chunk(sites: np.ndarray, feats: np.ndarray, s: np.ndarray, f: np.ndarray, a
     return inside, hit, overlap, part_area
 
 
+def _shares_objects(geoms: np.ndarray) -> bool:
+    """Whether the same geometry object appears more than once (e.g. a list built as ``[poly] * n``)."""
+    ids = np.frompyfunc(id, 1, 1)(geoms).astype(np.int64)
+    return len(np.unique(ids)) < len(ids)
+
+
 def _feature_chunks(f_idx: np.ndarray, n_chunks: int) -> list[np.ndarray]:
     """Positions of the pairs, sorted by feature and cut into about ``n_chunks`` runs at feature boundaries."""
     order = np.argsort(f_idx, kind="stable")
@@ -91,6 +98,8 @@ def overlay_pairs(
     if n == 0:
         return np.zeros(0, bool), np.zeros(0, bool), np.zeros(0, dtype=object), np.zeros(0)
     k = min(thread_count(threads), max(1, n // MIN_PAIRS_PER_THREAD))
+    if k > 1 and _shares_objects(feats[np.unique(f_idx)]):
+        k = 1  # one geometry object at two indices could reach two threads: stay on one
     if k == 1:
         return _chunk(sites, feats, s_idx, f_idx, area)
     shapely.bounds(sites[np.unique(s_idx)])  # envelopes computed once, here, before any thread reads them
