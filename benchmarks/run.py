@@ -556,7 +556,8 @@ def main(argv: list[str] | None = None) -> int:
         for tool in ("ecogis", "overlay"):
             if tool in tools and "error" not in results[tool]:
                 repeats.setdefault(tool, [results[tool]["wall_s"]]).append(run_one(tool).get("wall_s") or float("nan"))
-    results["_repeats"] = repeats
+    if repeats:  # a partial run (--tools without ecogis/overlay) keeps the recorded spread
+        results["_repeats"] = repeats
     checks = {}
     for tool, ref in (("overlay", "ecogis"), ("duckdb", "ecogis"), ("sedonadb", "ecogis"), ("postgis_proj", "ecogis"),
                       ("dask", "ecogis"), ("ecogis_1thread", "ecogis"), ("duckdb", "overlay"), ("sedonadb", "overlay"), ("postgis_proj", "overlay"),

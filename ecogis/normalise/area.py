@@ -223,7 +223,9 @@ def geodesic_area(geoms: Any, crs: Any = None) -> np.ndarray:
     Edges are first split in the input's CRS (see the module notes), the
     vertices transformed to EPSG:4490 lon/lat and each ring's geodesic area
     computed with ``pyproj.Geod``; one call per ring, so this is for reports,
-    not for hot paths (about 1 s per million vertices).
+    not for hot paths (about 1 s per million vertices; large inputs are cut
+    into chunks on ``settings.threads`` threads, which pyproj's C part lets
+    overlap).
 
     Parameters
     ----------
@@ -242,6 +244,11 @@ def geodesic_area(geoms: Any, crs: Any = None) -> np.ndarray:
     """
     shape = _output_shape(geoms)
     values = _prepared(geoms, crs, CGCS2000)
+    return _shaped(_in_chunks(_geodesic_areas, values), shape)
+
+
+def _geodesic_areas(values: np.ndarray) -> np.ndarray:
+    """Karney areas (m²) of lon/lat CGCS2000 geometries, one per element (0 for non-polygons)."""
     polys, rows = _polygon_parts(values)
     rings, ring_part = shapely.get_rings(polys, return_index=True)
     coords, ring_of = shapely.get_coordinates(rings, return_index=True)
@@ -250,7 +257,7 @@ def geodesic_area(geoms: Any, crs: Any = None) -> np.ndarray:
     for k in range(len(rings)):  # one pyproj call per ring: Karney's algorithm has no vectorised form
         lo, hi = bounds[k], bounds[k + 1]
         ring_area[k] = abs(GEOD.polygon_area_perimeter(coords[lo:hi, 0], coords[lo:hi, 1])[0])
-    return _shaped(_polygon_totals(ring_area, ring_part, rows, len(values)), shape)
+    return _polygon_totals(ring_area, ring_part, rows, len(values))
 
 
 def _q(lat_rad: np.ndarray) -> np.ndarray:
