@@ -10,9 +10,12 @@ prepared geometries need care).
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, TypeVar
 
+#: Name prefix of every pool thread ecogis starts.
+POOL_PREFIX = "ecogis"
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -27,7 +30,17 @@ def thread_count(threads: int | None = None) -> int:
     return int(n)
 
 
-def thread_map(func: Callable[[T], R], chunks: Iterable[T], threads: int, name: str = "ecogis") -> list[R]:
-    """``[func(c) for c in chunks]`` on a pool of ``threads`` threads, in order."""
-    with ThreadPoolExecutor(max(1, threads), thread_name_prefix=name) as pool:
+def in_pool() -> bool:
+    """Whether this code already runs on one of ecogis's pool threads (then it must not start another pool)."""
+    return threading.current_thread().name.startswith(POOL_PREFIX)
+
+
+def thread_map(func: Callable[[T], R], chunks: Iterable[T], threads: int, name: str = "") -> list[R]:
+    """``[func(c) for c in chunks]`` on a pool of ``threads`` threads, in order.
+
+    Called from a pool thread it runs in that thread: pools never nest.
+    """
+    if threads <= 1 or in_pool():
+        return [func(c) for c in chunks]
+    with ThreadPoolExecutor(threads, thread_name_prefix=f"{POOL_PREFIX}-{name}") as pool:
         return list(pool.map(func, chunks))

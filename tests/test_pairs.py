@@ -112,3 +112,11 @@ def test_a_feature_object_repeated_at_two_indices_is_never_shared_between_thread
     inside, hit, _, _ = overlay_pairs(sites, feats, s, f, threads=4)
     assert seen == [50]  # one chunk, one thread
     assert inside.all() and hit.all()
+
+
+def test_pools_never_nest():
+    from ecogis.parallel import in_pool, thread_map
+
+    inner = thread_map(lambda _: (in_pool(), thread_map(lambda __: in_pool(), [0, 1], 2)), [0, 1], 2, "t")
+    assert inner == [(True, [True, True])] * 2  # the inner map ran on the outer pool's threads
+    assert not in_pool()

@@ -314,7 +314,7 @@ def _in_chunks(func, values: np.ndarray, min_chunk: int = 50_000) -> np.ndarray:
     k = min(thread_count(), len(values) // min_chunk)
     if k <= 1:
         return func(values)
-    return np.concatenate(thread_map(func, np.array_split(values, k), k, "ecogis-area"))
+    return np.concatenate(thread_map(func, np.array_split(values, k), k, "area"))
 
 
 def _lonlat_areas(values: np.ndarray) -> np.ndarray:

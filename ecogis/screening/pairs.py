@@ -108,7 +108,7 @@ def overlay_pairs(
     hit = np.zeros(n, dtype=bool)
     overlap = np.full(n, None, dtype=object)
     part_area = np.full(n, np.nan)
-    results = thread_map(lambda pos: _chunk(sites, feats, s_idx[pos], f_idx[pos], area), chunks, k, "ecogis-overlay")
+    results = thread_map(lambda pos: _chunk(sites, feats, s_idx[pos], f_idx[pos], area), chunks, k, "overlay")
     for pos, (i, h, o, pa) in zip(chunks, results):
         inside[pos], hit[pos], overlap[pos], part_area[pos] = i, h, o, pa
     return inside, hit, overlap, part_area
