@@ -23,10 +23,15 @@ def _env(name: str, default):
         return default
     if isinstance(default, bool):
         return raw.strip().lower() in {"1", "true", "yes", "on"}
-    if isinstance(default, int):
-        return int(raw)
-    if isinstance(default, float):
-        return float(raw)
+    if isinstance(default, (int, float)):
+        kind = type(default)
+        try:
+            return kind(raw)
+        except ValueError:
+            raise ValueError(
+                f"environment variable ECOGIS_{name.upper()}={raw!r} is not a "
+                f"{'whole number' if kind is int else 'number'}"
+            ) from None
     if isinstance(default, Path):
         return Path(raw)
     return raw

@@ -47,6 +47,13 @@ def test_shapefile_export_reports_renames_and_cut_text(tmp_path, name):
     assert "'remarks'" in cut.message and list(cut.ids) == [0]
 
 
+def test_without_notes_the_changes_come_as_warnings(tmp_path):
+    with pytest.warns(UserWarning) as caught:
+        write_file(_frame(), tmp_path / "w.shp")
+    text = " | ".join(str(w.message) for w in caught)
+    assert "w.shp" in text and "declared_area_ha → declared_a" in text and "'remarks'" in text
+
+
 def test_convert_to_shapefile_prints_the_renames(tmp_path, capsys):
     from ecogis.cli import main
 

@@ -120,3 +120,13 @@ def test_pools_never_nest():
     inner = thread_map(lambda _: (in_pool(), thread_map(lambda __: in_pool(), [0, 1], 2)), [0, 1], 2, "t")
     assert inner == [(True, [True, True])] * 2  # the inner map ran on the outer pool's threads
     assert not in_pool()
+
+
+def test_threads_from_the_environment_and_a_clear_error_for_a_bad_value(monkeypatch):
+    from ecogis.settings import Settings
+
+    monkeypatch.setenv("ECOGIS_THREADS", "3")
+    assert Settings().threads == 3
+    monkeypatch.setenv("ECOGIS_THREADS", "two")
+    with pytest.raises(ValueError, match="ECOGIS_THREADS='two' is not a whole number"):
+        Settings()

@@ -295,6 +295,36 @@ def test_pinned_versions_until_refresh(fresh):
     assert reader.info("redline").version == "two" and len(reader.read("redline")) == 5
 
 
+def test_a_pointer_to_a_dropped_table_is_read_again(fresh, monkeypatch):
+    """An import may drop a version table between the metadata read and the lease: pinning reads again."""
+    from ecogis.errors import WorkspaceError
+    from ecogis.workspace import open_workspace
+    from ecogis.workspace.postgis import _PIN_TRIES, PostGISWorkspace
+
+    url, _ = fresh
+    open_workspace(url, create=True).write("redline", _layer(3, "live"), source="s", version="live", replace=True)
+    real = PostGISWorkspace._rows
+    calls = []
+
+    def stale_first(self, where="", args=()):
+        rows = real(self, where, args)
+        calls.append(where)
+        if len(calls) == 1:  # the first read points at a table that no longer exists
+            return [(li, "ecogis_redline_v999999") for li, _ in rows]
+        return rows
+
+    monkeypatch.setattr(PostGISWorkspace, "_rows", stale_first)
+    ws = open_workspace(url)
+    assert ws.info("redline").version == "live" and len(ws.read("redline")) == 3
+    assert len(calls) == 2 and len(ws._leases) == 1  # read twice; only the real table leased
+    ws.close()
+
+    monkeypatch.setattr(PostGISWorkspace, "_rows",
+                        lambda self, where="", args=(): [(li, "ecogis_gone") for li, _ in real(self, where, args)])
+    with pytest.raises(WorkspaceError, match=f"kept changing while being read \\({_PIN_TRIES} tries\\)"):
+        open_workspace(url).layers()
+
+
 def test_a_leased_version_outlives_many_imports(fresh):
     from ecogis.workspace import open_workspace
     from ecogis.workspace.postgis import KEEP_VERSIONS

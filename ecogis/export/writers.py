@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -51,7 +52,8 @@ def write_file(gdf: gpd.GeoDataFrame, path: str | os.PathLike, *, layer: str | N
     lon/lat; 国土TXT in the CGCS2000 Gauss-Krüger zone of the data (keyword
     arguments go to :func:`ecogis.export.guotu.write_guotu`).  A Shapefile
     cannot hold long field names or long text: the renamed fields and the
-    clipped values are reported in ``notes`` (see :func:`dbf_ready`).
+    clipped values are reported in ``notes``, or as warnings without it (see
+    :func:`dbf_ready`).
     """
     target = Path(path)
     ext = target.suffix.lower()
@@ -97,8 +99,14 @@ def write_file(gdf: gpd.GeoDataFrame, path: str | os.PathLike, *, layer: str | N
             pyogrio.write_dataframe(data, tmp, layer=layer or target.stem, driver="GPKG", promote_to_multi=None)
         return target
     if fmt in {"shapefile", "zip"}:
-        return _write_shapefile(dbf_ready(data, notes if notes is not None else Notes()), target,
-                                zipped=(fmt == "zip"), layer=layer)
+        own = Notes()
+        out = _write_shapefile(dbf_ready(data, own), target, zipped=(fmt == "zip"), layer=layer)
+        if notes is not None:
+            notes.extend(own)
+        else:  # nobody collects notes: the changes still reach the caller, as warnings
+            for n in own:
+                warnings.warn(f"{target.name}: {n}", UserWarning, stacklevel=2)
+        return out
     raise FormatError(f"no writer for {fmt}", path=target)  # pragma: no cover
 
 
@@ -111,7 +119,7 @@ def dbf_names(columns: list[str]) -> dict[str, str]:
     """New names for the columns a dBase table cannot hold: at most 10 UTF-8 bytes, unique ignoring case."""
     out: dict[str, str] = {}
     taken: set[str] = set()
-    fits = [c for c in columns if len(c.encode("utf-8")) <= DBF_NAME_BYTES]
+    fits = {c for c in columns if len(c.encode("utf-8")) <= DBF_NAME_BYTES}
     taken.update(c.lower() for c in fits)
     for c in columns:
         if c in fits:
@@ -144,8 +152,7 @@ def dbf_ready(data: gpd.GeoDataFrame, notes: Notes) -> gpd.GeoDataFrame:
         if col == gname or not (out[col].dtype == object or pd.api.types.is_string_dtype(out[col])):
             continue
         text = out[col]
-        is_str = text.map(lambda v: isinstance(v, str))
-        long = is_str & text.map(lambda v: isinstance(v, str) and len(v.encode("utf-8")) > DBF_TEXT_BYTES)
+        long = text.map(lambda v: isinstance(v, str) and len(v.encode("utf-8")) > DBF_TEXT_BYTES).astype(bool)
         if long.any():
             if out is data:
                 out = data.copy()

@@ -491,7 +491,7 @@ def write_clues(result: ClueResult | gpd.GeoDataFrame, path: str | os.PathLike) 
 
     A Shapefile goes through :func:`ecogis.export.writers.write_file` (all its
     parts swapped in at once; long field names and text shortened, and the
-    changes added to the result's notes).
+    changes added to the result's notes, or warned about for a bare frame).
     """
     from ecogis.fileutil import atomic_path
 

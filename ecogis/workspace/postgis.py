@@ -248,13 +248,13 @@ class PostGISWorkspace(Workspace):
         return bool(row[0])
 
     # ------------------------------------------------------------------ metadata
-    def _rows(self, where: str = "", args: tuple[Any, ...] = ()) -> list[tuple[LayerInfo, str, int]]:
+    def _rows(self, where: str = "", args: tuple[Any, ...] = ()) -> list[tuple[LayerInfo, str]]:
         if not self._has_table(META_TABLE):
             return []
         with self._guard("cannot read the layer metadata"):
             rows = self.conn.execute(
                 f"SELECT kind, version, source, sha256, imported_at, feature_count, repairs, notes,"
-                f" minx, miny, maxx, maxy, mode, current, table_name, id FROM {META_TABLE} {where} ORDER BY id",
+                f" minx, miny, maxx, maxy, mode, current, table_name FROM {META_TABLE} {where} ORDER BY id",
                 args,
             ).fetchall()
         out = []
@@ -265,7 +265,6 @@ class PostGISWorkspace(Workspace):
                           feature_count=int(r[5]), repairs=json.loads(r[6]), notes=json.loads(r[7]),
                           bounds=bounds, mode=r[12], current=bool(r[13])),
                 r[14],
-                int(r[15]),
             ))
         return out
 
@@ -283,7 +282,7 @@ class PostGISWorkspace(Workspace):
             rows = self._rows("WHERE current = 1")
             gone = False
             with self._guard("cannot lease the layer versions"):
-                for _, t, _ in rows:
+                for _, t in rows:
                     oid = self._oid(t)
                     if oid is None:
                         gone = True
@@ -294,8 +293,8 @@ class PostGISWorkspace(Workspace):
                         gone = True
                         break
             if not gone:
-                self._pins = {li.kind: li for li, _, _ in rows}
-                self._pin_tables = {li.kind: t for li, t, _ in rows}
+                self._pins = {li.kind: li for li, _ in rows}
+                self._pin_tables = {li.kind: t for li, t in rows}
                 return self._pins
             self._release()
         raise WorkspaceError(
@@ -327,8 +326,8 @@ class PostGISWorkspace(Workspace):
 
     def history(self, kind: str | None = None) -> list[LayerInfo]:
         if kind is None:
-            return [li for li, _, _ in self._rows()]
-        return [li for li, _, _ in self._rows("WHERE kind = %s", (kind,))]
+            return [li for li, _ in self._rows()]
+        return [li for li, _ in self._rows("WHERE kind = %s", (kind,))]
 
     def table_of(self, kind: str) -> str:
         """The physical table of the pinned version of ``kind``."""
@@ -423,7 +422,7 @@ class PostGISWorkspace(Workspace):
                 f"SELECT table_name, feature_count, minx, miny, maxx, maxy FROM {META_TABLE}"
                 " WHERE kind = %s AND current = 1 FOR UPDATE", (kind,)
             ).fetchone()
-            append = prev is not None and not replace and self._table_exists_tx(prev[0])
+            append = prev is not None and not replace and self._oid(prev[0]) is not None
             n = con.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", (META_TABLE,)).fetchone()[0]
             table = f"ecogis_{kind}_v{int(n)}"
             coldefs = {c: _sql_type(data[c]) for c in data.columns}
@@ -478,9 +477,6 @@ class PostGISWorkspace(Workspace):
         """The OID of ``table`` (unique in the database), or None when it does not exist."""
         row = self.conn.execute("SELECT to_regclass(%s)::oid::bigint", (table,)).fetchone()
         return None if row[0] is None else int(row[0])
-
-    def _table_exists_tx(self, name: str) -> bool:
-        return bool(self.conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()[0])
 
     def _index(self, table: str) -> None:
         """GiST index on the geometry and fresh planner statistics."""
