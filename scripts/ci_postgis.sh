@@ -27,7 +27,7 @@ if ! command -v pg_lsclusters >/dev/null 2>&1 || ! ls /usr/share/postgresql/*/ex
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing postgresql and postgis with apt-get"
     apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql postgis >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql postgis postgresql-postgis >&2
   else
     say "postgresql/postgis are missing and cannot be installed with apt-get (not root)"
     exit 1
