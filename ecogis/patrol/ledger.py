@@ -201,6 +201,12 @@ def update_ledger(workspace: str | os.PathLike | Workspace, results: str | os.Pa
         notes.add("blank", "rows without a result (not visited) were not recorded", ids=tuple(blank))
     if not good:
         return upd
+    with ws.writing():  # the duplicate check and the append see the same ledger: no other writer between
+        return _append_fresh(ws, good, upd, path)
+
+
+def _append_fresh(ws: Workspace, good: list[dict[str, Any]], upd: LedgerUpdate, path: Path) -> LedgerUpdate:
+    notes = upd.notes
     existing = ws.ledger()
     seen = set()
     if len(existing):
