@@ -83,9 +83,9 @@ def write_file(gdf: gpd.GeoDataFrame, path: str | os.PathLike, *, layer: str | N
         frame = data.to_crs(4490) if data.crs is not None and data.crs.to_epsg() != 4490 else data
         out = frame.drop(columns=[frame.geometry.name]).copy()
         out["wkt"] = shapely.to_wkt(frame.geometry.values, rounding_precision=8)
-        with atomic_path(target) as tmp:
-            out.to_csv(tmp, index=False, encoding="utf-8-sig")
-        return target
+        from ecogis.export.cells import write_csv
+
+        return write_csv(out, target)  # text cells defused against formula injection
     if fmt == "geojson":
         frame = data.to_crs(4490) if data.crs.to_epsg() != 4490 else data
         frame = with_area_ha(frame)
