@@ -163,7 +163,20 @@ def dbf_ready(data: gpd.GeoDataFrame, notes: Notes) -> gpd.GeoDataFrame:
     return out
 
 
+_SHP_FAMILY = {1: "point", 4: "point", 2: "line", 5: "line", 3: "polygon", 6: "polygon"}
+
+
+def _one_shape_family(data: gpd.GeoDataFrame, target: Path) -> None:
+    """A Shapefile holds one geometry family (points, lines or polygons): refuse a mix, naming it."""
+    ids = shapely.get_type_id(np.asarray(data.geometry.values, dtype=object))
+    fams = sorted({_SHP_FAMILY.get(int(i), "other") for i in ids if i >= 0})
+    if len(fams) > 1 or "other" in fams:
+        raise FormatError(f"a Shapefile holds one geometry type; these features are {' + '.join(fams)}",
+                          path=target, hint="write a GeoPackage (.gpkg) or GeoJSON, or split the features by type")
+
+
 def _write_shapefile(data: gpd.GeoDataFrame, target: Path, *, zipped: bool, layer: str | None) -> Path:
+    _one_shape_family(data, target)
     target.parent.mkdir(parents=True, exist_ok=True)
     stem = layer or target.stem
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{stem}.") as tmpdir:
