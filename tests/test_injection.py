@@ -320,3 +320,30 @@ def test_rule_messages_insert_payload_values_literally():
         msg = rule.render_message("zh", feature_name=p, site_name=p)
         assert p in msg
         _no_evaluation(msg, rule.id)
+
+
+def test_folium_built_in_elements_render_data_once(tmp_path):
+    """The fix is in branca's render: folium's own GeoJson, tooltips, popups, markers and layer names too."""
+    import folium
+    from branca.element import Div, Figure
+
+    from ecogis.render import webmap  # noqa: F401 - installs ecogis.render.foliumsafe
+
+    m = folium.Map(location=[43.9, 116.1], zoom_start=10, tiles=None)
+    feats = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": p}, "geometry": {"type": "Point", "coordinates": [116.1, 43.9]}}
+        for p in PAYLOADS]}
+    folium.GeoJson(feats, name=PAYLOADS[0], tooltip=folium.GeoJsonTooltip(["name"]),
+                   popup=folium.GeoJsonPopup(["name"])).add_to(m)
+    for p in PAYLOADS:
+        folium.Marker([43.9, 116.1], popup=folium.Popup(html.escape(p)), tooltip=html.escape(p)).add_to(m)
+    folium.LayerControl().add_to(m)
+    page = m.get_root().render()
+    for p in PAYLOADS:
+        assert _has_literal(page, p), p
+    _no_evaluation(page, "folium page")
+    fig = Figure()
+    Div().add_to(fig)
+    fig.render()
+    for name in PWNED:
+        assert not Path(name).exists()

@@ -10,7 +10,7 @@ a red-line feature named ``{{ 1337*1337 }}`` shows ``1787569``, and
 :meth:`Popup.render` and :meth:`Class.render` (the ``include`` statements)
 do the same.
 
-This module replaces those three methods (once, on import of
+``branca.element.Div.render`` too.  This module replaces those methods (once, on import of
 :mod:`ecogis.render.webmap`) with versions that add the rendered text as a
 :class:`Raw` element, which is emitted verbatim: the element templates are
 folium's and ecogis's own constants, rendered once, with data reaching them
@@ -77,6 +77,24 @@ def _class_render(self: folium.map.Class, **kwargs: Any) -> None:
     MacroElement.render(self, **kwargs)
 
 
+def _div_render(self: Any, **kwargs: Any) -> None:
+    """:meth:`branca.element.Div.render` with its macros' output added as :class:`Raw` text."""
+    figure = self._parent
+    if not isinstance(figure, Figure):
+        raise TypeError("You cannot render this Element if it is not in a Figure.")
+    for element in self._children.values():
+        element.render(**kwargs)
+    for name, element in self.header._children.items():
+        figure.header.add_child(element, name=name)
+    for name, element in self.script._children.items():
+        figure.script.add_child(element, name=name)
+    module = self._template.module.__dict__
+    for section in ("header", "html", "script"):
+        macro = module.get(section)
+        if macro is not None:
+            getattr(figure, section).add_child(Raw(macro(self, kwargs)), name=self.get_name())
+
+
 _INSTALLED = False
 
 
@@ -89,4 +107,8 @@ def install() -> None:
     folium.map.Popup.render = _popup_render  # type: ignore[method-assign]
     if hasattr(folium.map, "Class") and hasattr(folium.map, "IncludeStatement"):
         folium.map.Class.render = _class_render  # type: ignore[method-assign]
+    import branca.element
+
+    if hasattr(branca.element, "Div"):
+        branca.element.Div.render = _div_render  # type: ignore[method-assign]
     _INSTALLED = True
