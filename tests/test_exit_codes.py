@@ -224,3 +224,12 @@ def test_clues_block_zero_exits_2_not_internal(tmp_path, capsys):
         main(["clues", "--before", "a", "--after", "b", "--workspace", str(WS), "--out", str(tmp_path / "c.gpkg"),
               "--block", "0"])
     assert exc.value.code == 2 and "--block" in capsys.readouterr().err
+
+
+def test_the_api_refuses_a_zero_tile_size_by_name():
+    from ecogis.errors import InputError
+    from ecogis.patrol.clues import detect_clues
+
+    for bad in (0, -5, 1.5, True):
+        with pytest.raises(InputError, match="--block"):
+            detect_clues("before.tif", "after.tif", str(WS), block=bad)
