@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import shapely
-import yaml
 
 from ecogis.errors import WorkspaceError
 from ecogis.fileutil import write_text_atomic
@@ -29,7 +28,9 @@ _REPO = Path(__file__).resolve().parent.parent
 def load_cities() -> dict[str, dict[str, Any]]:
     """The seed cities and their plan figures (``layers/cities.yaml``)."""
     path = settings.sample_dir.parent / "cities.yaml"
-    return yaml.safe_load(path.read_text(encoding="utf-8"))["cities"]
+    from ecogis.rules.yamlio import read_mapping
+
+    return read_mapping(path, "city list")["cities"]
 
 
 def ensure_samples(sample_dir: Path) -> None:

@@ -21,11 +21,16 @@ R = TypeVar("R")
 
 
 def thread_count(threads: int | None = None) -> int:
-    """Threads to use: ``threads`` if positive, else ``settings.threads``, else every core."""
+    """Threads to use: ``threads`` if positive, else ``settings.threads``, else every core (0); negative refused."""
     from ecogis.settings import settings
 
     n = threads if threads is not None else settings.threads
-    if not n or n < 1:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        from ecogis.settings import SettingsError
+
+        raise SettingsError(f"threads must be 0 (every core) or a whole number above 0, not {n!r}",
+                            where="threads")
+    if not n:
         n = os.cpu_count() or 1
     return int(n)
 

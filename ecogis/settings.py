@@ -6,35 +6,128 @@ Like ``osmnx.settings``, module-level values that a notebook user may change::
     ecogis.settings.max_file_mb = 4096
 
 Each value can also be set with an environment variable ``ECOGIS_<NAME>``.
+
+Values are checked like geopandas' options: an unknown name raises
+:class:`AttributeError`, a value of the wrong type or out of range raises
+:class:`SettingsError` (a :class:`ValueError` and an
+:class:`~ecogis.errors.InputError`, so the command line exits 2 naming it).
+A bad ``ECOGIS_*`` variable does not break ``import ecogis``: the setting
+raises the error naming the variable when it is first used (the command
+line checks every variable before it starts).
 """
 
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any, Callable
+
+from ecogis.errors import InputError
 
 _REPO = Path(__file__).resolve().parent.parent
 
 
-def _env(name: str, default):
+class SettingsError(InputError, ValueError):
+    """A setting (or its ``ECOGIS_*`` variable) has a wrong type or an out-of-range value."""
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _non_negative(v: float) -> bool:
+    return v >= 0
+
+
+#: name → (type, range check or None, what the check means): the rules every value must meet.
+_RULES: dict[str, tuple[type, Callable[[Any], bool] | None, str]] = {
+    "schema_dir": (Path, None, ""),
+    "rules_dir": (Path, None, ""),
+    "maps_dir": (Path, None, ""),
+    "sample_dir": (Path, None, ""),
+    "storage_crs": (str, lambda v: v == "EPSG:4490", "EPSG:4490 (workspaces are CGCS2000)"),
+    "max_file_mb": (int, _non_negative, "a whole number, 0 or more (0 refuses every input)"),
+    "max_archive_mb": (int, _non_negative, "a whole number, 0 or more (0 refuses every input)"),
+    "max_archive_members": (int, _non_negative, "a whole number, 0 or more (0 refuses every input)"),
+    "max_vertices": (int, _non_negative, "a whole number, 0 or more (0 refuses every input)"),
+    "guotu_area_tolerance": (float, lambda v: 0 <= v < 1, "a number from 0 up to (not including) 1"),
+    "threads": (int, _non_negative, "0 (every core) or a whole number above 0"),
+    "progress": (bool, None, ""),
+    "lang": (str, lambda v: v in ("zh", "en"), "zh or en"),
+}
+
+
+def _check(name: str, value: Any, source: str) -> Any:
+    """``value`` of setting ``name`` as its type, or :class:`SettingsError` naming ``source``."""
+    kind, ok, meaning = _RULES[name]
+    if kind is Path:
+        if not isinstance(value, (str, os.PathLike)) or not str(value):
+            raise SettingsError(f"{source} must be a folder path, not {value!r}")
+        return Path(value)
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise SettingsError(f"{source} must be True or False, not {value!r}")
+        return value
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SettingsError(f"{source} must be a whole number, not {value!r}", hint=meaning or None)
+    elif kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise SettingsError(f"{source} must be a number, not {value!r}", hint=meaning or None)
+        value = float(value)
+    elif kind is str and not isinstance(value, str):
+        raise SettingsError(f"{source} must be text, not {value!r}", hint=meaning or None)
+    if ok is not None and not ok(value):
+        shown = source if source.endswith(repr(value)) or "=" in source else f"{source} = {value!r}"
+        raise SettingsError(f"{shown} is out of range: it must be {meaning}")
+    return value
+
+
+def _parse_env(name: str, raw: str) -> Any:
+    """The value of ``ECOGIS_<NAME>=raw``, checked."""
+    var = f"environment variable ECOGIS_{name.upper()}"
+    kind = _RULES[name][0]
+    text = raw.strip()
+    if kind is bool:
+        low = text.lower()
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+        raise SettingsError(f"{var}={raw!r} is not a yes/no value", hint="use 1/0, true/false, yes/no or on/off")
+    if kind is int:
+        try:
+            value: Any = int(text)
+        except ValueError:
+            raise SettingsError(f"{var}={raw!r} is not a whole number", hint=_RULES[name][2] or None) from None
+    elif kind is float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise SettingsError(f"{var}={raw!r} is not a number", hint=_RULES[name][2] or None) from None
+    else:
+        value = raw
+    return _check(name, value, f"{var}={raw!r}")
+
+
+def _env(name: str, default: Any) -> Any:
     raw = os.environ.get(f"ECOGIS_{name.upper()}")
     if raw is None:
         return default
-    if isinstance(default, bool):
-        return raw.strip().lower() in {"1", "true", "yes", "on"}
-    if isinstance(default, (int, float)):
-        kind = type(default)
-        try:
-            return kind(raw)
-        except ValueError:
-            raise ValueError(
-                f"environment variable ECOGIS_{name.upper()}={raw!r} is not a "
-                f"{'whole number' if kind is int else 'number'}"
-            ) from None
-    if isinstance(default, Path):
-        return Path(raw)
-    return raw
+    try:
+        return _parse_env(name, raw)
+    except SettingsError as exc:
+        return _Bad(exc, default)
+
+
+@dataclass(frozen=True)
+class _Bad:
+    """A setting whose environment variable is invalid: raises when the setting is used."""
+
+    error: SettingsError
+    default: Any
 
 
 @dataclass
@@ -61,12 +154,41 @@ class Settings:
     max_vertices: int = field(default_factory=lambda: _env("max_vertices", 200_000_000))
     #: Relative tolerance for the 国土TXT declared-area check.
     guotu_area_tolerance: float = 0.01
-    #: Threads for the exact overlaps of a screen (0: every core).  The Dask engine uses one per partition.
+    #: Threads for the exact overlaps of a screen (0: every core; negative refused).  The Dask engine uses one
+    #: per partition.
     threads: int = field(default_factory=lambda: _env("threads", 0))
     #: Show progress bars on long work.
     progress: bool = field(default_factory=lambda: _env("progress", True))
     #: Default report language: ``zh`` or ``en``.
     lang: str = field(default_factory=lambda: _env("lang", "zh"))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in _RULES:
+            near = ", ".join(sorted(_RULES))
+            raise AttributeError(f"ecogis.settings has no setting {name!r} (settings: {near})")
+        if not isinstance(value, _Bad):
+            value = _check(name, value, f"ecogis.settings.{name}")
+        object.__setattr__(self, name, value)
+
+    def __getattribute__(self, name: str) -> Any:
+        value = object.__getattribute__(self, name)
+        if isinstance(value, _Bad):
+            raise value.error
+        return value
+
+    def check_env(self) -> None:
+        """Raise the first :class:`SettingsError` of an invalid ``ECOGIS_*`` variable, if any."""
+        for f in fields(self):
+            value = object.__getattribute__(self, f.name)
+            if isinstance(value, _Bad):
+                raise value.error
+
+    def reset(self, name: str | None = None) -> None:
+        """Back to the default (and ``ECOGIS_*``) value of ``name``, or of every setting."""
+        fresh = Settings()
+        for f in fields(self):
+            if name is None or f.name == name:
+                object.__setattr__(self, f.name, object.__getattribute__(fresh, f.name))
 
 
 settings = Settings()

@@ -1,7 +1,9 @@
 """The ``ecogis`` command line: a thin layer over the Python API.
 
-Bad input ends with the message on stderr and exit status 2, never a
-traceback.  ``--debug`` shows tracebacks for bug reports.
+Exit statuses: 0 success; 1 only when ``screen --fail-on`` is met; 2 bad
+input or arguments (the message names the file, path or option); 3 an
+internal error (a bug: rerun with ``--debug`` for the traceback).  Bad input
+never ends in a traceback.  See :mod:`ecogis.cli.args`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import sys
 from typing import Sequence
 
 from ecogis import __version__
+from ecogis.cli.args import EXIT_BAD_INPUT, EXIT_INTERNAL, check_out_dir, check_out_file, float_in, int_in
 from ecogis.errors import EcogisError
 from ecogis.notes import Notes
 
@@ -179,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["gcj02:wgs84", "wgs84:gcj02", "bd09:wgs84", "wgs84:bd09", "gcj02:bd09", "bd09:gcj02"],
         help="datum offset to apply to lon/lat",
     )
-    conv.add_argument("--zone", type=int, help="Gauss-Krüger zone for 国土TXT output")
+    conv.add_argument("--zone", type=int_in(1, 60), help="Gauss-Krüger zone for 国土TXT output")
     common_read(conv)
     conv.set_defaults(func=_cmd_convert)
 
@@ -205,11 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
     scr.add_argument("--area-method", choices=["geodesic", "equal_area"], default="geodesic",
                      help="geodesic (default, Karney on the CGCS2000 ellipsoid) or equal_area (vectorised, "
                           "within 1e-5 of it; for province-scale runs)")
-    scr.add_argument("--threads", type=int, help="threads for the overlaps (default: ECOGIS_THREADS or every core)")
+    scr.add_argument("--threads", type=int_in(0, 1024, meaning=" (0: every core)"),
+                     help="threads for the overlaps: 0 every core (default: ECOGIS_THREADS, else every core)")
     scr.add_argument("--engine", choices=["local", "dask"], default="local",
                      help="local (default) or dask: partition the sites spatially and screen in parallel")
     scr.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local cluster)")
-    scr.add_argument("--workers", type=int, default=2, help="workers of the local Dask cluster (default 2)")
+    scr.add_argument("--workers", type=int_in(1, 1024), default=2, help="workers of the local Dask cluster (default 2)")
     scr.set_defaults(func=_cmd_screen)
 
     for name in COMMAND_MODULES:
@@ -224,33 +228,61 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: Output options checked before a command runs: command → ((attribute, option, "file" | "dir"), …).
+OUTPUTS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "convert": (("output", "OUTPUT", "file"),),
+    "screen": (("out", "--out", "dir"),),
+    "demo": (("out", "--out", "dir"),),
+    "map": (("out", "--out", "file"), ("print_out", "--print", "file")),
+    "clues": (("out", "--out", "file"),),
+    "patrol": (("out", "--out", "dir"),),
+}
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    for attr, option, kind in OUTPUTS.get(args.command or "", ()):
+        value = getattr(args, attr, None)
+        (check_out_dir if kind == "dir" else check_out_file)(value, option)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``ecogis`` command."""
+    """Entry point of the ``ecogis`` command (returns the exit status; see the module docstring)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # bad options: argparse prints the option and exits 2
     if not getattr(args, "func", None):
         if args.command == "layers":
             parser.parse_args(["layers", "--help"])
         parser.print_help()
-        return 2
+        return EXIT_BAD_INPUT
     try:
+        from ecogis.settings import settings
+
+        settings.check_env()  # a bad ECOGIS_* variable is named before anything runs
+        _check_outputs(args)
         return int(args.func(args) or 0)
     except EcogisError as exc:
         if args.debug:
             raise
         print(f"ecogis: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("ecogis: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a path that cannot be read or written: the user's to fix, named
+        if args.debug:
+            raise
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"ecogis: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except Exception as exc:  # a bug, not bad input
         if args.debug:
             raise
         print(
-            f"ecogis: internal error ({type(exc).__name__}: {exc}); this is a bug — rerun with --debug and report it",
+            f"ecogis: internal error ({type(exc).__name__}: {exc}); this is a bug — rerun with --debug and "
+            "report it",
             file=sys.stderr,
         )
-        return 1
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover

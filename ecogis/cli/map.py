@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ecogis.cli.args import int_in
 from ecogis.errors import SpecError
 
 
@@ -57,6 +58,6 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--tianditu-key", default=None, help="Tianditu browser key (or ECOGIS_TIANDITU_KEY)")
     p.add_argument("--lang", choices=("zh", "en"), default=None, help="map language (default: the spec's, zh)")
     p.add_argument("--paper", type=str.upper, choices=("A4", "A3"), default=None, help="print paper (default A4)")
-    p.add_argument("--dpi", type=int, default=None, help="print resolution (default 200)")
+    p.add_argument("--dpi", type=int_in(50, 1200), default=None, help="print resolution, 50 to 1200 (default 200)")
     p.set_defaults(func=_cmd_map)
     return p

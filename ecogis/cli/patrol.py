@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from ecogis.cli.args import float_in, int_in
+
 
 def _print_notes(notes) -> None:
     for n in notes:
@@ -117,11 +119,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--workspace", required=True, help="workspace to tag the clues against")
     c.add_argument("--out", required=True, help="clues file (.gpkg or .geojson)")
     c.add_argument("--index", choices=["ndvi", "class"], default="ndvi")
-    c.add_argument("--threshold", type=float, help="NDVI drop counted as loss (default 0.25)")
-    c.add_argument("--max-after", type=float, default=0.3,
+    c.add_argument("--threshold", type=float_in(0, 2, lo_open=True), help="NDVI drop counted as loss (default 0.25)")
+    c.add_argument("--max-after", type=float_in(-1, 1), default=0.3,
                    help="highest after NDVI counted as loss (bare or built; default 0.3)")
-    c.add_argument("--min-area-ha", type=float, default=0.5, help="smallest patch kept, in 公顷 (default 0.5)")
-    c.add_argument("--block", type=int, default=2048, help="processing tile size in pixels (default 2048)")
+    c.add_argument("--min-area-ha", type=float_in(0), default=0.5, help="smallest patch kept, in 公顷 (default 0.5)")
+    c.add_argument("--block", type=int_in(16, 65536), default=2048,
+                   help="processing tile size in pixels, 16 to 65536 (default 2048)")
     c.set_defaults(func=_cmd_clues)
 
     p = sub.add_parser("patrol", help="plan a patrol: targets, day routes, GPX/KML, checklists, offline map")
@@ -130,12 +133,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ledger", help="an external ledger file (.gpkg, .csv with lon/lat …) of open items")
     p.add_argument("--findings", help="findings.json of ecogis screen, for existing projects")
     p.add_argument("--start", required=True, help="start (base) as LON,LAT in CGCS2000 degrees")
-    p.add_argument("--days", type=int, default=3)
-    p.add_argument("--hours-per-day", type=float, default=8.0)
-    p.add_argument("--speed-kmh", type=float, default=40.0)
-    p.add_argument("--visit-minutes", type=float, default=30.0)
-    p.add_argument("--detour", type=float, default=1.3, help="straight-line detour factor (default 1.3)")
-    p.add_argument("--mine-within-m", type=float, default=1000.0,
+    p.add_argument("--days", type=int_in(1, 366), default=3)
+    p.add_argument("--hours-per-day", type=float_in(0, 24, lo_open=True), default=8.0)
+    p.add_argument("--speed-kmh", type=float_in(0, 300, lo_open=True), default=40.0)
+    p.add_argument("--visit-minutes", type=float_in(0, 24 * 60), default=30.0)
+    p.add_argument("--detour", type=float_in(1, 10), default=1.3, help="straight-line detour factor (default 1.3)")
+    p.add_argument("--mine-within-m", type=float_in(0, 1_000_000), default=1000.0,
                    help="mines within this distance of a protected area or the red line become targets")
     p.add_argument("--no-roads", action="store_true", help="ignore the workspace road layer")
     p.add_argument("--basemap", default="none", help="none (default, fully offline), osm, tianditu, amap …")

@@ -83,9 +83,9 @@ def write_file(gdf: gpd.GeoDataFrame, path: str | os.PathLike, *, layer: str | N
         frame = data.to_crs(4490) if data.crs is not None and data.crs.to_epsg() != 4490 else data
         out = frame.drop(columns=[frame.geometry.name]).copy()
         out["wkt"] = shapely.to_wkt(frame.geometry.values, rounding_precision=8)
-        with atomic_path(target) as tmp:
-            out.to_csv(tmp, index=False, encoding="utf-8-sig")
-        return target
+        from ecogis.export.cells import write_csv
+
+        return write_csv(out, target)  # text cells defused against formula injection
     if fmt == "geojson":
         frame = data.to_crs(4490) if data.crs.to_epsg() != 4490 else data
         frame = with_area_ha(frame)
@@ -163,7 +163,20 @@ def dbf_ready(data: gpd.GeoDataFrame, notes: Notes) -> gpd.GeoDataFrame:
     return out
 
 
+_SHP_FAMILY = {1: "point", 4: "point", 2: "line", 5: "line", 3: "polygon", 6: "polygon"}
+
+
+def _one_shape_family(data: gpd.GeoDataFrame, target: Path) -> None:
+    """A Shapefile holds one geometry family (points, lines or polygons): refuse a mix, naming it."""
+    ids = shapely.get_type_id(np.asarray(data.geometry.values, dtype=object))
+    fams = sorted({_SHP_FAMILY.get(int(i), "other") for i in ids if i >= 0})
+    if len(fams) > 1 or "other" in fams:
+        raise FormatError(f"a Shapefile holds one geometry type; these features are {' + '.join(fams)}",
+                          path=target, hint="write a GeoPackage (.gpkg) or GeoJSON, or split the features by type")
+
+
 def _write_shapefile(data: gpd.GeoDataFrame, target: Path, *, zipped: bool, layer: str | None) -> Path:
+    _one_shape_family(data, target)
     target.parent.mkdir(parents=True, exist_ok=True)
     stem = layer or target.stem
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{stem}.") as tmpdir:

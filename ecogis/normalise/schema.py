@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
-import yaml
 
 from ecogis.errors import SchemaError
 from ecogis.notes import Notes
@@ -73,16 +72,16 @@ def _load(schema_dir: str) -> dict[str, KindSchema]:
     if not folder.is_dir():
         raise SchemaError("layer schema folder not found", path=folder)
     common_path = folder / "_common.yaml"
-    common = yaml.safe_load(common_path.read_text(encoding="utf-8")) if common_path.exists() else {}
+    from ecogis.rules.yamlio import read_yaml
+
+    common = read_yaml(common_path, error=SchemaError, what="layer schema", invalid="invalid YAML")[0] \
+        if common_path.exists() else {}
     common_fields = (common or {}).get("fields", {})
     out: dict[str, KindSchema] = {}
     for path in sorted(folder.glob("*.yaml")):
         if path.name.startswith("_"):
             continue
-        try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise SchemaError(f"invalid YAML: {exc}", path=path) from None
+        doc = read_yaml(path, error=SchemaError, what="layer schema", invalid="invalid YAML")[0]
         out[doc["kind"]] = _parse_kind(doc, common_fields, path)
     return out
 

@@ -194,6 +194,9 @@ def detect_clues(before: str | os.PathLike, after: str | os.PathLike, workspace:
         raise InputError(f"NDVI threshold must be in (0, 2], got {threshold}", where="--threshold")
     if min_area_ha < 0:
         raise InputError("the minimum area must not be negative", where="--min-area-ha")
+    if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or not 16 <= block <= 65536:
+        raise InputError(f"the tile size must be a whole number of pixels from 16 to 65536, not {block!r}",
+                         where="--block")
     notes = notes if notes is not None else Notes()
     resampling = Resampling.bilinear if index == "ndvi" else Resampling.nearest
     with rasterio.Env(GDAL_CACHEMAX=128), _open(before, "before") as sb, _open(after, "after") as sa:

@@ -56,8 +56,9 @@ def simulate_results(checklist_csv: Path, out_csv: Path, *, day: int = 1, inspec
         df.loc[i, h["inspector"]] = inspector
         df.loc[i, h["photo"]] = f"IMG_{k + 1:04d}"
         df.loc[i, h["remarks"]] = remarks[res]
-    with atomic_path(out_csv) as tmp:
-        df.to_csv(tmp, index=False, encoding="utf-8-sig")
+    from ecogis.export.cells import write_csv
+
+    write_csv(df, out_csv)
     return len(idx)
 
 
@@ -118,8 +119,9 @@ def demo(out_dir: Path, sample_dir: Path) -> None:
 
     st = ledger_status(ws)
     openi = st[st["open"].astype(bool)].drop(columns="geometry")
-    with atomic_path(out / "ledger_open.csv") as tmp:
-        openi.to_csv(tmp, index=False, encoding="utf-8-sig")
+    from ecogis.export.cells import write_csv
+
+    write_csv(openi, out / "ledger_open.csv")
     print(f"  4. ledger: {len(openi)} open items of {len(st)} → {out / 'ledger_open.csv'}")
     for r in openi.itertuples(index=False):
         print(f"     {r.target_id:<10} {r.result:<4} {r.date} {r.inspector}  {r.remarks}")

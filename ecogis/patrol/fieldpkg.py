@@ -181,22 +181,16 @@ def _export_frame(stops: pd.DataFrame) -> pd.DataFrame:
 
 
 def _safe_cell(v: Any) -> Any:
-    """Keep spreadsheet formulas out: text starting with = + - @ gets a leading apostrophe."""
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@"):
-        return "'" + v
+    """An XLSX cell value: as it is (:func:`~ecogis.export.cells.literal_workbook` keeps text from formulas)."""
     return v
 
 
 def write_checklist_csv(stops: pd.DataFrame, path: str | os.PathLike) -> Path:
-    buf = io.StringIO()
+    """The checklist as CSV (UTF-8 with BOM); text cells defused (:mod:`ecogis.export.cells`)."""
+    from ecogis.export.cells import write_rows_csv
+
     df = _export_frame(stops)
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(df.columns)
-    for row in df.itertuples(index=False):
-        w.writerow([_safe_cell(v) for v in row])
-    with atomic_path(path) as tmp:
-        tmp.write_text(buf.getvalue(), encoding="utf-8-sig", newline="")
-    return Path(path)
+    return write_rows_csv(list(df.columns), df.itertuples(index=False), path)
 
 
 def write_checklist_xlsx(stops: pd.DataFrame, deferred: pd.DataFrame, path: str | os.PathLike) -> Path:
@@ -237,6 +231,9 @@ def write_checklist_xlsx(stops: pd.DataFrame, deferred: pd.DataFrame, path: str 
     wd.append(["目标编号", "来源", "名称", "优先级", "经度(CGCS2000)", "纬度(CGCS2000)", "顺延原因"])
     for r in deferred.itertuples(index=False):
         wd.append([_safe_cell(r.target_id), r.source, _safe_cell(r.name), r.priority, r.lon, r.lat, r.reason])
+    from ecogis.export.cells import literal_workbook
+
+    literal_workbook(wb)  # text starting with "=" stays text, not a formula
     with atomic_path(path) as tmp:
         wb.save(tmp)
     return Path(path)

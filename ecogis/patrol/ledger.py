@@ -28,6 +28,7 @@ import pandas as pd
 import shapely
 
 from ecogis.errors import FormatError, InputError
+from ecogis.export.cells import undefuse_text
 from ecogis.fileutil import check_input_file, sha256_file
 from ecogis.notes import Notes
 from ecogis.patrol.fieldpkg import CHECKLIST_COLUMNS
@@ -104,7 +105,7 @@ def _text(v: Any) -> str:
         return ""
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
-    return str(v).strip()
+    return undefuse_text(str(v)).strip()  # the checklist CSV's formula guard ("'=…") taken off again
 
 
 def _date(v: Any) -> str | None:
@@ -201,6 +202,12 @@ def update_ledger(workspace: str | os.PathLike | Workspace, results: str | os.Pa
         notes.add("blank", "rows without a result (not visited) were not recorded", ids=tuple(blank))
     if not good:
         return upd
+    with ws.writing():  # the duplicate check and the append see the same ledger: no other writer between
+        return _append_fresh(ws, good, upd, path)
+
+
+def _append_fresh(ws: Workspace, good: list[dict[str, Any]], upd: LedgerUpdate, path: Path) -> LedgerUpdate:
+    notes = upd.notes
     existing = ws.ledger()
     seen = set()
     if len(existing):

@@ -358,7 +358,10 @@ def print_map(spec: MapSpec | str | os.PathLike, workspace: Any, out: str | os.P
     paper = (paper or spec.paper).upper()
     if paper not in PAPERS:
         raise SpecError(f"unknown paper {paper!r}", where="--paper", hint="A4 or A3")
-    dpi = int(dpi or spec.dpi)
+    dpi = spec.dpi if dpi is None else dpi
+    if isinstance(dpi, bool) or not isinstance(dpi, (int, float)) or not math.isfinite(dpi) or dpi != int(dpi):
+        raise SpecError(f"dpi must be a whole number, not {dpi!r}", where="--dpi", hint="50 to 1200")
+    dpi = int(dpi)
     if not 50 <= dpi <= 1200:
         raise SpecError(f"dpi {dpi} is out of range", where="--dpi", hint="50 to 1200")
     lang = lang or spec.lang
@@ -378,8 +381,10 @@ def print_map(spec: MapSpec | str | os.PathLike, workspace: Any, out: str | os.P
     fw, fh = _paper_inches(paper, orient, aspect)
     scale_pt = 0.6  # Leaflet pixel widths → points
 
+    # text.parse_math off: a "$...$" in a title, legend label or feature label is text, never mathtext
     with matplotlib.rc_context({"font.family": [font, "DejaVu Sans"], "axes.unicode_minus": False,
-                                "pdf.fonttype": 3, "svg.fonttype": "none"}):
+                                "pdf.fonttype": 3, "svg.fonttype": "none",
+                                "text.parse_math": False, "text.usetex": False}):
         fig = Figure(figsize=(fw, fh), dpi=dpi)
         margin = 0.45 / fw  # ~11 mm for tick labels
         legend_w = 0.24 if fw > fh else 0.30

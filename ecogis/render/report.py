@@ -104,10 +104,10 @@ FINDING_HEADERS = {
 
 
 def _safe_cell(v: Any) -> Any:
-    """Neutralise spreadsheet formulas in text from data (CSV/XLSX injection)."""
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@"):
-        return "'" + v
-    return v
+    """Neutralise spreadsheet formulas in text from data (CSV/XLSX injection; one rule: ecogis.export.cells)."""
+    from ecogis.export.cells import defuse_cell
+
+    return defuse_cell(v)
 
 
 def write_xlsx(result, path: str | Path, *, lang: str = "zh") -> Path:
@@ -131,6 +131,9 @@ def write_xlsx(result, path: str | Path, *, lang: str = "zh") -> Path:
                  for k, v in result.meta.items()]
             )
             meta.to_excel(xw, sheet_name="版本 versions", index=False)
+            from ecogis.export.cells import literal_workbook
+
+            literal_workbook(xw.book)  # no text cell is ever stored as a formula
     return Path(path)
 
 

@@ -8,7 +8,8 @@ the initial view.  The format is documented in ``maps/README.md``; its JSON
 Schema is :data:`SCHEMA` (also written to ``maps/spec.schema.json`` for
 editors, and kept equal to it by the tests).
 
-YAML is read with ``yaml.safe_load`` rules (no Python objects), duplicate
+YAML is read by :func:`ecogis.rules.yamlio.read_yaml` (the one safe loader: no Python
+objects, alias / depth / size limits, so an alias bomb ends at once), duplicate
 keys are refused, and every problem is a :class:`~ecogis.errors.SpecError`
 whose ``where`` is the key path, e.g. ``key layers[1].style.fill``.
 """
@@ -22,7 +23,6 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import jsonschema
-import yaml
 
 from ecogis.errors import SpecError
 from ecogis.errors import key_path as _key_path
@@ -244,23 +244,6 @@ class MapSpec:
 
 
 # --------------------------------------------------------------------------- loading
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses duplicate keys."""
-
-
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    loader.flatten_mapping(node)
-    out: dict[Any, Any] = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in out:
-            raise SpecError(f"duplicate key {key!r}", where=f"line {key_node.start_mark.line + 1}",
-                            hint="each key may appear once per mapping")
-        out[key] = loader.construct_object(value_node, deep=deep)
-    return out
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def key_path(parts: Sequence[Any]) -> str:
@@ -303,21 +286,10 @@ def load_spec(path: str | os.PathLike) -> MapSpec:
         value, or a layer kind / field the layer schemas do not have; the
         error names the file and the key path.
     """
+    from ecogis.rules.yamlio import read_yaml
+
     p = Path(path)
-    try:
-        raw = p.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise SpecError("map spec not found", path=p) from exc
-    except UnicodeDecodeError as exc:
-        raise SpecError("map spec is not UTF-8 text", path=p) from exc
-    try:
-        doc = yaml.load(raw, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-    except SpecError as exc:
-        raise SpecError(exc.message, path=p, where=exc.where, hint=exc.hint) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else None
-        raise SpecError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}", path=p, where=where) from exc
+    doc, _, _ = read_yaml(p, error=SpecError, what="map spec", invalid="not valid YAML", plain=False)
     return parse_spec(doc, path=p)
 
 

@@ -12,6 +12,9 @@ hundred metres), the map says so in a visible note, the coordinate read-out
 converts the pointer position back to CGCS2000, and the locate-me dot is
 shifted to GCJ-02 like the data.
 
+No text from data is ever template source: the element templates are
+constants, rendered once (:mod:`ecogis.render.foliumsafe` removes branca's
+second pass, which evaluated ``{{ … }}`` in feature names as Jinja).
 Every text that comes from data (names, codes, rule text) is HTML-escaped in
 Python before it reaches the page; layer names too, as Leaflet's layer
 control inserts them as HTML.  Data are embedded as JSON in which ``<`` and
@@ -43,8 +46,11 @@ from pyproj import CRS
 from ecogis.errors import CRSError, EmptyLayerError, InputError, SpecError
 from ecogis.fileutil import write_text_atomic
 from ecogis.normalise.datum import shift_geometries, wgs84_to_gcj02
-from ecogis.render import assets, styles
+from ecogis.render import assets, foliumsafe, styles
 from ecogis.render.styles import ClassStyle
+
+# branca renders every element's output a second time as Jinja source; never with ecogis (see foliumsafe).
+foliumsafe.install()
 
 LANGS = ("zh", "en")
 

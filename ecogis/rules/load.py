@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-import yaml
 
 from ecogis.errors import EcogisError, RuleError
 from ecogis.rules.activities import Activities, load_activities
@@ -67,7 +66,7 @@ def _layer_attrs(schema_dir: str) -> dict[str, dict[str, tuple[str, ...] | None]
     common: dict[str, tuple[str, ...] | None] = {"name": None}
     cpath = base / "_common.yaml"
     if cpath.is_file():
-        cdoc = yaml.safe_load(cpath.read_text(encoding="utf-8")) or {}
+        cdoc = read_yaml(cpath, what="layer schema")[0] or {}
         for name, spec in (cdoc.get("fields") or {}).items():
             vals = (spec or {}).get("values")
             common[str(name)] = tuple(str(v) for v in vals) if vals else None
@@ -75,7 +74,7 @@ def _layer_attrs(schema_dir: str) -> dict[str, dict[str, tuple[str, ...] | None]
         attrs = dict(common)
         p = base / f"{kind}.yaml"
         if p.is_file():
-            doc = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+            doc = read_yaml(p, what="layer schema")[0] or {}
             for name, spec in (doc.get("fields") or {}).items():
                 vals = (spec or {}).get("values")
                 attrs[str(name)] = tuple(str(v) for v in vals) if vals else None

@@ -1,4 +1,4 @@
-"""Safe YAML for rule files and vocabularies.
+"""Safe YAML for every YAML file ecogis reads: rule files, map specs, schemas, vocabularies.
 
 Plain YAML only (``yaml.SafeLoader``: a ``!!python/object`` tag is an error),
 duplicate keys refused, alias expansion capped (a "billion laughs" document is
@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from ecogis.errors import RuleError
+from ecogis.errors import EcogisError, RuleError
 
 
 class _SafeUniqueLoader(yaml.SafeLoader):
@@ -44,42 +44,83 @@ _SafeUniqueLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG
 
 #: Largest number of nodes a YAML document may expand to through its aliases.
 MAX_YAML_NODES = 1_000_000
+#: Deepest nesting of mappings and sequences allowed in a YAML document.
+MAX_YAML_DEPTH = 64
+#: Largest YAML file read, in bytes (rule files, map specs, schemas, vocabularies are a few kB).
+MAX_YAML_BYTES = 16 * 1024 * 1024
 
 
-def _expanded_nodes(node: yaml.Node, memo: dict[int, int]) -> int:
-    """How many nodes ``node`` stands for once every alias is expanded (shared nodes counted once per use)."""
-    key = id(node)
-    if key in memo:
-        return memo[key]
-    memo[key] = 1  # a recursive alias counts once instead of looping
+class _Limit(Exception):
+    """A YAML limit was hit: ``(message, line)``."""
+
+
+def _check_depth(text: str) -> None:
+    """Refuse nesting deeper than :data:`MAX_YAML_DEPTH` from the event stream (before any recursion)."""
+    depth = 0
+    for ev in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(ev, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise _Limit(f"YAML nesting is deeper than {MAX_YAML_DEPTH} levels", ev.start_mark.line + 1)
+        elif isinstance(ev, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
     if isinstance(node, yaml.SequenceNode):
-        n = 1 + sum(_expanded_nodes(c, memo) for c in node.value)
-    elif isinstance(node, yaml.MappingNode):
-        n = 1 + sum(_expanded_nodes(k, memo) + _expanded_nodes(v, memo) for k, v in node.value)
-    else:
-        n = 1
-    memo[key] = n
-    return n
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for kv in node.value for n in kv]
+    return []
 
 
-def _load_safe(text: str, path: Path) -> Any:
-    """Compose, check the alias expansion, then construct (a "billion laughs" document is refused, not expanded)."""
-    loader = _SafeUniqueLoader(text)
+def _expanded_nodes(root: yaml.Node) -> int:
+    """How many nodes ``root`` stands for once every alias is expanded (iterative; a cycle is refused)."""
+    memo: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            memo[key] = min(1 + sum(memo[id(c)] for c in _children(node)), MAX_YAML_NODES + 1)
+            continue
+        if key in memo:
+            continue
+        if key in on_path:
+            raise _Limit("a YAML alias refers to a node that contains it (a recursive document)",
+                         node.start_mark.line + 1)
+        on_path.add(key)
+        stack.append((node, True))
+        for c in _children(node):
+            if id(c) in on_path:
+                raise _Limit("a YAML alias refers to a node that contains it (a recursive document)",
+                             c.start_mark.line + 1)
+            if id(c) not in memo:
+                stack.append((c, False))
+    return memo[id(root)]
+
+
+def _load_safe(text: str, path: Path, error: type[EcogisError] = RuleError, what: str = "rule file") -> Any:
+    """Check depth and alias expansion, then construct (a "billion laughs" document is refused, not expanded)."""
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        size = _expanded_nodes(node, {})
-        if size > MAX_YAML_NODES:
-            raise RuleError(
-                f"YAML aliases expand to {size:,} nodes, over the limit of {MAX_YAML_NODES:,}",
-                path=path,
-                where=f"line {node.start_mark.line + 1}",
-                hint="a rule file needs no deeply nested aliases",
-            )
-        return loader.construct_document(node)
-    finally:
-        loader.dispose()
+        _check_depth(text)
+        loader = _SafeUniqueLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            size = _expanded_nodes(node)
+            if size > MAX_YAML_NODES:
+                raise _Limit(f"YAML aliases expand to over {MAX_YAML_NODES:,} nodes", node.start_mark.line + 1)
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except _Limit as exc:
+        message, line = exc.args
+        raise error(message, path=path, where=f"line {line}",
+                    hint=f"a {what} needs no deep nesting or aliases expanding to huge documents") from None
 
 
 def _plain(value: Any) -> Any:
@@ -93,24 +134,57 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def read_yaml(path: str | Path) -> tuple[Any, str, str]:
-    """Read a YAML file safely; return ``(document, text, sha256)``."""
+def read_yaml(path: str | Path, *, error: type[EcogisError] = RuleError, what: str = "rule file",
+              invalid: str = "not valid safe YAML", plain: bool = True) -> tuple[Any, str, str]:
+    """Read a YAML file safely; return ``(document, text, sha256)``.
+
+    The one YAML reader of ecogis (rule files, map specs, layer schemas,
+    vocabularies, the sample city list): plain YAML only
+    (``yaml.SafeLoader``; a ``!!python/object`` tag is an error), duplicate
+    keys refused, at most :data:`MAX_YAML_BYTES`, :data:`MAX_YAML_DEPTH`
+    levels and :data:`MAX_YAML_NODES` nodes after alias expansion (checked
+    before anything is expanded), recursive aliases refused.  Problems raise
+    ``error`` (:class:`RuleError` by default) naming the file and line.
+    ``plain``: YAML dates as ISO text.
+    """
     p = Path(path)
-    data = p.read_bytes()
+    if p.is_dir():
+        raise error(f"is a folder, not a {what}", path=p)
+    try:
+        size = p.stat().st_size
+    except FileNotFoundError:
+        raise error(f"{what} not found", path=p) from None
+    except OSError as exc:
+        raise error(f"cannot read the {what}: {exc.strerror}", path=p) from None
+    if size > MAX_YAML_BYTES:
+        raise error(f"the {what} is {size:,} bytes, over the limit of {MAX_YAML_BYTES:,}", path=p)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise error(f"cannot read the {what}: {exc.strerror}", path=p) from None
     sha = hashlib.sha256(data).hexdigest()
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise RuleError("rule files must be UTF-8", path=p, where=f"byte {exc.start}") from None
+        raise error(f"{what}s must be UTF-8", path=p, where=f"byte {exc.start}") from None
+    doc = loads_yaml(text, p, error=error, what=what, invalid=invalid)
+    return (_plain(doc) if plain else doc), text, sha
+
+
+def loads_yaml(text: str, path: str | Path | None = None, *, error: type[EcogisError] = RuleError,
+               what: str = "rule file", invalid: str = "not valid safe YAML") -> Any:
+    """Parse YAML text with the limits of :func:`read_yaml` (dates stay ``date`` objects)."""
+    p = Path(path) if path is not None else None
+    if len(text) > MAX_YAML_BYTES:
+        raise error(f"the {what} is over the limit of {MAX_YAML_BYTES:,} bytes", path=p)
     try:
-        doc = _load_safe(text, p)
+        return _load_safe(text, p, error, what)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
-        raise RuleError(f"not valid safe YAML: {problem}", path=p, where=where,
-                        hint="rule files are plain YAML; tags such as !!python/object are refused") from None
-    return _plain(doc), text, sha
+        raise error(f"{invalid}: {problem}", path=p, where=where,
+                    hint=f"a {what} is plain YAML; tags such as !!python/object are refused") from None
 
 
 def read_mapping(path: str | Path, what: str) -> Mapping[str, Any]:

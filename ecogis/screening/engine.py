@@ -202,8 +202,7 @@ def resolve_inputs(sites, workspace, rules, *, overrides=None, crs=None, notes: 
 
 def _local_for_workspace(ruleset, ws: Workspace, notes: Notes):
     """Keep the national rules and the local rule files of the workspace's own city (by adcode)."""
-    import yaml
-
+    from ecogis.errors import EcogisError
     from ecogis.rules import RuleSet
 
     adcodes: set[str] = set()
@@ -220,8 +219,10 @@ def _local_for_workspace(ruleset, ws: Workspace, notes: Notes):
         if adcode is None:
             path = settings.rules_dir / f.path if not os.path.isabs(f.path) else f.path
             try:
-                adcode = (yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}).get("adcode", "")
-            except (OSError, yaml.YAMLError):
+                from ecogis.rules.yamlio import read_yaml
+
+                adcode = (read_yaml(path)[0] or {}).get("adcode", "")
+            except EcogisError:
                 adcode = ""
         if str(adcode) in adcodes:
             keep_files.append(f)

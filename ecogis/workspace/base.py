@@ -8,6 +8,7 @@ module talks to :class:`Workspace` only and never knows which backend it has.
 from __future__ import annotations
 
 import abc
+import contextlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -84,6 +85,15 @@ class Workspace(abc.ABC):
         "entry_id", "target_id", "source", "name", "result", "date", "inspector", "remarks", "photo",
         "check", "basis", "recorded_at", "record_source",
     )
+
+    def writing(self) -> contextlib.AbstractContextManager[None]:
+        """Hold the workspace's writer lock: other writers wait until the block ends.
+
+        Take it *before* reading what a write depends on (e.g. the ledger rows
+        a duplicate check compares with); :meth:`write` and
+        :meth:`ledger_append` take it themselves (it is re-entrant).
+        """
+        return contextlib.nullcontext()
 
     def ledger_append(self, entries: gpd.GeoDataFrame, *, record_source: str) -> int:
         """Append inspection results to the ledger (台账) and return how many were added.

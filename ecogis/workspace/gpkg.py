@@ -4,12 +4,15 @@ One table per layer kind (named after the kind) in EPSG:4490, plus the
 attribute table ``ecogis_layers`` with every import's metadata.  A write
 copies the file, changes the copy and renames it into place, so a failed
 import leaves the previous version untouched and concurrent readers always see
-a whole version.
+a whole version.  Writers are serialised by a file lock (``ws.gpkg.lock``,
+:mod:`ecogis.workspace.lock`) taken before they read what they change, so
+concurrent imports and ledger updates never lose each other's rows.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import shutil
@@ -25,6 +28,7 @@ from ecogis.errors import WorkspaceError
 from ecogis.fileutil import atomic_path
 from ecogis.notes import Notes
 from ecogis.settings import settings
+from ecogis.workspace import lock
 from ecogis.workspace.base import LayerInfo, Workspace
 
 META_TABLE = "ecogis_layers"
@@ -142,13 +146,21 @@ class GeoPackageWorkspace(Workspace):
         return self._rows("WHERE kind = ?", (kind,))
 
     # ------------------------------------------------------------------ writing
+    def writing(self) -> contextlib.AbstractContextManager[None]:
+        return lock.exclusive(self.path)
+
     @contextlib.contextmanager
     def _staged(self) -> Iterator[Path]:
-        """A copy of the workspace to change; renamed into place on success."""
-        with atomic_path(self.path) as tmp:
-            if self._exists():
-                shutil.copy2(self.path, tmp)
-            yield tmp
+        """A copy of the workspace to change; renamed into place on success (call under :meth:`writing`)."""
+        with self.writing():
+            # Staged copies left by a writer that was killed: under the lock no other writer has one open.
+            for stale in self.path.parent.glob(f".{glob.escape(self.path.stem)}.*.tmp{glob.escape(self.path.suffix)}*"):
+                with contextlib.suppress(OSError):
+                    stale.unlink()
+            with atomic_path(self.path) as tmp:
+                if self._exists():
+                    shutil.copy2(self.path, tmp)
+                yield tmp
 
     def write(
         self,
@@ -167,6 +179,12 @@ class GeoPackageWorkspace(Workspace):
             )
         if len(gdf) == 0:
             raise WorkspaceError(f"refusing to store an empty layer {kind!r}", path=self.path)
+        with self.writing():
+            return self._write_locked(kind, gdf, source=source, version=version, sha256=sha256, notes=notes,
+                                      replace=replace)
+
+    def _write_locked(self, kind: str, gdf: gpd.GeoDataFrame, *, source: str, version: str,
+                      sha256: str | None, notes: Notes | None, replace: bool) -> LayerInfo:
         data = gdf.drop(columns=[c for c in ("fid",) if c in gdf.columns])
         exists = kind in self.kinds()
         append = exists and not replace
@@ -267,6 +285,10 @@ class GeoPackageWorkspace(Workspace):
         extra = [c for c in entries.columns if c not in cols and c != entries.geometry.name]
         if extra:
             raise WorkspaceError(f"unknown ledger column(s): {', '.join(extra)}", path=self.path)
+        with self.writing():
+            return self._ledger_append_locked(entries, cols, record_source)
+
+    def _ledger_append_locked(self, entries: gpd.GeoDataFrame, cols: list[str], record_source: str) -> int:
         start = 1
         if self._has_table(LEDGER_TABLE):
             with contextlib.closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as con:

@@ -228,6 +228,31 @@ class PostGISWorkspace(Workspace):
                 self._conn = None
             raise self._err(exc, action) from None
 
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """A session advisory lock held around a read-then-write (e.g. the ledger's duplicate check)."""
+        depth = getattr(self, "_writing_depth", 0)
+        if depth:
+            self._writing_depth = depth + 1
+            try:
+                yield
+            finally:
+                self._writing_depth -= 1
+            return
+        with self._guard("cannot take the writer lock"):
+            self.conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_META + 2,))
+            if not self.conn.autocommit:
+                self.conn.commit()
+        self._writing_depth = 1
+        try:
+            yield
+        finally:
+            self._writing_depth = 0
+            with contextlib.suppress(Exception):
+                self.conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_META + 2,))
+                if not self.conn.autocommit:
+                    self.conn.commit()
+
     def close(self) -> None:
         self._leases = []  # session locks end with the connection
         if self._conn is not None:
