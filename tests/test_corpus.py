@@ -1,6 +1,6 @@
 """The corpus of broken and hostile inputs, fed through the public entry points (issue 8).
 
-``scripts/build_corpus.py`` builds every file into a temporary folder; the
+``tests/corpus/build.py`` builds every file into a temporary folder; the
 expected outcome of each case is in ``tests/corpus/manifest.yaml``.  Each
 case runs the command line in-process with ``--debug`` so that the exception
 itself can be checked: an ecogis error of the expected class, naming the file
@@ -33,8 +33,7 @@ from ecogis.settings import settings
 
 REPO = Path(__file__).resolve().parent.parent
 MANIFEST = REPO / "tests" / "corpus" / "manifest.yaml"
-sys.path.insert(0, str(REPO / "scripts"))
-import build_corpus  # noqa: E402
+from corpus import build as build_corpus  # noqa: E402  (tests/corpus/build.py)
 
 CASES: list[dict[str, Any]] = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))["cases"]
 
@@ -158,7 +157,7 @@ def test_manifest_is_well_formed_and_matches_the_builder():
     for c in CASES:
         assert c["entry"] in DEFAULT_ARGS, c
         assert c["expect"] in OUTCOMES, c
-        assert c["file"] in build_corpus.BUILDERS, f"manifest names {c['file']}, which build_corpus.py does not build"
+        assert c["file"] in build_corpus.BUILDERS, f"manifest names {c['file']}, which tests/corpus/build.py does not build"
         if c["expect"] == "error":
             assert c.get("error") and c.get("phrase"), f"{_case_id(c)}: an error case needs error and phrase"
     unused = set(build_corpus.BUILDERS) - {c["file"] for c in CASES}
