@@ -165,6 +165,16 @@ def read_file(
     gdf = _read_raw(p, fmt, layer=layer, encoding=encoding, prefer=prefer_layer, notes=notes)
     if len(gdf) == 0:
         raise EmptyLayerError("layer has no features", path=p)
+    from ecogis.read.vector import curved_collections
+
+    nested = curved_collections(gdf.geometry.values)
+    if nested.any():
+        ids = gdf["fid"].to_numpy()[nested] if "fid" in gdf.columns else np.flatnonzero(nested)
+        raise FormatError(
+            "a GeometryCollection holds curves (CircularString, CompoundCurve …), which GDAL does not linearise "
+            "inside a collection", path=p, where="features " + ", ".join(str(i) for i in ids[:10]),
+            hint="give the curves as their own features, or as MultiCurve / MultiSurface",
+        )
     check_vertex_limit(gdf, path=p)
     if crs is not None:
         user = parse_crs(crs, path=p)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import struct
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -113,6 +114,56 @@ def _refuse_3d_surfaces(path, codes: np.ndarray, fids: np.ndarray) -> None:
 def _fmt_ids(ids, limit: int = 10) -> str:
     ids = [str(i) for i in ids]
     return ", ".join(ids[:limit]) + (f" … (+{len(ids) - limit} more)" if len(ids) > limit else "")
+
+
+def linearise_wkt(texts: list[str]) -> list:
+    """Curved WKT (``CIRCULARSTRING``, ``CURVEPOLYGON`` …) as linear shapely geometries, linearised by GDAL.
+
+    shapely cannot hold curves, so GDAL reads them (``OGR_G_GetLinearGeometry``
+    at :data:`ARC_STEP_DEG`) from a temporary CSV.  Raises ``ValueError`` with
+    GDAL's message when a text is not valid WKT.
+    """
+    import csv
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="ecogis-curves-") as tmp:
+        src = Path(tmp) / "curves.csv"
+        with open(src, "w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["n", "WKT"])
+            w.writerows([i, t] for i, t in enumerate(texts))
+        old_step = pyogrio.get_gdal_config_option("OGR_ARC_STEPSIZE")
+        pyogrio.set_gdal_config_options({"OGR_ARC_STEPSIZE": str(ARC_STEP_DEG)})
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # GDAL's "Ignoring invalid WKT": checked below
+                gdf = pyogrio.read_dataframe(src, KEEP_GEOM_COLUMNS="NO")
+        except Exception as exc:
+            raise ValueError(_gdal_message(exc)) from None
+        finally:
+            pyogrio.set_gdal_config_options({"OGR_ARC_STEPSIZE": old_step})
+    if len(gdf) != len(texts) or gdf.geometry.isna().any():
+        raise ValueError("GDAL cannot read it as WKT")
+    return list(gdf.geometry.values)
+
+
+def curved_collections(geoms) -> np.ndarray:
+    """Mask of GeometryCollections that still hold curves (GDAL linearises curves only at the top level)."""
+    import shapely
+
+    geoms = np.asarray(geoms, dtype=object)
+    out = np.zeros(len(geoms), dtype=bool)
+
+    def has_curve(g) -> bool:
+        try:
+            parts = shapely.get_parts(g)
+        except (NotImplementedError, shapely.errors.GEOSException):
+            return True
+        return any(has_curve(q) for q in parts if shapely.get_type_id(q) == 7)
+
+    for i in np.flatnonzero(shapely.get_type_id(geoms) == 7):  # collections only: rare in real data
+        out[i] = has_curve(geoms[i])
+    return out
 
 
 def _may_hold_curves(source: str, layer: str | None, info: dict) -> bool:
