@@ -205,6 +205,13 @@ def test_corpus_case(case, corpus, tmp_path):
         m = re.search(r"(\d+) features", res["stdout"])
         assert m, res["stdout"][-300:]
         assert int(m.group(1)) == case["features"], res["stdout"][-400:]
+    if case.get("site_repairs"):
+        import json
+
+        doc = json.loads((tmp_path / "findings.json").read_text(encoding="utf-8"))
+        repaired = {s["site_id"]: s.get("repairs") for s in doc["sites"]}
+        for sid in case["site_repairs"]:
+            assert repaired.get(sid), f"the repair of site {sid} is not in findings.json: {repaired}"
     for out_name in case.get("outputs", []):
         assert (tmp_path / out_name).exists(), f"{out_name} not written"
     leftovers = [p.name for p in tmp_path.rglob(".*.tmp*")]

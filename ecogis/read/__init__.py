@@ -31,7 +31,7 @@ import shapely
 from ecogis.errors import CRSError, EmptyLayerError, FormatError
 from ecogis.fileutil import check_input_file
 from ecogis.notes import Notes
-from ecogis.read.crs import check_coordinates, describe, parse_crs
+from ecogis.read.crs import check_coordinates, describe, extent_notes, parse_crs
 
 FORMATS = {
     ".gpkg": "gpkg",
@@ -197,6 +197,10 @@ def read_file(
         if len(finite):
             bounds = (finite[:, 0].min(), finite[:, 1].min(), finite[:, 0].max(), finite[:, 1].max())
             check_coordinates(bounds, gdf.crs, path=p)
+            extent_notes(geoms, gdf.crs, gdf["fid"] if "fid" in gdf.columns else np.arange(len(gdf)), notes)
+    from ecogis.normalise.schema import unique_field_names
+
+    gdf = unique_field_names(gdf, notes)
     gdf.attrs["notes"] = notes
     gdf.attrs["source_path"] = str(p)
     gdf.attrs["format"] = fmt
