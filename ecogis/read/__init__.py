@@ -21,6 +21,7 @@ extension   format
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -162,7 +163,10 @@ def read_file(
     notes = notes if notes is not None else Notes()
     p = check_input_file(path)
     fmt = detect_format(p)
-    gdf = _read_raw(p, fmt, layer=layer, encoding=encoding, prefer=prefer_layer, notes=notes)
+    with warnings.catch_warnings():
+        # shapely's "invalid value encountered" on NaN coordinates: check_finite names those features instead
+        warnings.filterwarnings("ignore", message="invalid value encountered", category=RuntimeWarning)
+        gdf = _read_raw(p, fmt, layer=layer, encoding=encoding, prefer=prefer_layer, notes=notes)
     if len(gdf) == 0:
         raise EmptyLayerError("layer has no features", path=p)
     from ecogis.read.vector import curved_collections

@@ -219,7 +219,7 @@ def _check_geographic(minx, miny, maxx, maxy, desc, path) -> None:
             path=path,
             hint="swap the columns or the axis order of the source",
         )
-    if max(abs(minx), abs(maxx)) > 180 or max(abs(miny), abs(maxy)) > 90:
+    if max(abs(minx), abs(maxx)) > 180 + 1e-6 or max(abs(miny), abs(maxy)) > 90 + 1e-6:  # 180.00000000000006 occurs
         raise CRSError(
             f"coordinates ({minx:.0f}…{maxx:.0f}, {miny:.0f}…{maxy:.0f}) are not degrees, "
             f"but the CRS is geographic {desc}",

@@ -7,10 +7,13 @@ from ``.cpg`` and detected (UTF-8 vs GBK) when it is missing or wrong.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import struct
+import tempfile
 import warnings
 from pathlib import Path
+from typing import Iterator
 
 import geopandas as gpd
 import numpy as np
@@ -27,10 +30,33 @@ _CPG_ALIASES = {
 }
 
 
+@contextlib.contextmanager
+def gdal_source(path: str | Path) -> Iterator[str]:
+    """The path to hand to GDAL (pyogrio, fiona) for a local file: absolute, and never parsed as a URI.
+
+    pyogrio and fiona read ``a!b`` as member ``b`` of archive ``a`` and
+    ``zip:x`` or ``https:x`` as a URI, so a file named ``!test.geojson``
+    would not be found and a file named like a URL could be fetched.  Such a
+    file (with its sidecars: same stem) is linked under a plain name in a
+    temporary folder for the read.  Messages still name the user's path.
+    """
+    p = Path(path).resolve()
+    if "!" not in str(p):
+        yield str(p)
+        return
+    with tempfile.TemporaryDirectory(prefix="ecogis-src-") as tmp:
+        stem = p.name.rsplit(".", 1)[0].lower() + "."
+        for sib in p.parent.iterdir():
+            if sib == p or sib.name.lower().startswith(stem):
+                (Path(tmp) / sib.name.replace("!", "_")).symlink_to(sib)
+        yield str(Path(tmp) / p.name.replace("!", "_"))
+
+
 def list_layers(path: str | Path) -> list[str]:
     """Names of the vector layers in a GeoPackage (attribute tables left out)."""
     try:
-        return [str(n) for n, g in pyogrio.list_layers(path) if g is not None]
+        with gdal_source(path) as src:
+            return [str(n) for n, g in pyogrio.list_layers(src) if g is not None]
     except Exception as exc:
         raise FormatError(f"cannot open: {_gdal_message(exc)}", path=path) from None
 
@@ -365,7 +391,8 @@ def read_gpkg(path: str | Path, *, layer: str | None = None, prefer: str | None 
     notes = notes if notes is not None else Notes()
     check_magic(path, "gpkg")
     name = _pick_layer(path, list_layers(path), layer, prefer)
-    gdf = _read(str(path), name, None, path, notes)
+    with gdal_source(path) as src:
+        gdf = _read(src, name, None, path, notes)
     if name != layer:
         notes.add("layer", f"read layer {name!r}")
     return gdf
@@ -400,7 +427,8 @@ def read_geojson(path: str | Path, *, notes: Notes | None = None) -> gpd.GeoData
     check_magic(path, "geojson")
     head = Path(path).read_bytes()[:4096]
     try:
-        gdf = _read(str(path), None, None, path, notes)
+        with gdal_source(path) as src:
+            gdf = _read(src, None, None, path, notes)
     except FormatError:
         better = json_error(path)
         if better is not None:
@@ -451,7 +479,8 @@ def read_shapefile(path: str | Path, *, encoding: str | None = None, notes: Note
         encoding = _shp_encoding(cpg_text, dbf_text_encoding(_sidecar(p, ".dbf")), p, notes)
     if not _sidecar(p, ".prj"):
         notes.add("crs", "the shapefile has no .prj file")
-    return _read(str(p), None, encoding, p, notes, may_curve=False)
+    with gdal_source(p) as src:
+        return _read(src, None, encoding, p, notes, may_curve=False)
 
 
 def _sidecar(shp: Path, ext: str) -> Path | None:
