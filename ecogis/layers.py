@@ -173,7 +173,7 @@ def convert(
     check_finite(gdf, path=src)
     gdf = drop_z(gdf, notes)
     gdf = drop_empty(gdf, notes)
-    gdf = repair(gdf, notes)
+    gdf = repair(gdf, notes, path=src)
     gdf = to_cgcs2000(gdf, notes, path=src)
     if shift:
         from ecogis.normalise.datum import shift_frame

@@ -1,6 +1,6 @@
 """The corpus of broken and hostile inputs, fed through the public entry points (issue 8).
 
-``scripts/build_corpus.py`` builds every file into a temporary folder; the
+``tests/corpus/build.py`` builds every file into a temporary folder; the
 expected outcome of each case is in ``tests/corpus/manifest.yaml``.  Each
 case runs the command line in-process with ``--debug`` so that the exception
 itself can be checked: an ecogis error of the expected class, naming the file
@@ -33,8 +33,7 @@ from ecogis.settings import settings
 
 REPO = Path(__file__).resolve().parent.parent
 MANIFEST = REPO / "tests" / "corpus" / "manifest.yaml"
-sys.path.insert(0, str(REPO / "scripts"))
-import build_corpus  # noqa: E402
+from corpus import build as build_corpus  # noqa: E402  (tests/corpus/build.py)
 
 CASES: list[dict[str, Any]] = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))["cases"]
 
@@ -158,7 +157,7 @@ def test_manifest_is_well_formed_and_matches_the_builder():
     for c in CASES:
         assert c["entry"] in DEFAULT_ARGS, c
         assert c["expect"] in OUTCOMES, c
-        assert c["file"] in build_corpus.BUILDERS, f"manifest names {c['file']}, which build_corpus.py does not build"
+        assert c["file"] in build_corpus.BUILDERS, f"manifest names {c['file']}, which tests/corpus/build.py does not build"
         if c["expect"] == "error":
             assert c.get("error") and c.get("phrase"), f"{_case_id(c)}: an error case needs error and phrase"
     unused = set(build_corpus.BUILDERS) - {c["file"] for c in CASES}
@@ -206,6 +205,13 @@ def test_corpus_case(case, corpus, tmp_path):
         m = re.search(r"(\d+) features", res["stdout"])
         assert m, res["stdout"][-300:]
         assert int(m.group(1)) == case["features"], res["stdout"][-400:]
+    if case.get("site_repairs"):
+        import json
+
+        doc = json.loads((tmp_path / "findings.json").read_text(encoding="utf-8"))
+        repaired = {s["site_id"]: s.get("repairs") for s in doc["sites"]}
+        for sid in case["site_repairs"]:
+            assert repaired.get(sid), f"the repair of site {sid} is not in findings.json: {repaired}"
     for out_name in case.get("outputs", []):
         assert (tmp_path / out_name).exists(), f"{out_name} not written"
     leftovers = [p.name for p in tmp_path.rglob(".*.tmp*")]

@@ -17,8 +17,7 @@ from hypothesis import strategies as st
 from ecogis.errors import EcogisError
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "scripts"))
-import build_corpus  # noqa: E402
+from corpus import build as build_corpus  # noqa: E402  (tests/corpus/build.py)
 
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 

@@ -115,6 +115,7 @@ def _cmd_screen(a: argparse.Namespace) -> int:
         print(f"{row['site_id']:<14} {str(row['name'])[:28]:<28} {text:<10} {n:>3} findings  {row['area_ha']:.4f} ha")
     if len(result.not_evaluated):
         print(f"not evaluated (layer missing): {', '.join(result.not_evaluated['rule_id'])}")
+    _print_notes(result.notes, sys.stdout)
     for p in written:
         print(f"wrote {p}")
     if a.fail_on:

@@ -36,7 +36,7 @@ def normalise(gdf: gpd.GeoDataFrame, kind: str, *, notes: Notes | None = None, p
     out = drop_empty(out, notes)
     if len(out) == 0:
         raise EmptyLayerError("layer has no features with a geometry", path=path)
-    out = repair(out, notes, family=schema.geometry)
+    out = repair(out, notes, family=schema.geometry, path=path)
     out = apply_schema(out, kind, path=path, notes=notes)
     out = to_cgcs2000(out, notes, path=path)
     out.attrs["notes"] = notes

@@ -65,12 +65,14 @@ def drop_empty(gdf: gpd.GeoDataFrame, notes: Notes) -> gpd.GeoDataFrame:
     return gdf[~empty].copy()
 
 
-def repair(gdf: gpd.GeoDataFrame, notes: Notes, *, family: str = "any") -> gpd.GeoDataFrame:
+def repair(gdf: gpd.GeoDataFrame, notes: Notes, *, family: str = "any", path: Any = None) -> gpd.GeoDataFrame:
     """Repair invalid geometries with ``make_valid``; report the repaired feature IDs.
 
     ``family`` (``polygon``, ``line``, ``point`` or ``any``) says which parts
     to keep when a repair yields a mixed collection (a bow-tie becomes two
-    triangles, not a triangle plus a point).
+    triangles, not a triangle plus a point); with ``any`` each feature keeps
+    its own dimension, so a zero-area polygon is refused, never turned into a
+    line.
     """
     geoms = gdf.geometry.values
     invalid = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
@@ -80,8 +82,9 @@ def repair(gdf: gpd.GeoDataFrame, notes: Notes, *, family: str = "any") -> gpd.G
     fixed = shapely.make_valid(geoms[invalid])
     dim = _DIM_OF_FAMILY.get(family)
     if dim is None:
-        # keep the highest dimension present in each repaired geometry
-        fixed = np.array([_keep_dim(g, _max_dim(g)) for g in fixed], dtype=object)
+        # keep the dimension the feature had: a polygon that collapses to a line is refused, not made a line
+        dims = shapely.get_dimensions(geoms[invalid])
+        fixed = np.array([_keep_dim(g, int(d)) for g, d in zip(fixed, dims)], dtype=object)
     else:
         fixed = np.array([_keep_dim(g, dim) for g in fixed], dtype=object)
     out = gdf.copy()
@@ -95,17 +98,10 @@ def repair(gdf: gpd.GeoDataFrame, notes: Notes, *, family: str = "any") -> gpd.G
     collapsed = shapely.is_empty(fixed)
     if collapsed.any():
         raise GeometryError(
-            "geometry collapsed to nothing when repaired (degenerate ring or line)",
-            where="features " + ", ".join(str(i) for i in ids[collapsed][:10]),
+            "geometry collapsed to nothing when repaired (a polygon of zero area, or a degenerate line)",
+            path=path, where="features " + ", ".join(str(i) for i in ids[collapsed][:10]),
         )
     return out
-
-
-def _max_dim(geom) -> int:
-    if geom is None or geom.is_empty:
-        return -1
-    parts = shapely.get_parts(geom)
-    return int(max(shapely.get_dimensions(parts))) if len(parts) else -1
 
 
 def _keep_dim(geom, dim: int):

@@ -147,11 +147,13 @@ def map_fields(columns: list[str], schema: KindSchema) -> dict[str, str]:
     mapping: dict[str, str] = {}
     taken: set[str] = set()
     keys = {c: _key(c) for c in columns if c != "geometry"}
-    for col, k in keys.items():
-        for fname in schema.fields:
-            if k == _key(fname):
-                mapping[col] = fname
-                taken.add(fname)
+    for fname in schema.fields:
+        # the column named exactly so wins; else the first whose name matches but for case, spaces, _ and -
+        # (``name`` and ``NAME`` both present: ``NAME`` stays as it is, never a second ``name`` column)
+        hit = fname if fname in keys else next((c for c, k in keys.items() if k == _key(fname)), None)
+        if hit is not None:
+            mapping[hit] = fname
+            taken.add(fname)
     for fname, spec in schema.fields.items():
         if fname in taken:
             continue
@@ -163,6 +165,28 @@ def map_fields(columns: list[str], schema: KindSchema) -> dict[str, str]:
                 taken.add(fname)
                 break
     return mapping
+
+
+def unique_field_names(gdf, notes: Notes):
+    """Rename fields whose names differ only in case (``name`` / ``NAME``): GeoPackage and Shapefile
+    field names are case-insensitive, so they could not be written side by side.  Each rename is noted."""
+    seen: set[str] = set()
+    renames: dict[str, str] = {}
+    for col in gdf.columns:
+        low = str(col).casefold()
+        if low not in seen:
+            seen.add(low)
+            continue
+        n = 2
+        while f"{col}_{n}".casefold() in seen:
+            n += 1
+        renames[col] = f"{col}_{n}"
+        seen.add(renames[col].casefold())
+    if not renames:
+        return gdf
+    notes.add("alias", "fields whose names differ only in case renamed: "
+              + ", ".join(f"{a} → {b}" for a, b in renames.items()))
+    return gdf.rename(columns=renames)
 
 
 def _ids(frame: pd.DataFrame, mask: np.ndarray) -> list[Any]:
@@ -195,6 +219,7 @@ def apply_schema(gdf, kind: str, *, path: Any = None, notes: Notes | None = None
     if renames:
         out = out.rename(columns=renames)
         notes.add("alias", "fields mapped: " + ", ".join(f"{s} → {d}" for s, d in renames.items()))
+    out = unique_field_names(out, notes)
     _check_geometry_type(out, schema, path)
     for fname, spec in schema.fields.items():
         if fname not in out.columns:

@@ -21,6 +21,7 @@ extension   format
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ import shapely
 from ecogis.errors import CRSError, EmptyLayerError, FormatError
 from ecogis.fileutil import check_input_file
 from ecogis.notes import Notes
-from ecogis.read.crs import check_coordinates, describe, parse_crs
+from ecogis.read.crs import check_coordinates, describe, extent_notes, parse_crs
 
 FORMATS = {
     ".gpkg": "gpkg",
@@ -162,9 +163,22 @@ def read_file(
     notes = notes if notes is not None else Notes()
     p = check_input_file(path)
     fmt = detect_format(p)
-    gdf = _read_raw(p, fmt, layer=layer, encoding=encoding, prefer=prefer_layer, notes=notes)
+    with warnings.catch_warnings():
+        # shapely's "invalid value encountered" on NaN coordinates: check_finite names those features instead
+        warnings.filterwarnings("ignore", message="invalid value encountered", category=RuntimeWarning)
+        gdf = _read_raw(p, fmt, layer=layer, encoding=encoding, prefer=prefer_layer, notes=notes)
     if len(gdf) == 0:
         raise EmptyLayerError("layer has no features", path=p)
+    from ecogis.read.vector import curved_collections
+
+    nested = curved_collections(gdf.geometry.values)
+    if nested.any():
+        ids = gdf["fid"].to_numpy()[nested] if "fid" in gdf.columns else np.flatnonzero(nested)
+        raise FormatError(
+            "a GeometryCollection holds curves (CircularString, CompoundCurve …), which GDAL does not linearise "
+            "inside a collection", path=p, where="features " + ", ".join(str(i) for i in ids[:10]),
+            hint="give the curves as their own features, or as MultiCurve / MultiSurface",
+        )
     check_vertex_limit(gdf, path=p)
     if crs is not None:
         user = parse_crs(crs, path=p)
@@ -187,6 +201,10 @@ def read_file(
         if len(finite):
             bounds = (finite[:, 0].min(), finite[:, 1].min(), finite[:, 0].max(), finite[:, 1].max())
             check_coordinates(bounds, gdf.crs, path=p)
+            extent_notes(geoms, gdf.crs, gdf["fid"] if "fid" in gdf.columns else np.arange(len(gdf)), notes)
+    from ecogis.normalise.schema import unique_field_names
+
+    gdf = unique_field_names(gdf, notes)
     gdf.attrs["notes"] = notes
     gdf.attrs["source_path"] = str(p)
     gdf.attrs["format"] = fmt

@@ -122,6 +122,67 @@ def _china_box() -> tuple[float, float, float, float]:
     return (73.0, 3.0, 136.0, 54.0)
 
 
+#: A generous box around China (mainland, Hainan, the South China Sea islands), lon/lat degrees.
+CHINA_EXTENT = (72.0, 2.0, 137.0, 55.0)
+#: How far (degrees of longitude) data may spill beyond its Gauss-Krüger zone's band before a warning.
+GK_BAND_SLACK = 0.5
+
+
+def extent_notes(geoms, crs: Any, ids, notes) -> None:
+    """Warn (a note ``extent``) about features outside China or outside their Gauss-Krüger zone's band.
+
+    A red line in Utah validates without complaint otherwise; data outside
+    China, or far outside the declared zone, is almost always a CRS mistake.
+    Per-feature bounds are only computed when the layer's own bounds leave
+    the box.
+    """
+    import shapely
+
+    b = shapely.bounds(np.asarray(geoms, dtype=object))
+    ok = np.isfinite(b).all(axis=1)
+    if not ok.any():
+        return
+    c = CRS.from_user_input(crs)
+    gk = gk_zone_of(c) if c.is_projected else None
+    total = np.array([b[ok, 0].min(), b[ok, 1].min(), b[ok, 2].max(), b[ok, 3].max()])
+
+    def lonlat(box: np.ndarray) -> np.ndarray:
+        if c.is_geographic:
+            return box
+        tr = Transformer.from_crs(c, CRS.from_epsg(4490), always_xy=True)
+        xs, ys = box[:, [0, 2, 0, 2]], box[:, [1, 1, 3, 3]]
+        lon, lat = tr.transform(xs.ravel(), ys.ravel())
+        lon, lat = np.asarray(lon).reshape(xs.shape), np.asarray(lat).reshape(ys.shape)
+        return np.column_stack([lon.min(axis=1), lat.min(axis=1), lon.max(axis=1), lat.max(axis=1)])
+
+    w, s_, e, n = CHINA_EXTENT
+    if gk is not None:
+        half = gk.width / 2 + GK_BAND_SLACK
+        w, e = max(w, gk.central_meridian - half), min(e, gk.central_meridian + half)
+    t = lonlat(total[None, :])[0]
+    if w <= t[0] and t[2] <= e and s_ <= t[1] and t[3] <= n:
+        return
+    ll = np.full_like(b, np.nan)
+    ll[ok] = lonlat(b[ok])
+    china = (ll[:, 0] >= CHINA_EXTENT[0]) & (ll[:, 2] <= CHINA_EXTENT[2]) & (ll[:, 1] >= CHINA_EXTENT[1]) \
+        & (ll[:, 3] <= CHINA_EXTENT[3])
+    out_china = ok & ~china
+    ids = np.asarray(ids)
+    if out_china.any():
+        k = int(np.flatnonzero(out_china)[0])
+        lon, lat = (ll[k, 0] + ll[k, 2]) / 2, (ll[k, 1] + ll[k, 3]) / 2
+        notes.add("extent", f"warning: {int(out_china.sum())} of {len(b)} features lie outside China "
+                  f"({CHINA_EXTENT[0]:g}–{CHINA_EXTENT[2]:g}°E, {CHINA_EXTENT[1]:g}–{CHINA_EXTENT[3]:g}°N), the first "
+                  f"near {abs(lon):.2f}°{'E' if lon >= 0 else 'W'} {abs(lat):.2f}°{'N' if lat >= 0 else 'S'}; "
+                  "this is almost always a wrong CRS (check --crs, the .prj, the axis order)", ids[out_china])
+    if gk is not None:
+        off = ok & china & ((ll[:, 0] < w) | (ll[:, 2] > e))
+        if off.any():
+            notes.add("extent", f"warning: {int(off.sum())} features lie more than {GK_BAND_SLACK:g}° outside the band "
+                      f"of Gauss-Krüger zone {gk.zone} ({gk.central_meridian - gk.width / 2:g}–"
+                      f"{gk.central_meridian + gk.width / 2:g}°E) of {describe(c)}; check the zone", ids[off])
+
+
 def check_coordinates(bounds: tuple[float, float, float, float], crs: Any, *, path: Any = None) -> None:
     """Refuse coordinates that do not fit ``crs``.
 
@@ -158,7 +219,7 @@ def _check_geographic(minx, miny, maxx, maxy, desc, path) -> None:
             path=path,
             hint="swap the columns or the axis order of the source",
         )
-    if max(abs(minx), abs(maxx)) > 180 or max(abs(miny), abs(maxy)) > 90:
+    if max(abs(minx), abs(maxx)) > 180 + 1e-6 or max(abs(miny), abs(maxy)) > 90 + 1e-6:  # 180.00000000000006 occurs
         raise CRSError(
             f"coordinates ({minx:.0f}…{maxx:.0f}, {miny:.0f}…{maxy:.0f}) are not degrees, "
             f"but the CRS is geographic {desc}",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -22,6 +23,28 @@ from ecogis.read.encoding import read_text
 LON_NAMES = ("lon", "lng", "long", "longitude", "经度", "jd", "x", "东经")
 LAT_NAMES = ("lat", "latitude", "纬度", "wd", "y", "北纬")
 WKT_NAMES = ("wkt", "geometry", "geom", "the_geom", "shape", "几何", "坐标串")
+_CURVED = re.compile(r"\b(CIRCULARSTRING|COMPOUNDCURVE|CURVEPOLYGON|MULTICURVE|MULTISURFACE)\b", re.I)
+_SURFACE_3D = re.compile(r"\b(TIN|TRIANGLE|POLYHEDRALSURFACE)\b", re.I)
+
+
+def _linearise_rows(raw: np.ndarray, rows: list[int], geoms: np.ndarray, col: str, path, notes: Notes) -> None:
+    """Fill ``geoms[rows]`` with GDAL's linearisation of the curved WKT in those rows, with a note."""
+    from ecogis.read.vector import arc_tolerance_text, linearise_wkt
+
+    try:
+        lin = linearise_wkt([str(raw[i]) for i in rows])
+    except ValueError:
+        for i in rows:  # find the line GDAL cannot read
+            try:
+                linearise_wkt([str(raw[i])])
+            except ValueError as exc:
+                raise FormatError(f"broken curved WKT in column {col!r}: {exc}", path=path,
+                                  where=f"line {i + 2}") from None
+        raise
+    for i, g in zip(rows, lin):
+        geoms[i] = g
+    notes.add("linearise", f"{len(rows)} curved geometries linearised by GDAL: {arc_tolerance_text()}",
+              [i + 1 for i in rows])
 
 
 def _find(columns: list[str], names: tuple[str, ...]) -> str | None:
@@ -61,11 +84,22 @@ def read_csv(path: str | Path, *, encoding: str | None = None, notes: Notes | No
     if wkt_col is not None:
         raw = frame[wkt_col].fillna("").astype(str).to_numpy()
         geoms = np.empty(len(raw), dtype=object)
+        curved: list[int] = []
         for i, w in enumerate(raw):  # per-row to name the bad line; reading, not a hot path
+            m = _SURFACE_3D.search(w)
+            if m:
+                raise FormatError(f"column {wkt_col!r} holds a 3-D surface ({m.group(1).upper()}), which ecogis does "
+                                  "not read", path=path, where=f"line {i + 2}",
+                                  hint="give the 2-D footprint as a POLYGON or MULTIPOLYGON")
+            if _CURVED.search(w):
+                curved.append(i)
+                continue
             try:
                 geoms[i] = shapely.from_wkt(w) if w.strip() else None
             except shapely.errors.GEOSException as exc:
                 raise FormatError(f"broken WKT in column {wkt_col!r}: {exc}", path=path, where=f"line {i + 2}") from None
+        if curved:
+            _linearise_rows(raw, curved, geoms, wkt_col, path, notes)
         data = frame.drop(columns=[wkt_col])
     elif lon_col is not None and lat_col is not None:
         lon = pd.to_numeric(frame[lon_col].str.strip(), errors="coerce").to_numpy()

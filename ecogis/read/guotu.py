@@ -608,6 +608,7 @@ def read_guotu(path: str | os.PathLike, *, notes: Notes | None = None) -> gpd.Ge
             f"({distinct[k]} distinct); a polygon ring needs at least 4 points, 3 of them distinct",
             int(v_line[r_first[k]]),
         )
+    _refuse_flat_rings(r, ring, northing, easting, ring_id, r_first, r_poly, r_par, v_line, parcels)
     short = np.flatnonzero((kind[r_par] == "线") & (distinct < 2))
     if len(short):
         k = int(short[0])
@@ -664,6 +665,30 @@ def read_guotu(path: str | os.PathLike, *, notes: Notes | None = None) -> gpd.Ge
     _check_areas(gdf, notes)
     gdf.attrs["guotu_header"] = dict(p.header)
     return gdf
+
+
+def _refuse_flat_rings(r, ring, northing, easting, ring_id, r_first, r_poly, r_par, v_line, parcels) -> None:
+    """Refuse a 面 ring whose points lie on one line (zero area): it would become a line, not a parcel."""
+    on_poly = r_poly[ring_id]
+    if not on_poly.any():
+        return
+    ids = ring_id[on_poly]
+    # relative to each ring's first point, so that 8-digit eastings lose no precision
+    xy = np.column_stack([easting[on_poly] - easting[r_first][ids], northing[on_poly] - northing[r_first][ids]])
+    uniq, local = np.unique(ids, return_inverse=True)
+    rings = shapely.linearrings(xy, indices=local)
+    area = shapely.area(shapely.convex_hull(rings))  # a bow-tie's signed area is zero too; its hull's is not
+    length = shapely.length(rings)
+    flat = np.flatnonzero(area <= 1e-9 * length**2)
+    if len(flat):
+        k = int(uniq[flat[0]])
+        a = r_first[k]
+        raise r.error(
+            f"ring {ring[a]} of 面 parcel {_clip(parcels.site_id[r_par[k]])} (header line "
+            f"{int(parcels.source_line[r_par[k]])}) has zero area: its points lie on one line",
+            int(v_line[a]),
+            hint="a 面 parcel must enclose an area; check the coordinates, or record a line as 线",
+        )
 
 
 def _polygons(coords: np.ndarray, ring_id: np.ndarray, r_par: np.ndarray) -> dict[int, shapely.Geometry]:

@@ -2,8 +2,11 @@
 
 KML coordinates are WGS84 lon/lat by the standard (OGC 07-147r2), so the
 result is EPSG:4326 and that is noted.  Placemarks with no geometry are
-reported; several geometries in one placemark become one multi-part geometry
-when they share a dimension, otherwise one feature per dimension, reported.
+reported; several geometries in one placemark (``MultiGeometry``, nested or
+not, the ``MultiPolygon``/``MultiLineString``/``MultiPoint`` elements some
+exporters write, ``gx:MultiTrack``) become one multi-part geometry when they
+share a dimension, otherwise one feature per dimension, reported.  A
+``gx:Track`` is read as a line through its ``gx:coord`` points.
 """
 
 from __future__ import annotations
@@ -23,7 +26,10 @@ from ecogis.notes import Notes
 from ecogis.read.archive import members_with_suffix, open_zip, read_member
 
 _Z_SEEN: set[str] = set()
-_GEOM_TAGS = {"Point", "LineString", "LinearRing", "Polygon", "MultiGeometry", "Track", "MultiTrack"}
+_GEOM_TAGS = {"Point", "LineString", "LinearRing", "Polygon", "MultiGeometry", "MultiPolygon", "MultiLineString",
+              "MultiPoint", "Track", "MultiTrack"}
+#: Containers of several geometries: KML's MultiGeometry, the OGC-style Multi* some exporters write, gx:MultiTrack.
+_MULTI_TAGS = {"MultiGeometry", "MultiPolygon", "MultiLineString", "MultiPoint", "MultiTrack"}
 
 
 def _local(tag: str) -> str:
@@ -81,12 +87,22 @@ def _geometry(el: Element, *, path, where: str) -> list[Any]:
         if len(shell) < 3:
             raise FormatError("a polygon ring needs at least 3 points", path=path, where=where)
         return [shapely.Polygon(shell, holes)]
-    if tag == "MultiGeometry":
+    if tag in _MULTI_TAGS:
         out: list[Any] = []
         for c in el:
             if _local(c.tag) in _GEOM_TAGS:
                 out.extend(_geometry(c, path=path, where=where))
+            elif _local(c.tag) in {"polygonMember", "lineStringMember", "pointMember", "geometryMember"}:
+                for g in c:  # GML-style members, as some exporters nest them
+                    if _local(g.tag) in _GEOM_TAGS:
+                        out.extend(_geometry(g, path=path, where=where))
         return out
+    if tag == "Track":
+        pts = [c.text for c in el if _local(c.tag) == "coord" and c.text and c.text.strip()]
+        if not pts:
+            raise FormatError("gx:Track without gx:coord", path=path, where=where)
+        xy = _coords(" ".join(",".join(t.split()) for t in pts), path=path, where=where)
+        return [shapely.LineString(xy)] if len(xy) > 1 else [shapely.Point(xy[0])]
     return []
 
 

@@ -9,6 +9,7 @@ corrupt layer.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,21 +60,24 @@ def scan_features(path: str | Path, *, layer: str | None = None, limit: int = 10
     ``source`` is the GDAL path to open when it differs from ``path`` (a
     ``/vsizip/`` member chosen by :func:`ecogis.read.vector.zip_shapefile`).
     """
-    src = str(path) if source is None else source
-    if src.lower().endswith(".zip"):
-        src = f"zip://{Path(path).resolve()}"
+    from ecogis.read.vector import gdal_source
+
     result = ScanResult(path=str(path), layer=layer)
     try:
-        for fid, feat in _records(src, layer):
-            result.features += 1
-            if isinstance(feat, Exception):
-                result.problems.append((fid, f"unreadable record: {feat}"))
-            else:
-                msg = _check(feat)
-                if msg:
-                    result.problems.append((fid, msg))
-            if len(result.problems) >= limit:
-                break
+        with contextlib.ExitStack() as stack:
+            src = stack.enter_context(gdal_source(path)) if source is None else source
+            if src.lower().endswith(".zip"):
+                src = f"zip://{src}"
+            for fid, feat in _records(src, layer):
+                result.features += 1
+                if isinstance(feat, Exception):
+                    result.problems.append((fid, f"unreadable record: {feat}"))
+                else:
+                    msg = _check(feat)
+                    if msg:
+                        result.problems.append((fid, msg))
+                if len(result.problems) >= limit:
+                    break
     except (FionaError, OSError, ValueError) as exc:
         raise FormatError(f"cannot open: {str(exc).splitlines()[0] if str(exc) else exc}", path=path) from None
     return result

@@ -67,6 +67,7 @@ def findings_document(result) -> dict[str, Any]:
             "verdict": rec["verdict"], "coverage": rec["coverage"], "covered_pct": _num(rec["covered_pct"]) or 0.0,
             "checked_layers": [s for s in str(rec["checked_layers"]).split(", ") if s],
             "not_evaluated": [s for s in str(rec["not_evaluated"]).split(", ") if s],
+            "repairs": [s for s in str(rec.get("repairs") or "").split("\n") if s],
             "findings": items,
         })
     return {"meta": result.meta, "sites": sites}

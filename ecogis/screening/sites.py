@@ -3,7 +3,9 @@
 Sites come from any format the read stage knows (国土TXT included), are
 normalised as kind ``project`` and may get their attributes from the command
 line (``--industry``, ``--nature``, ``--name``, ``--linear`` …), which fill in
-or override what the file says.
+or override what the file says.  Every geometry repair made on the way in
+(a bow-tie split, a ring closed, a curve linearised) is kept in the site's
+``repairs`` column as well as in the run's notes.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ def load_sites(
     notes = notes if notes is not None else Notes()
     frames = []
     for path in paths:
+        start = len(notes)
         gdf = read_file(path, crs=crs, notes=notes)
         if "name" not in gdf.columns and not any(c in gdf.columns for c in ("名称", "MC", "NAME", "项目名称")):
             gdf["name"] = [f"{os.path.splitext(os.path.basename(path))[0]}-{i + 1}" for i in range(len(gdf))]
@@ -51,6 +54,7 @@ def load_sites(
             stem = os.path.splitext(os.path.basename(path))[0]
             gdf["site_id"] = [f"{stem}-{i + 1}" if len(gdf) > 1 else stem for i in range(len(gdf))]
         gdf["site_id"] = gdf["site_id"].astype(str)
+        gdf["repairs"] = site_repairs(gdf, notes[start:])
         gdf["source_file"] = os.fspath(path)
         gdf["source_sha256"] = sha256_file(path)
         frames.append(gdf)
@@ -58,6 +62,30 @@ def load_sites(
         raise InputError("no site files given")
     sites = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
     return prepare_sites(sites, overrides=overrides, notes=notes)
+
+
+#: Note codes that change a site's geometry: each appears in the site's ``repairs`` column.
+REPAIR_CODES = ("repair", "linearise", "drop_z", "split")
+
+
+def site_repairs(gdf: gpd.GeoDataFrame, notes: Iterable[Any]) -> list[str]:
+    """Per site, the repairs the notes of its file report (one per line, empty when none).
+
+    A note names the features it concerns by their ``fid`` (the 国土TXT
+    地块编号); a note that names none concerns every site of the file.
+    """
+    per: list[list[str]] = [[] for _ in range(len(gdf))]
+    fids = gdf["fid"].astype(str) if "fid" in gdf.columns else None
+    for note in notes:
+        if note.code not in REPAIR_CODES:
+            continue
+        if note.ids and fids is not None:
+            hit = np.flatnonzero(fids.isin([str(i) for i in note.ids]).to_numpy())
+        else:
+            hit = np.arange(len(gdf))
+        for i in hit:  # repaired sites only
+            per[i].append(f"[{note.code}] {note.message}")
+    return ["\n".join(p) for p in per]
 
 
 def prepare_sites(
@@ -71,6 +99,9 @@ def prepare_sites(
     for col in ("site_id", "name", "industry", "nature", "activity"):
         if col not in out.columns:
             out[col] = None
+    if "repairs" not in out.columns:
+        out["repairs"] = ""
+    out["repairs"] = out["repairs"].fillna("").astype(str)
     for col in FLAG_COLUMNS:
         if col not in out.columns:
             out[col] = False
