@@ -45,18 +45,12 @@ from ecogis.screening.geometry import (
     to_metric,
 )
 from ecogis.settings import settings
+from ecogis.vocab import SEVERITIES, VERDICT_RANK, VERDICT_TEXT
 from ecogis.workspace import Workspace, open_workspace
 
-SEVERITIES = ("prohibited", "restricted", "review", "notice")
-SEVERITY_RANK = {"prohibited": 4, "restricted": 3, "review": 2, "notice": 1, "clear": 0, "not_covered": -1}
-SEVERITY_TEXT = {
-    "prohibited": {"zh": "禁止", "en": "Prohibited"},
-    "restricted": {"zh": "限制", "en": "Restricted"},
-    "review": {"zh": "需论证", "en": "Needs review"},
-    "notice": {"zh": "提示", "en": "Notice"},
-    "clear": {"zh": "未发现冲突", "en": "Clear"},
-    "not_covered": {"zh": "超出数据覆盖范围", "en": "Not covered by the data"},
-}
+# the one vocabulary (ecogis.vocab); these names stay for older callers
+SEVERITY_RANK = VERDICT_RANK
+SEVERITY_TEXT = VERDICT_TEXT
 OVERLAP_TESTS = ("intersects", "within", "overlap_share")
 OUTSIDE_TESTS = ("outside",)
 FINDING_COLUMNS = [
