@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import geopandas as gpd
@@ -33,9 +32,10 @@ from shapely import STRtree
 
 from ecogis import __version__
 from ecogis.errors import InputError
-from ecogis.normalise.area import AREA_METHOD_TEXT, area_ha, ha_to_mu
+from ecogis.normalise.area import AREA_METHOD_TEXT, DEFAULT_AREA_METHOD, area_ha, ha_to_mu
 from ecogis.notes import Notes
 from ecogis.screening.pairs import overlay_pairs
+from ecogis.screening.result import FINDING_COLUMNS, ScreenResult
 from ecogis.screening.geometry import (
     degrees_for_metres,
     from_metric,
@@ -53,48 +53,6 @@ SEVERITY_RANK = VERDICT_RANK
 SEVERITY_TEXT = VERDICT_TEXT
 OVERLAP_TESTS = ("intersects", "within", "overlap_share")
 OUTSIDE_TESTS = ("outside",)
-FINDING_COLUMNS = [
-    "site_id", "site_name", "rule_id", "rule_title", "severity", "layer_kind", "feature_id", "feature_name",
-    "zone", "feature_code", "overlap_ha", "overlap_mu", "overlap_pct", "overlap_length_m", "distance_m",
-    "basis", "message", "next_steps", "rule_file", "source",
-]
-
-
-@dataclass
-class ScreenResult:
-    """What :func:`screen` returns.
-
-    Attributes
-    ----------
-    sites:
-        The sites with ``area_ha``, ``verdict``, ``coverage``, ``covered_pct``,
-        ``checked_layers`` and ``not_evaluated`` columns.
-    findings:
-        One row per (site, rule, feature) conflict, with the overlap polygon
-        (or, for distance rules, the shortest line) as geometry, EPSG:4490.
-    not_evaluated:
-        Rules whose layer is missing from the workspace.
-    meta:
-        Versions and checksums: ecogis, every layer used, every rule file, the
-        inputs; the area method; the time.
-    """
-
-    sites: gpd.GeoDataFrame
-    findings: gpd.GeoDataFrame
-    not_evaluated: pd.DataFrame
-    meta: dict[str, Any]
-    notes: Notes = field(default_factory=Notes)
-
-    @property
-    def verdicts(self) -> pd.DataFrame:
-        cols = ["site_id", "name", "industry", "nature", "area_ha", "verdict", "coverage", "covered_pct",
-                "checked_layers", "not_evaluated"]
-        return pd.DataFrame(self.sites[[c for c in cols if c in self.sites.columns]])
-
-    def site_findings(self, site_id: str) -> gpd.GeoDataFrame:
-        return self.findings[self.findings["site_id"] == site_id]
-
-
 def _test_of(rule) -> tuple[str, float | None]:
     """The rule's spatial test as ``(name, value)``."""
     t = rule.test
@@ -124,7 +82,7 @@ def screen(
     overrides: dict[str, Any] | None = None,
     crs: Any = None,
     lang: str | None = None,
-    area_method: str = "geodesic",
+    area_method: str = DEFAULT_AREA_METHOD,
     progress: bool | None = None,
     threads: int | None = None,
 ) -> ScreenResult:
@@ -149,7 +107,9 @@ def screen(
     lang:
         ``zh`` (default) or ``en`` for messages.
     area_method:
-        ``geodesic`` (default) or ``equal_area``.
+        ``survey`` (default: the land survey's ellipsoidal trapezoid formula,
+        vectorised), ``geodesic`` (Karney) or ``equal_area``; see
+        :mod:`ecogis.normalise.area`.
     progress:
         Show a progress bar (default: ``settings.progress``).
     threads:
@@ -300,6 +260,7 @@ def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, input
     parts: list[dict[str, Any]] = []
     checked: list[list[str]] = [[] for _ in range(n_sites)]
     layers_used: dict[str, dict[str, Any]] = {}
+    read_feats: dict[str, gpd.GeoDataFrame] = {}  # handed over in the result: writers never reopen the workspace
     kinds = [k for k in by_layer if k in present]
     for kind in _progress(kinds, len(kinds), progress, "screening"):
         rules = by_layer[kind]
@@ -317,6 +278,7 @@ def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, input
         lat = 0.5 * (bounds[1] + bounds[3])
         pad = degrees_for_metres(dmax, lat) if dmax else 1e-6
         feats = ws.read(kind, bbox=(bounds[0] - pad, bounds[1] - pad, bounds[2] + pad, bounds[3] + pad))
+        read_feats[kind] = feats
         ov = [i for i, (t, _) in enumerate(tests) if t in OVERLAP_TESTS]
         dist = [i for i, (t, _) in enumerate(tests) if t == "within_distance"]
         outs = [i for i, (t, _) in enumerate(tests) if t in OUTSIDE_TESTS]
@@ -379,7 +341,26 @@ def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, input
         "lang": lang,
         "not_evaluated_rules": not_eval["rule_id"].tolist(),
     }
-    return ScreenResult(sites=out_sites, findings=findings, not_evaluated=not_eval, meta=meta, notes=notes)
+    return ScreenResult(sites=out_sites, findings=findings, not_evaluated=not_eval, meta=meta, notes=notes,
+                        context=_context(ws, read_feats, findings, bounds))
+
+
+def _context(ws: Workspace, read_feats: dict[str, gpd.GeoDataFrame], findings: gpd.GeoDataFrame,
+             bounds: tuple[float, ...]) -> dict[str, gpd.GeoDataFrame]:
+    """The features the findings name, per kind (from what the engine read), and the admin boundary around the sites."""
+    out: dict[str, gpd.GeoDataFrame] = {}
+    if ws.has("admin"):
+        admin = read_feats.get("admin")
+        admin = ws.read("admin", bbox=bounds) if admin is None else admin
+        if len(admin):
+            out["admin"] = admin
+    if len(findings):
+        named = findings.groupby("layer_kind")["feature_id"].unique()
+        for kind, ids in named.items():
+            feats = read_feats.get(str(kind))
+            if feats is not None and "fid" in feats.columns:
+                out[str(kind)] = feats[feats["fid"].isin(ids)]
+    return out
 
 
 def _rule_files(ruleset) -> list[dict[str, Any]]:
@@ -555,13 +536,12 @@ def _assemble(parts: list[dict[str, Any]], site_gdf: gpd.GeoDataFrame, site_area
             "basis": r.basis,
             "rule_file": str(getattr(r, "file", "")),
             "source": _source_text(r),
-            "_rule": [r] * len(s),
             "geometry": p["geom"],
         }))
+        # messages per part (one rule), formatted column-wise from the message columns only
+        frames[-1]["message"] = _messages(r, frames[-1], lang)
+        frames[-1]["next_steps"] = _next_steps(r, lang)
     df = pd.concat(frames, ignore_index=True)
-    df["message"] = [_message(rule, rec, lang) for rule, rec in zip(df["_rule"], df.to_dict("records"))]
-    df["next_steps"] = [_next_steps(rule, lang) for rule in df["_rule"]]
-    df = df.drop(columns=["_rule"])
     rank = df["severity"].map(SEVERITY_RANK)
     df = df.assign(_rank=-rank).sort_values(["site_id", "_rank", "rule_id", "feature_name"], kind="stable")
     df = df.drop(columns=["_rank"]).reset_index(drop=True)
@@ -596,6 +576,70 @@ def _message(rule, rec: dict[str, Any], lang: str) -> str:
         "rule_id": rec["rule_id"],
     }
     return rule.render_message(lang, **values)
+
+
+#: Message values the engine gives, with the decimals it formats them to (None: text as it is).
+_MESSAGE_VALUES: dict[str, tuple[str, int | None]] = {
+    "feature_name": ("feature_name", 2), "zone": ("zone", 2), "grade": ("zone", 2), "class": ("zone", 2),
+    "overlap_ha": ("overlap_ha", 4), "overlap_mu": ("overlap_mu", 2), "overlap_pct": ("overlap_pct", 2),
+    "distance_m": ("distance_m", 0), "feature_code": ("feature_code", 2),
+}
+#: Values given as they are (formatted by the rule's own formatter).
+_MESSAGE_RAW = ("site_name", "site_id", "layer_kind", "rule_id")
+
+
+def _format_column(values: np.ndarray, fmt) -> np.ndarray:
+    """``fmt(v)`` for each value, computed once per distinct value (one pass; numbers and names repeat)."""
+    codes, uniq = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    return np.array([fmt(u) for u in uniq], dtype=object)[codes] if len(uniq) else np.zeros(0, dtype=object)
+
+
+def _messages(rule, frame: pd.DataFrame, lang: str) -> np.ndarray:
+    """The rule's message for every row of ``frame`` (one rule), built column-wise.
+
+    The template is parsed once; each placeholder it uses becomes one column
+    of text (formatted per distinct value, as :func:`_message` formats one
+    row) and the columns are joined with the literal text.  Templates with
+    format specs, conversions or attribute access take the per-row path.
+    """
+    import string
+
+    from ecogis.rules.model import _fmt as rule_fmt
+
+    n = len(frame)
+    template = rule.message_zh if lang == "zh" else rule.message_en
+    pieces = list(string.Formatter().parse(template))
+    if any(spec or conv or (name is not None and not name.isidentifier()) for _, name, spec, conv in pieces):
+        return np.array([_message(rule, rec, lang) for rec in
+                         frame[[c for c in FINDING_COLUMNS if c in frame.columns]].to_dict("records")], dtype=object)
+    given = {name for _, name, _, _ in pieces if name is not None}
+    constant: dict[str, str] = {}
+    columns: dict[str, np.ndarray] = {}
+    for name in given:
+        if name in _MESSAGE_VALUES:
+            col, nd = _MESSAGE_VALUES[name]
+            columns[name] = _format_column(frame[col].to_numpy(dtype=object),
+                                           lambda v, nd=nd, name=name: rule_fmt(name, _fmt(v, nd)))
+        elif name in _MESSAGE_RAW:
+            columns[name] = _format_column(frame[name].to_numpy(dtype=object),
+                                           lambda v, name=name: "—" if v is None else rule_fmt(name, v))
+        else:  # from the rule itself (rule_id, severity, limit_m …), the same for every row
+            constant[name] = _render_single(rule, name, lang)
+    out = np.full(n, "", dtype=object)
+    for literal, name, _, _ in pieces:
+        if literal:
+            out = out + literal
+        if name is not None:
+            out = out + (columns[name] if name in columns else constant[name])
+    return out
+
+
+def _render_single(rule, key: str, lang: str) -> str:
+    """The value the rule itself gives placeholder ``key`` (``—`` if none), formatted as its messages format it."""
+    import dataclasses
+
+    one = dataclasses.replace(rule, message_zh="{" + key + "}", message_en="{" + key + "}")
+    return one.render_message(lang)
 
 
 def _next_steps(rule, lang: str) -> str:
