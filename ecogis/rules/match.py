@@ -52,6 +52,9 @@ class PreparedSites:
     flags: Mapping[str, np.ndarray]
     activity: Mapping[str, np.ndarray]
 
+    def __len__(self) -> int:
+        return self.n
+
     @property
     def industry_known(self) -> np.ndarray:
         return self.industry != ""
@@ -99,7 +102,10 @@ def _fingerprint(df: pd.DataFrame) -> tuple:
     cols = [c for c in ("industry", "nature", "activity", *FLAGS) if c in df.columns]
     if not cols or not len(df):
         return (len(df), tuple(map(str, df.columns)), 0)
-    h = pd.util.hash_pandas_object(df[cols].astype(str), index=False).to_numpy()
+    try:  # the columns as they are (3× faster); text forms only for unhashable cells (activity lists)
+        h = pd.util.hash_pandas_object(df[cols], index=False).to_numpy()
+    except TypeError:
+        h = pd.util.hash_pandas_object(df[cols].astype(str), index=False).to_numpy()
     return (len(df), tuple(map(str, df.columns)), int(h.sum(dtype=np.uint64)), int(h[0]), int(h[-1]))
 
 

@@ -256,6 +256,7 @@ def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, input
     mcrs = metric_crs_for(bounds)
     site_m = to_metric(site_geoms, mcrs)
     site_attrs = pd.DataFrame(site_gdf.drop(columns=site_gdf.geometry.name))
+    prepared = _prepare_attrs(site_attrs, ruleset)  # once for every rule
 
     parts: list[dict[str, Any]] = []
     checked: list[list[str]] = [[] for _ in range(n_sites)]
@@ -264,7 +265,7 @@ def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, input
     kinds = [k for k in by_layer if k in present]
     for kind in _progress(kinds, len(kinds), progress, "screening"):
         rules = by_layer[kind]
-        applies = np.vstack([np.asarray(r.applies_mask(site_attrs), dtype=bool) for r in rules])
+        applies = np.vstack([np.asarray(r.applies_mask(prepared), dtype=bool) for r in rules])
         any_applies = applies.any(axis=0)
         for i in np.flatnonzero(any_applies):
             checked[i].append(kind)
@@ -361,6 +362,14 @@ def _context(ws: Workspace, read_feats: dict[str, gpd.GeoDataFrame], findings: g
             if feats is not None and "fid" in feats.columns:
                 out[str(kind)] = feats[feats["fid"].isin(ids)]
     return out
+
+
+def _prepare_attrs(site_attrs: pd.DataFrame, ruleset):
+    """The site attributes normalised once for every rule's ``applies`` (see :func:`ecogis.rules.match.prepare_sites`)."""
+    from ecogis.rules.match import prepare_sites
+
+    return prepare_sites(site_attrs, taxonomy=getattr(ruleset, "taxonomy", None),
+                         activities=getattr(ruleset, "activities", None))
 
 
 def _rule_files(ruleset) -> list[dict[str, Any]]:
