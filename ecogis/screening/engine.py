@@ -366,10 +366,10 @@ def _context(ws: Workspace, read_feats: dict[str, gpd.GeoDataFrame], findings: g
 
 def _prepare_attrs(site_attrs: pd.DataFrame, ruleset):
     """The site attributes normalised once for every rule's ``applies`` (see :func:`ecogis.rules.match.prepare_sites`)."""
-    from ecogis.rules.match import prepare_sites
+    from ecogis.rules.match import _prepared
 
-    return prepare_sites(site_attrs, taxonomy=getattr(ruleset, "taxonomy", None),
-                         activities=getattr(ruleset, "activities", None))
+    # through the match cache, so later masks over the same table (not-evaluated rules) reuse it
+    return _prepared(site_attrs, getattr(ruleset, "taxonomy", None), getattr(ruleset, "activities", None))
 
 
 def _rule_files(ruleset) -> list[dict[str, Any]]:
@@ -603,6 +603,15 @@ def _format_column(values: np.ndarray, fmt) -> np.ndarray:
     return np.array([fmt(u) for u in uniq], dtype=object)[codes] if len(uniq) else np.zeros(0, dtype=object)
 
 
+def _format_floats(values: np.ndarray, nd: int) -> np.ndarray:
+    """``f"{v:,.{nd}f}"`` for a float column, ``—`` where NaN (as :func:`_fmt` then the rule's formatter give)."""
+    out = np.full(len(values), "—", dtype=object)
+    ok = ~np.isnan(values)
+    if ok.any():
+        out[ok] = list(map(f"{{:,.{nd}f}}".format, values[ok].tolist()))
+    return out
+
+
 def _messages(rule, frame: pd.DataFrame, lang: str) -> np.ndarray:
     """The rule's message for every row of ``frame`` (one rule), built column-wise.
 
@@ -627,8 +636,11 @@ def _messages(rule, frame: pd.DataFrame, lang: str) -> np.ndarray:
     for name in given:
         if name in _MESSAGE_VALUES:
             col, nd = _MESSAGE_VALUES[name]
-            columns[name] = _format_column(frame[col].to_numpy(dtype=object),
-                                           lambda v, nd=nd, name=name: rule_fmt(name, _fmt(v, nd)))
+            if pd.api.types.is_float_dtype(frame[col]):  # numbers: one format call each, no dispatch
+                columns[name] = _format_floats(frame[col].to_numpy(dtype=float), nd)
+            else:
+                columns[name] = _format_column(frame[col].to_numpy(dtype=object),
+                                               lambda v, nd=nd, name=name: rule_fmt(name, _fmt(v, nd)))
         elif name in _MESSAGE_RAW:
             columns[name] = _format_column(frame[name].to_numpy(dtype=object),
                                            lambda v, name=name: "—" if v is None else rule_fmt(name, v))

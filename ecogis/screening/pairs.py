@@ -34,7 +34,7 @@ import shapely
 from ecogis.parallel import thread_count, thread_map
 
 #: Below this many pairs one thread does all the work (thread start-up would cost more than it saves).
-MIN_PAIRS_PER_THREAD = 20_000
+MIN_PAIRS_PER_THREAD = 4_000
 #: Chunks per thread, for load balance (features differ in size).
 CHUNKS_PER_THREAD = 4
 
