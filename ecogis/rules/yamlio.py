@@ -17,7 +17,7 @@ import yaml
 from ecogis.errors import RuleError
 
 
-class _SafeUniqueLoader(yaml.SafeLoader):
+class _SafeUniqueLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml: ~10× faster to parse
     """A safe loader that refuses duplicate keys in a mapping."""
 
 
