@@ -222,3 +222,30 @@ def test_document_of_a_large_result_is_one_pass():
     first = next(s for s in doc["sites"] if s["findings"])
     assert first["findings"][0]["next_steps"] == ["一", "二"]
     assert isinstance(first["findings"][0]["feature_id"], str)
+
+
+def test_per_distinct_normalising_names_the_first_site_with_a_bad_value():
+    from ecogis.errors import InputError
+    from ecogis.rules.match import prepare_sites as prepare_attrs
+    from ecogis.screening.sites import prepare_sites
+
+    base = _synthetic(6).sites[["site_id", "geometry"]].copy()
+    base["industry"] = ["B0610", None, "B0610", "X9999", "C3011", "X9999"]
+    with pytest.raises(InputError) as exc:
+        prepare_sites(base)
+    assert "S000003" in str(exc.value)  # the first site with the bad code, not a later one
+    base["industry"] = ["B0610", None, "B0610", "", "C3011", "B0610"]
+    out = prepare_sites(base)
+    got = out["industry"].tolist()
+    assert got[0] == got[2] == got[5] == "B0610" and got[4] == "C3011" and pd.isna(got[1]) and pd.isna(got[3])
+    attrs = pd.DataFrame({"industry": ["B0610", None, "C3011"], "nature": ["新建", None, " 扩建"],
+                          "linear": [True, "否", None], "activity": [None, "rl142_6_infrastructure", None]})
+    ps = prepare_attrs(attrs)
+    assert ps.industry.tolist() == ["B0610", "", "C3011"]
+    assert ps.nature.tolist() == ["新建", "", "扩建"]
+    assert ps.flags["linear"].tolist() == [True, False, False]
+    assert ps.has_activity("rl142_6_infrastructure").tolist() == [False, True, False]
+    attrs["nature"] = ["新建", "翻建", "翻建"]
+    with pytest.raises(InputError) as exc:
+        prepare_attrs(attrs)
+    assert "site 1" in str(exc.value)
