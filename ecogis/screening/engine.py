@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -516,45 +516,60 @@ def _distance_findings(kind, rules, tests, applies, fmask, site_geoms, site_m, f
 
 
 def _assemble(parts: list[dict[str, Any]], site_gdf: gpd.GeoDataFrame, site_area: np.ndarray, lang: str):
+    """The findings table from the engine's parts, built once from contiguous arrays and sorted once.
+
+    Per part (one rule, one layer kind) the columns are NumPy arrays and the
+    messages are formatted column-wise (:func:`_messages`); the parts are
+    concatenated per column, ordered by site, severity, rule and feature with
+    one sort of those four keys, and the frame is built once.
+    """
     if not parts:
         return gpd.GeoDataFrame(columns=FINDING_COLUMNS, geometry=gpd.GeoSeries([], crs=4490), crs=4490)
-    frames = []
     site_ids = site_gdf["site_id"].to_numpy(dtype=object)
     site_names = site_gdf["name"].to_numpy(dtype=object)
+    cols: dict[str, list[np.ndarray]] = {c: [] for c in FINDING_COLUMNS + ["geometry"]}
     for p in parts:
         r, s, f, feats = p["rule"], p["s"], p["f"], p["feats"]
+        n = len(s)
         ov = p["overlap_ha"]
         with np.errstate(divide="ignore", invalid="ignore"):
             pct = np.where(site_area[s] > 0, 100.0 * ov / site_area[s], np.nan)
-        frames.append(pd.DataFrame({
+
+        def const(v: Any, n: int = n) -> np.ndarray:
+            return np.full(n, v, dtype=object)
+
+        part = {
             "site_id": site_ids[s],
             "site_name": site_names[s],
-            "rule_id": r.id,
-            "rule_title": r.title_zh if lang == "zh" else r.title_en,
-            "severity": r.severity,
-            "layer_kind": p["kind"],
+            "rule_id": const(r.id),
+            "rule_title": const(r.title_zh if lang == "zh" else r.title_en),
+            "severity": const(r.severity),
+            "layer_kind": const(p["kind"]),
             "feature_id": _feature_attr(feats, f, "fid"),
             "feature_name": _feature_attr(feats, f, "name"),
             "zone": _feature_attr(feats, f, "zone", "grade", "class", "level"),
             "feature_code": _feature_attr(feats, f, "code"),
-            "overlap_ha": np.round(ov, 4),
+            "overlap_ha": np.round(np.asarray(ov, dtype=float), 4),
             "overlap_mu": np.round(ha_to_mu(ov), 4),
             "overlap_pct": np.round(pct, 3),
-            "overlap_length_m": np.round(p["overlap_len"], 1),
-            "distance_m": np.round(p["distance"], 1),
-            "basis": r.basis,
-            "rule_file": str(getattr(r, "file", "")),
-            "source": _source_text(r),
-            "geometry": p["geom"],
-        }))
+            "overlap_length_m": np.round(np.asarray(p["overlap_len"], dtype=float), 1),
+            "distance_m": np.round(np.asarray(p["distance"], dtype=float), 1),
+            "basis": const(r.basis),
+            "rule_file": const(str(getattr(r, "file", ""))),
+            "source": const(_source_text(r)),
+            "geometry": np.asarray(p["geom"], dtype=object),
+        }
         # messages per part (one rule), formatted column-wise from the message columns only
-        frames[-1]["message"] = _messages(r, frames[-1], lang)
-        frames[-1]["next_steps"] = _next_steps(r, lang)
-    df = pd.concat(frames, ignore_index=True)
-    rank = df["severity"].map(SEVERITY_RANK)
-    df = df.assign(_rank=-rank).sort_values(["site_id", "_rank", "rule_id", "feature_name"], kind="stable")
-    df = df.drop(columns=["_rank"]).reset_index(drop=True)
-    return gpd.GeoDataFrame(df[FINDING_COLUMNS + ["geometry"]], geometry="geometry", crs=4490)
+        part["message"] = _messages(r, part, lang)
+        part["next_steps"] = const(_next_steps(r, lang))
+        for c in cols:
+            cols[c].append(part[c])
+    flat = {c: np.concatenate(v) for c, v in cols.items()}
+    keys = pd.DataFrame({"site_id": flat["site_id"], "_rank": -pd.Series(flat["severity"]).map(SEVERITY_RANK),
+                         "rule_id": flat["rule_id"], "feature_name": flat["feature_name"]})
+    order = keys.sort_values(["site_id", "_rank", "rule_id", "feature_name"], kind="stable").index.to_numpy()
+    frame = pd.DataFrame({c: flat[c][order] for c in FINDING_COLUMNS})
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(flat["geometry"][order], crs=4490), crs=4490)
 
 
 def _source_text(rule) -> str:
@@ -612,7 +627,7 @@ def _format_floats(values: np.ndarray, nd: int) -> np.ndarray:
     return out
 
 
-def _messages(rule, frame: pd.DataFrame, lang: str) -> np.ndarray:
+def _messages(rule, frame: "Mapping[str, np.ndarray] | pd.DataFrame", lang: str) -> np.ndarray:
     """The rule's message for every row of ``frame`` (one rule), built column-wise.
 
     The template is parsed once; each placeholder it uses becomes one column
@@ -624,25 +639,27 @@ def _messages(rule, frame: pd.DataFrame, lang: str) -> np.ndarray:
 
     from ecogis.rules.model import _fmt as rule_fmt
 
-    n = len(frame)
+    n = len(frame["site_id"])
     template = rule.message_zh if lang == "zh" else rule.message_en
     pieces = list(string.Formatter().parse(template))
     if any(spec or conv or (name is not None and not name.isidentifier()) for _, name, spec, conv in pieces):
-        return np.array([_message(rule, rec, lang) for rec in
-                         frame[[c for c in FINDING_COLUMNS if c in frame.columns]].to_dict("records")], dtype=object)
+        names = [c for c in FINDING_COLUMNS if c in frame and c not in ("message", "next_steps")]
+        return np.array([_message(rule, dict(zip(names, row)), lang)
+                         for row in zip(*(np.asarray(frame[c], dtype=object) for c in names))], dtype=object)
     given = {name for _, name, _, _ in pieces if name is not None}
     constant: dict[str, str] = {}
     columns: dict[str, np.ndarray] = {}
     for name in given:
         if name in _MESSAGE_VALUES:
             col, nd = _MESSAGE_VALUES[name]
-            if pd.api.types.is_float_dtype(frame[col]):  # numbers: one format call each, no dispatch
-                columns[name] = _format_floats(frame[col].to_numpy(dtype=float), nd)
+            values = np.asarray(frame[col])
+            if values.dtype.kind == "f":  # numbers: one format call each, no dispatch
+                columns[name] = _format_floats(values, nd)
             else:
-                columns[name] = _format_column(frame[col].to_numpy(dtype=object),
+                columns[name] = _format_column(values.astype(object),
                                                lambda v, nd=nd, name=name: rule_fmt(name, _fmt(v, nd)))
         elif name in _MESSAGE_RAW:
-            columns[name] = _format_column(frame[name].to_numpy(dtype=object),
+            columns[name] = _format_column(np.asarray(frame[name], dtype=object),
                                            lambda v, name=name: "—" if v is None else rule_fmt(name, v))
         else:  # from the rule itself (rule_id, severity, limit_m …), the same for every row
             constant[name] = _render_single(rule, name, lang)

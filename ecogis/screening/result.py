@@ -47,7 +47,7 @@ _F_ORDER = ("rule_id", "rule_title", "severity", "layer_kind", "feature_id", "fe
             "overlap_ha", "overlap_mu", "overlap_pct", "overlap_length_m", "distance_m", "basis", "message",
             "next_steps", "rule_file", "source")
 #: Optional finding columns passed through to the document when present (issue 11).
-_F_OPTIONAL = ("condition", "question")
+_F_OPTIONAL = ("condition", "question", "certainty")
 #: Optional site columns passed through to the document when present (issue 11).
 _S_OPTIONAL = ("provisional",)
 
