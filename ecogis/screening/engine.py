@@ -565,10 +565,13 @@ def _assemble(parts: list[dict[str, Any]], site_gdf: gpd.GeoDataFrame, site_area
         for c in cols:
             cols[c].append(part[c])
     flat = {c: np.concatenate(v) for c, v in cols.items()}
-    keys = pd.DataFrame({"site_id": flat["site_id"], "_rank": -pd.Series(flat["severity"]).map(SEVERITY_RANK),
-                         "rule_id": flat["rule_id"], "feature_name": flat["feature_name"]})
+    # text stays object: inferring Arrow strings for every column costs more than the rest of the assembly
+    keys = pd.DataFrame({"site_id": pd.Series(flat["site_id"], dtype=object),
+                         "_rank": -pd.Series(flat["severity"], dtype=object).map(SEVERITY_RANK),
+                         "rule_id": pd.Series(flat["rule_id"], dtype=object),
+                         "feature_name": pd.Series(flat["feature_name"], dtype=object)})
     order = keys.sort_values(["site_id", "_rank", "rule_id", "feature_name"], kind="stable").index.to_numpy()
-    frame = pd.DataFrame({c: flat[c][order] for c in FINDING_COLUMNS})
+    frame = pd.DataFrame({c: pd.Series(flat[c][order], dtype=flat[c].dtype) for c in FINDING_COLUMNS})
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(flat["geometry"][order], crs=4490), crs=4490)
 
 
