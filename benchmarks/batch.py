@@ -339,6 +339,40 @@ def plot(results: list[dict], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+BEGIN, END = "<!-- batch:begin -->", "<!-- batch:end -->"
+
+
+def report(runs: list[dict], machine_text: str, path: Path, plot_name: str) -> None:
+    """Write (or replace) the batch section at the top of ``RESULTS.md``."""
+    lines = [BEGIN, "# Batch screening as users run it (`benchmarks/batch.py`)", "",
+             f"Machine: {machine_text}.", "",
+             "API: `ecogis.screen(sites_gdf, 'ws.gpkg')`, default (survey) areas, workspace read inside the clock. "
+             "CLI: `ecogis screen sites.gpkg --workspace ws.gpkg --out DIR --quiet` with every default output "
+             "(report.html, findings.json, findings.xlsx, conflicts.gpkg), start-up subtracted. overlay: "
+             "`geopandas.overlay` of the sites with every layer + Albers areas, data loaded before the clock. "
+             "× = overlay time / ecogis time. MB = peak RSS of the process. Area diff: total red-line overlap "
+             "area, API against overlay (relative).", "",
+             *table(runs), "",
+             f"![time against sites]({plot_name})", ""]
+    per = {}
+    for r in runs:
+        if "wall_s" in r.get("api", {}) and "wall_s" in r.get("overlay", {}):
+            per.setdefault(r["shape"], []).append(r)
+    for shape, rs in per.items():
+        rs = sorted(rs, key=lambda r: r["sites"])
+        if len(rs) > 1:
+            a, b = rs[0], rs[-1]
+            k = b["sites"] / a["sites"]
+            lines.append(f"* {shape}: {k:.0f}× the sites took {b['api']['wall_s'] / a['api']['wall_s']:.1f}× the API "
+                         f"time ({b['api']['cpu_s'] / a['api']['cpu_s']:.1f}× its CPU time), "
+                         f"{b['overlay']['wall_s'] / a['overlay']['wall_s']:.1f}× overlay's.")
+    lines += ["", END, ""]
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if BEGIN in text and END in text:
+        text = text[:text.index(BEGIN)] + text[text.index(END) + len(END):].lstrip("\n")
+    path.write_text("\n".join(lines) + "\n" + text, encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="1000,10000,100000")
@@ -348,6 +382,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--results", default=str(HERE / "batch_results.json"))
     ap.add_argument("--plot", default=str(HERE / "batch_time_vs_sites.png"))
     ap.add_argument("--tools", default="api,cli,overlay")
+    ap.add_argument("--report", default=str(HERE / "RESULTS.md"), help="Markdown file to put the table in ('' to skip)")
+    ap.add_argument("--report-only", action="store_true", help="only rewrite the report and plot from --results")
     ap.add_argument("--timeout", type=float, default=3600)
     ap.add_argument("--one", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
@@ -360,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
     results_path = Path(a.results)
     old = json.loads(results_path.read_text(encoding="utf-8")) if results_path.exists() else {"runs": []}
     keep = {(r["shape"], r["sites"]): r for r in old.get("runs", [])}
-    for shape in a.shapes.split(","):
+    for shape in ([] if a.report_only else a.shapes.split(",")):
         for n in (int(s) for s in a.sizes.split(",")):
             t = time.perf_counter()
             data = build(shape, n, Path(a.data) / f"{shape}_{n}")
@@ -378,6 +414,9 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(table(runs)))
     if a.plot:
         plot(runs, Path(a.plot))
+    if a.report:
+        report(runs, old.get("machine", machine()) if a.report_only else machine(), Path(a.report),
+               Path(a.plot).name if a.plot else "")
     return 0
 
 

@@ -249,3 +249,15 @@ def test_per_distinct_normalising_names_the_first_site_with_a_bad_value():
     with pytest.raises(InputError) as exc:
         prepare_attrs(attrs)
     assert "site 1" in str(exc.value)
+
+
+def test_explore_draws_the_review_map_from_the_result_alone(results, monkeypatch):
+    import folium
+
+    import ecogis.workspace
+
+    monkeypatch.setattr(ecogis.workspace, "open_workspace", lambda *a, **k: (_ for _ in ()).throw(AssertionError))
+    m = results["genhe"].explore()
+    assert isinstance(m, folium.Map)
+    html = m.get_root().render()
+    assert results["genhe"].findings["feature_name"].dropna().iloc[0] in html
