@@ -32,6 +32,9 @@ from ecogis.rules.taxonomy import Taxonomy, load_taxonomy
 from ecogis.rules.yamlio import read_yaml
 from ecogis.settings import settings
 
+#: Safe YAML through libyaml when present (same safety as yaml.safe_load, several times faster).
+_SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 #: Files in the rules folder that are not rule files.
 RESERVED = frozenset({"taxonomy.yaml", "activities.yaml", "schema.json", "schema.yaml"})
 
@@ -67,7 +70,7 @@ def _layer_attrs(schema_dir: str) -> dict[str, dict[str, tuple[str, ...] | None]
     common: dict[str, tuple[str, ...] | None] = {"name": None}
     cpath = base / "_common.yaml"
     if cpath.is_file():
-        cdoc = yaml.safe_load(cpath.read_text(encoding="utf-8")) or {}
+        cdoc = yaml.load(cpath.read_text(encoding="utf-8"), Loader=_SAFE) or {}
         for name, spec in (cdoc.get("fields") or {}).items():
             vals = (spec or {}).get("values")
             common[str(name)] = tuple(str(v) for v in vals) if vals else None
@@ -75,7 +78,7 @@ def _layer_attrs(schema_dir: str) -> dict[str, dict[str, tuple[str, ...] | None]
         attrs = dict(common)
         p = base / f"{kind}.yaml"
         if p.is_file():
-            doc = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+            doc = yaml.load(p.read_text(encoding="utf-8"), Loader=_SAFE) or {}
             for name, spec in (doc.get("fields") or {}).items():
                 vals = (spec or {}).get("values")
                 attrs[str(name)] = tuple(str(v) for v in vals) if vals else None

@@ -174,7 +174,9 @@ def _local_for_workspace(ruleset, ws: Workspace, notes: Notes):
         if adcode is None:
             path = settings.rules_dir / f.path if not os.path.isabs(f.path) else f.path
             try:
-                adcode = (yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}).get("adcode", "")
+                text = Path(path).read_text(encoding="utf-8")
+                doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+                adcode = (doc or {}).get("adcode", "")
             except (OSError, yaml.YAMLError):
                 adcode = ""
         if str(adcode) in adcodes:
@@ -365,7 +367,7 @@ def _context(ws: Workspace, read_feats: dict[str, gpd.GeoDataFrame], findings: g
 
 
 def _prepare_attrs(site_attrs: pd.DataFrame, ruleset):
-    """The site attributes normalised once for every rule's ``applies`` (see :func:`ecogis.rules.match.prepare_sites`)."""
+    """The site attributes normalised once for every rule's ``applies`` (:func:`ecogis.rules.match.prepare_sites`)."""
     from ecogis.rules.match import _prepared
 
     # through the match cache, so later masks over the same table (not-evaluated rules) reuse it
