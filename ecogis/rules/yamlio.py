@@ -17,8 +17,12 @@ import yaml
 from ecogis.errors import RuleError
 
 
-class _SafeUniqueLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml: ~10× faster to parse
+class _SafeUniqueLoader(yaml.SafeLoader):
     """A safe loader that refuses duplicate keys in a mapping."""
+
+
+class _FastSafeUniqueLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml: ~10× faster to parse
+    """The same loader on libyaml (when PyYAML has it); a syntax error is re-read by the Python one for its message."""
 
 
 def _construct_mapping(loader: _SafeUniqueLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
@@ -40,6 +44,7 @@ def _construct_mapping(loader: _SafeUniqueLoader, node: yaml.MappingNode, deep: 
 
 
 _SafeUniqueLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_FastSafeUniqueLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 #: Largest number of nodes a YAML document may expand to through its aliases.
@@ -63,8 +68,22 @@ def _expanded_nodes(node: yaml.Node, memo: dict[int, int]) -> int:
 
 
 def _load_safe(text: str, path: Path) -> Any:
-    """Compose, check the alias expansion, then construct (a "billion laughs" document is refused, not expanded)."""
-    loader = _SafeUniqueLoader(text)
+    """Compose, check the alias expansion, then construct (a "billion laughs" document is refused, not expanded).
+
+    libyaml parses when present; if it finds a syntax error the document is
+    read again by PyYAML's own parser, so messages stay the same either way.
+    """
+    if _FastSafeUniqueLoader is not _SafeUniqueLoader:
+        try:
+            return _load_with(_FastSafeUniqueLoader, text, path)
+        except yaml.MarkedYAMLError as exc:
+            if not isinstance(exc, (yaml.scanner.ScannerError, yaml.parser.ParserError, yaml.composer.ComposerError)):
+                raise
+    return _load_with(_SafeUniqueLoader, text, path)
+
+
+def _load_with(loader_class: type, text: str, path: Path) -> Any:
+    loader = loader_class(text)
     try:
         node = loader.get_single_node()
         if node is None:
