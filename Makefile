@@ -34,9 +34,12 @@ demo: $(STAMP) $(WEB_STAMP)
 test: $(STAMP) $(WEB_STAMP)
 	$(BIN)/python -m pytest -q
 
-# Benchmarks against geopandas.overlay, PostGIS, DuckDB spatial, SedonaDB and Dask (minutes; not in CI).
+# Benchmarks (minutes to hours; not in CI): the API and the CLI with every output on three workload shapes
+# against geopandas.overlay (benchmarks/batch.py; BENCH_SIZES=1000,10000 for a quicker run), then the engine
+# against geopandas.overlay, PostGIS, DuckDB spatial, SedonaDB and Dask, with the 1M-site Dask run.
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	$(BIN)/python benchmarks/batch.py --sizes $${BENCH_SIZES:-1000,10000,100000}
 	$(BIN)/python benchmarks/generate.py --out benchmarks/data --big
 	pg="$${ECOGIS_TEST_PG:-$$(scripts/ci_postgis.sh | sed -n 's/^export ECOGIS_TEST_PG=//p')}"; \
 	$(BIN)/python benchmarks/run.py --data benchmarks/data --out-dir benchmarks/out --pg "$$pg"

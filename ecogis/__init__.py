@@ -9,11 +9,22 @@ from ecogis.settings import settings  # noqa: E402
 
 
 
-def screen(sites, workspace, rules=None, **kwargs):
-    """Screen project sites against a workspace: see :func:`ecogis.screening.engine.screen`."""
-    from ecogis.screening.engine import screen as _screen
+#: Names loaded on first use (PEP 562): the real objects, with their signatures and docstrings.
+_LAZY = {"screen": "ecogis.screening.engine", "ScreenResult": "ecogis.screening.result"}
 
-    return _screen(sites, workspace, rules, **kwargs)
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ecogis' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def read_file(path, **kwargs):
@@ -37,4 +48,5 @@ def open_workspace(uri, **kwargs):
     return _open(uri, **kwargs)
 
 
-__all__ = ["EcogisError", "settings", "__version__", "screen", "read_file", "load_layer", "open_workspace"]
+__all__ = ["EcogisError", "settings", "__version__", "screen", "ScreenResult", "read_file", "load_layer",
+           "open_workspace"]

@@ -19,10 +19,14 @@ from ecogis.errors import EcogisError
 from ecogis.notes import Notes
 
 
-def _print_notes(notes: Notes, stream=None) -> None:
+def _print_notes(notes: Notes, stream=None, limit: int | None = None) -> None:
+    """Print the notes, at most ``limit`` of them (the rest are counted; all are in the written outputs)."""
     stream = stream or sys.stderr
-    for n in notes:
+    shown = list(notes) if limit is None else list(notes)[:limit]
+    for n in shown:
         print(f"  note {n}", file=stream)
+    if len(notes) > len(shown):
+        print(f"  … {len(notes) - len(shown)} more notes (all are in findings.json)", file=stream)
 
 
 # ---------------------------------------------------------------------------- layers
@@ -90,10 +94,60 @@ def _cmd_convert(a: argparse.Namespace) -> int:
     return 0
 
 
+#: Above this many sites ``ecogis screen`` prints a summary instead of one line per site (``--verbose``: every site).
+SUMMARY_ABOVE = 50
+#: Sites listed in the summary.
+WORST_SITES = 20
+
+
+def _site_lines(table, lang: str) -> list[str]:
+    """One line per site of ``table`` (``site_id``, ``name``, ``verdict``, ``n_findings``, ``area_ha``), column-wise."""
+    from ecogis.vocab import labels
+
+    text = table["verdict"].map(labels(lang)).fillna(table["verdict"]).astype(str)
+    name = table["name"].fillna("").astype(str).str.slice(0, 28) if "name" in table.columns else ""
+    n = table["n_findings"].astype(int).astype(str).str.rjust(3)
+    area = table["area_ha"].astype(float).map("{:.4f}".format)
+    sid = table["site_id"].astype(str).str.ljust(14)
+    lines = sid + " " + name.str.ljust(28) + " " + text.str.ljust(10) + " " + n + " findings  " + area + " ha"
+    return lines.tolist()
+
+
+def screen_summary(result, lang: str = "zh", *, verbose: bool = False) -> list[str]:
+    """What ``ecogis screen`` prints: every site up to :data:`SUMMARY_ABOVE` sites (or with ``verbose``),
+    else counts by verdict and by rule and the :data:`WORST_SITES` worst sites.  Counts come from
+    ``value_counts``/``groupby`` on the tables, never a scan per site."""
+    from ecogis.vocab import Verdict
+
+    sites = result.verdicts.assign(n_findings=result.n_findings().to_numpy())
+    if verbose or len(sites) <= SUMMARY_ABOVE:
+        return _site_lines(sites, lang)
+    c = result.counts()
+    zh = lang == "zh"
+    out = [f"{len(sites):,} 个地块，{len(result.findings):,} 条冲突" if zh else
+           f"{len(sites):,} sites, {len(result.findings):,} findings"]
+    out.append("按结论：" if zh else "by verdict:")
+    for v, n in c["by_verdict"].items():
+        if n:
+            out.append(f"  {Verdict(v).text(lang):<12} {int(n):>8,}")
+    by_rule = c["by_rule"]
+    if len(by_rule):
+        out.append("按规则（前20条）：" if zh else "by rule (top 20):")
+        for rid, row in by_rule.head(20).iterrows():
+            out.append(f"  {str(rid):<24} {int(row['findings']):>8,} findings {int(row['sites']):>8,} sites  "
+                       f"{str(row['rule_title'])[:40]}")
+        if len(by_rule) > 20:
+            out.append(f"  … {len(by_rule) - 20} more rules" if not zh else f"  … 另有 {len(by_rule) - 20} 条规则")
+    out.append(f"最严重的{WORST_SITES}个地块：" if zh else f"the {WORST_SITES} worst sites:")
+    out += ["  " + line for line in _site_lines(result.worst_sites(WORST_SITES), lang)]
+    out.append("（--verbose 列出全部地块）" if zh else "(--verbose lists every site)")
+    return out
+
+
 def _cmd_screen(a: argparse.Namespace) -> int:
     import ecogis
     from ecogis.render.outputs import write_outputs
-    from ecogis.screening.engine import SEVERITY_RANK, SEVERITY_TEXT
+    from ecogis.vocab import VERDICT_RANK
 
     overrides = {
         "industry": a.industry, "nature": a.nature, "name": a.name, "linear": a.linear,
@@ -108,19 +162,18 @@ def _cmd_screen(a: argparse.Namespace) -> int:
     else:
         result = ecogis.screen(a.sites, a.workspace, rules, overrides=overrides, crs=a.crs, lang=a.lang,
                                progress=not a.quiet, area_method=a.area_method, threads=a.threads)
-    written = write_outputs(result, a.out, formats=a.format.split(","), lang=a.lang)
-    for _, row in result.verdicts.iterrows():
-        text = SEVERITY_TEXT[row["verdict"]][a.lang]
-        n = int((result.findings["site_id"] == row["site_id"]).sum()) if len(result.findings) else 0
-        print(f"{row['site_id']:<14} {str(row['name'])[:28]:<28} {text:<10} {n:>3} findings  {row['area_ha']:.4f} ha")
+    written = write_outputs(result, a.out, formats=a.format.split(","), lang=a.lang, progress=not a.quiet)
+    print("\n".join(screen_summary(result, a.lang, verbose=getattr(a, "verbose", False))))
     if len(result.not_evaluated):
-        print(f"not evaluated (layer missing): {', '.join(result.not_evaluated['rule_id'])}")
-    _print_notes(result.notes, sys.stdout)
+        ids = result.not_evaluated["rule_id"].tolist()
+        more = f" … ({len(ids)} rules)" if len(ids) > 30 else ""
+        print(f"not evaluated (layer missing): {', '.join(ids[:30])}{more}")
+    _print_notes(result.notes, sys.stdout, limit=30)
     for p in written:
         print(f"wrote {p}")
     if a.fail_on:
-        worst = max(SEVERITY_RANK[v] for v in result.sites["verdict"])
-        if worst >= SEVERITY_RANK[a.fail_on]:
+        worst = result.sites["verdict"].map(VERDICT_RANK).max()
+        if worst >= VERDICT_RANK[a.fail_on]:
             return 1
     return 0
 
@@ -201,14 +254,17 @@ def build_parser() -> argparse.ArgumentParser:
     scr.add_argument("--activity", help="allowed-activity tags, ';'-separated (see rules/activities.yaml)")
     scr.add_argument("--crs", help="CRS for site files that carry none")
     scr.add_argument("--out", required=True, help="output folder")
-    scr.add_argument("--format", default="html,json,xlsx,gpkg", help="comma-separated: html,json,xlsx,gpkg")
+    scr.add_argument("--format", default="html,json,xlsx,gpkg",
+                     help="comma-separated: html,json,xlsx,gpkg (and jsonl: JSON Lines for very large runs)")
     scr.add_argument("--lang", choices=["zh", "en"], default="zh")
     scr.add_argument("--fail-on", choices=["prohibited", "restricted", "review"],
                      help="exit 1 when any site's verdict is at least this severe")
     scr.add_argument("--quiet", action="store_true", help="no progress bar")
-    scr.add_argument("--area-method", choices=["geodesic", "equal_area"], default="geodesic",
-                     help="geodesic (default, Karney on the CGCS2000 ellipsoid) or equal_area (vectorised, "
-                          "within 1e-5 of it; for province-scale runs)")
+    scr.add_argument("--area-method", choices=["survey", "geodesic", "equal_area"], default="survey",
+                     help="survey (default: the land survey's ellipsoidal trapezoid formula on CGCS2000, "
+                          "vectorised), geodesic (Karney, one call per ring) or equal_area")
+    scr.add_argument("--verbose", action="store_true", help=f"print every site (default above {SUMMARY_ABOVE} "
+                     "sites: counts by verdict and rule and the worst sites)")
     scr.add_argument("--threads", type=int_in(0, 1024, meaning=" (0: every core)"),
                      help="threads for the overlaps: 0 every core (default: ECOGIS_THREADS, else every core)")
     scr.add_argument("--engine", choices=["local", "dask"], default="local",

@@ -1,7 +1,20 @@
 """Areas on the CGCS2000 ellipsoid, in m², hectares and 亩.
 
-Never in degrees and never in Web Mercator.  Two methods:
+Never in degrees and never in Web Mercator.  Three methods:
 
+``survey`` (the default)
+    The land survey's ellipsoidal area (图斑椭球面积): the formula for the
+    area of an ellipsoidal trapezoid between two meridians and two parallels
+    (椭球面上任意梯形面积计算公式, series in e² to e⁸ with the constants
+    A…E), prescribed by 国土调查办发〔2008〕32号 《图幅理论面积与图斑椭球面积计算公式及要求》
+    for the second national land survey and kept, on the CGCS2000 ellipsoid,
+    by the third survey's technical rules (TD/T 1055-2019).  The survey
+    converts each vertex to (B, L) and sums trapezoids; here every edge is
+    the trapezoid between it and a reference parallel, ``ΔL`` times the zone
+    area averaged along the edge (Simpson's rule, exact for an edge that runs
+    linearly in lon/lat).  Vectorised: no Python loop over rings, no PROJ
+    call for lon/lat input.  Within 1e-6 of Karney's geodesic area on
+    parcels of 100 m² to 1,000 km² at 18–53°N (``tests/test_area.py``).
 ``geodesic``
     The exact ellipsoidal area (Karney's algorithm, ``pyproj.Geod``) on the
     CGCS2000 ellipsoid (a = 6378137 m, 1/f = 298.257222101).  One pyproj call
@@ -72,10 +85,20 @@ DENSIFY_M = 100.0
 M2_PER_HA = 10_000.0
 MU_PER_HA = 15.0
 
-AREA_METHODS = ("geodesic", "equal_area")
+AREA_METHODS = ("survey", "geodesic", "equal_area")
+#: The default area method: the land survey's ellipsoidal trapezoid formula.
+DEFAULT_AREA_METHOD = "survey"
 
 #: One sentence per method, for reports.
 AREA_METHOD_TEXT: dict[str, dict[str, str]] = {
+    "survey": {
+        "zh": "面积为CGCS2000椭球面积（a=6378137 m，1/f=298.257222101），按国土调查椭球面上梯形面积计算公式"
+        "（国土调查办发〔2008〕32号，第三次全国国土调查沿用，TD/T 1055-2019）逐边计算，"
+        "与椭球面大地线面积相差不超过百万分之一。",
+        "en": "Areas are ellipsoidal areas on the CGCS2000 ellipsoid (a = 6378137 m, 1/f = 298.257222101) "
+        "by the land survey's ellipsoidal trapezoid formula (国土调查办发〔2008〕32号, kept by the third "
+        "national land survey, TD/T 1055-2019), edge by edge; within 1e-6 of the geodesic area.",
+    },
     "geodesic": {
         "zh": "面积按CGCS2000椭球面计算（椭球面大地线面积，a=6378137 m，1/f=298.257222101）。",
         "en": "Areas are ellipsoidal (geodesic) areas on the CGCS2000 ellipsoid "
@@ -302,6 +325,102 @@ def _ring_areas_lonlat(coords: np.ndarray, ring_of: np.ndarray, n_rings: int) ->
     return np.abs(total) * (CGCS2000_A * CGCS2000_A / 2.0)
 
 
+# The survey formula's constants (国土调查办发〔2008〕32号, 二): A…E in e², e⁴, e⁶, e⁸ of the CGCS2000 ellipsoid.
+_SA = 1 + (3 / 6) * _E2 + (30 / 80) * _E2**2 + (35 / 112) * _E2**3 + (630 / 2304) * _E2**4
+_SB = (1 / 6) * _E2 + (15 / 80) * _E2**2 + (21 / 112) * _E2**3 + (420 / 2304) * _E2**4
+_SC = (3 / 80) * _E2**2 + (7 / 112) * _E2**3 + (180 / 2304) * _E2**4
+_SD = (1 / 112) * _E2**3 + (45 / 2304) * _E2**4
+_SE = (5 / 2304) * _E2**4
+_B_AXIS = CGCS2000_A * (1.0 - 1.0 / CGCS2000_INV_F)
+
+
+def survey_trapezoid(b1: np.ndarray, b2: np.ndarray, dl: np.ndarray) -> np.ndarray:
+    """Area (m², signed) of the ellipsoidal trapezoid between parallels ``b1``, ``b2`` and a longitude span ``dl``.
+
+    The land survey's formula (椭球面上任意梯形面积计算公式), radians in::
+
+        S = 2b²ΔL [A sin(½ΔB) cos Bm − B sin(3/2 ΔB) cos 3Bm + C sin(5/2 ΔB) cos 5Bm
+                   − D sin(7/2 ΔB) cos 7Bm + E sin(9/2 ΔB) cos 9Bm],   ΔB = B2 − B1, Bm = (B1 + B2)/2
+
+    It is the series (to e⁸) of the exact zone area ``b² ∫ cos B / (1 − e² sin² B)² dB``.
+    """
+    d = 0.5 * (np.asarray(b2) - np.asarray(b1))
+    m = 0.5 * (np.asarray(b2) + np.asarray(b1))
+    series = (_SA * np.sin(d) * np.cos(m) - _SB * np.sin(3 * d) * np.cos(3 * m)
+              + _SC * np.sin(5 * d) * np.cos(5 * m) - _SD * np.sin(7 * d) * np.cos(7 * m)
+              + _SE * np.sin(9 * d) * np.cos(9 * m))
+    return 2.0 * _B_AXIS * _B_AXIS * np.asarray(dl) * series
+
+
+def _survey_zone(b: np.ndarray) -> np.ndarray:
+    """``F(B) = b²[A sin B − B sin 3B + C sin 5B − D sin 7B + E sin 9B]``: the trapezoid formula per unit ``ΔL``.
+
+    ``S(B1, B2, ΔL) = ΔL·(F(B2) − F(B1))`` is the survey's trapezoid formula
+    (``2 sin(kΔB/2) cos(kBm) = sin kB2 − sin kB1``).  One sine and cosine per
+    latitude; the multiple angles by the recurrence ``sin(k+2)x = 2 cos 2x · sin kx − sin(k−2)x``.
+    """
+    s1 = np.sin(b)
+    c2 = 1.0 - 2.0 * s1 * s1
+    s3 = s1 * (3.0 - 4.0 * s1 * s1)
+    s5 = 2.0 * c2 * s3 - s1
+    s7 = 2.0 * c2 * s5 - s3
+    s9 = 2.0 * c2 * s7 - s5
+    return _B_AXIS * _B_AXIS * (_SA * s1 - _SB * s3 + _SC * s5 - _SD * s7 + _SE * s9)
+
+
+def _ring_areas_survey(coords: np.ndarray, ring_of: np.ndarray, n_rings: int) -> np.ndarray:
+    """Unsigned area (m²) of each closed lon/lat ring by the survey's trapezoid formula, edge by edge.
+
+    Each edge contributes the trapezoid between the ring's reference parallel
+    (its first vertex) and the edge, ``ΔL`` wide, its height averaged along
+    the edge with Simpson's rule; summed with signs per ring.  ``F`` is taken
+    at every vertex once and at every edge's midpoint.
+    """
+    if n_rings == 0:
+        return np.zeros(0)
+    lam = np.radians(coords[:, 0])
+    phi = np.radians(coords[:, 1])
+    f_ref = _survey_zone(phi[np.searchsorted(ring_of, np.arange(n_rings))])
+    f = _survey_zone(phi) - f_ref[ring_of]
+    same = ring_of[1:] == ring_of[:-1]  # edge k joins vertices k and k+1 of one ring
+    edge_ring = ring_of[1:][same]
+    dl = (lam[1:] - lam[:-1])[same]
+    f_mid = _survey_zone(0.5 * (phi[1:] + phi[:-1])[same]) - f_ref[edge_ring]
+    mean = (f[:-1][same] + 4.0 * f_mid + f[1:][same]) / 6.0
+    return np.abs(np.bincount(edge_ring, weights=dl * mean, minlength=n_rings))
+
+
+def survey_area(geoms: Any, crs: Any = None) -> np.ndarray:
+    """Area in m² on CGCS2000 by the land survey's ellipsoidal trapezoid formula (the default method).
+
+    Same parameters, shapes and conventions as :func:`geodesic_area`.  Lon/lat
+    input is taken as drawn (edges linear in lon/lat; edges taller than
+    :data:`SIMPSON_MAX_DEG` are split first); projected input (e.g.
+    Gauss-Krüger, as the survey's own coordinates) is split to
+    :data:`DENSIFY_M` in its CRS and its vertices converted to (B, L), as the
+    survey does.  Vectorised; large inputs run in chunks on threads.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> one_ha = shapely.box(116.0, 40.0, 116.0011766, 40.0009007)
+    >>> round(float(survey_area(one_ha, 4490)) / 10_000, 2)
+    1.0
+    """
+    values = _lonlat(geoms, crs, densify_lonlat=False)
+    return _shaped(_in_chunks(_survey_areas, values), _output_shape(geoms))
+
+
+def _survey_areas(values: np.ndarray) -> np.ndarray:
+    """Survey-formula areas (m²) of lon/lat CGCS2000 geometries, one per element (0 for non-polygons)."""
+    b = shapely.bounds(values)
+    tall = (b[:, 3] - b[:, 1]) > SIMPSON_MAX_DEG
+    if tall.any():
+        values = values.copy()
+        values[tall] = shapely.segmentize(values[tall], SIMPSON_MAX_DEG)
+    return _per_ring(values, _ring_areas_survey)
+
+
 def equal_area(geoms: Any, crs: Any = None) -> np.ndarray:
     """Area in m² on the CGCS2000 ellipsoid by the cylindrical equal-area integral, vectorised.
 
@@ -334,14 +453,16 @@ def _lonlat_areas(values: np.ndarray) -> np.ndarray:
     return _per_ring(values, _ring_areas_lonlat)
 
 
-def area_ha(geoms: Any, crs: Any = None, method: str = "geodesic") -> np.ndarray:
-    """Area in hectares by ``method`` (``"geodesic"`` or ``"equal_area"``)."""
-    if method == "geodesic":
+def area_ha(geoms: Any, crs: Any = None, method: str = DEFAULT_AREA_METHOD) -> np.ndarray:
+    """Area in hectares by ``method``: ``"survey"`` (default), ``"geodesic"`` or ``"equal_area"``."""
+    if method == "survey":
+        m2 = survey_area(geoms, crs)
+    elif method == "geodesic":
         m2 = geodesic_area(geoms, crs)
     elif method == "equal_area":
         m2 = equal_area(geoms, crs)
     else:
-        raise InputError(f"unknown area method {method!r}", hint="use 'geodesic' or 'equal_area'")
+        raise InputError(f"unknown area method {method!r}", hint="use 'survey', 'geodesic' or 'equal_area'")
     return m2 / M2_PER_HA
 
 

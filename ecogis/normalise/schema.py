@@ -24,6 +24,7 @@ from ecogis.errors import SchemaError
 from ecogis.notes import Notes
 from ecogis.settings import settings
 
+
 GEOMETRY_FAMILIES = {
     "polygon": {"Polygon", "MultiPolygon"},
     "line": {"LineString", "MultiLineString", "LinearRing"},

@@ -249,10 +249,8 @@ def finding_targets(ws: Workspace, findings: str | os.PathLike | dict | Any,
                     notes: Notes | None = None) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Targets from screening findings (findings.json, its dict, or a ``ScreenResult``)."""
     notes = notes if notes is not None else Notes()
-    if hasattr(findings, "findings") and hasattr(findings, "sites"):
-        from ecogis.render.report import findings_document
-
-        doc = findings_document(findings)
+    if hasattr(findings, "to_document"):  # a ScreenResult: its own document, no render import
+        doc = findings.to_document()
     elif isinstance(findings, dict):
         doc = findings
     else:

@@ -11,6 +11,8 @@ import pandas as pd
 from ecogis.errors import InputError
 
 FORMATS = ("html", "json", "xlsx", "gpkg")
+#: Formats that may also be asked for: ``jsonl`` writes findings.jsonl (JSON Lines, for very large runs).
+EXTRA_FORMATS = ("jsonl",)
 #: Longest text from data shown in HTML (reports, maps); the full text stays in JSON, XLSX and GPKG.
 MAX_DISPLAY_CHARS = 2000
 
@@ -47,22 +49,10 @@ def context_layers(result) -> dict[str, gpd.GeoDataFrame]:
 
     The admin boundary (when the workspace has one) gives the review map its
     county outline and its mini-map something to show without a basemap.
+    They are the features the engine read (``result.context``): the
+    workspace is not reopened.
     """
-    from ecogis.workspace import open_workspace
-
-    ws = open_workspace(result.meta["workspace"])
-    out = {}
-    if ws.has("admin"):
-        admin = ws.read("admin", bbox=tuple(result.sites.total_bounds))
-        if len(admin):
-            out["admin"] = admin
-    if not len(result.findings):
-        return out
-    for kind, grp in result.findings.groupby("layer_kind"):
-        feats = ws.read(kind, bbox=tuple(result.findings.total_bounds))
-        keep = feats["fid"].isin(set(grp["feature_id"].tolist()))
-        out[str(kind)] = feats[keep]
-    return out
+    return dict(getattr(result, "context", None) or {})
 
 
 def review_map_html(result, *, lang: str = "zh") -> str:
@@ -74,25 +64,59 @@ def review_map_html(result, *, lang: str = "zh") -> str:
     return to_html(m)
 
 
-def write_outputs(result, out_dir: str | Path, *, formats: Iterable[str] = FORMATS, lang: str = "zh") -> list[Path]:
-    """Write the chosen outputs into ``out_dir``; return the paths written."""
+def write_outputs(result, out_dir: str | Path, *, formats: Iterable[str] = FORMATS, lang: str = "zh",
+                  progress: bool = False) -> list[Path]:
+    """Write the chosen outputs into ``out_dir``; return the paths written.
+
+    ``progress`` shows a bar over the files being written (the CLI turns it on).
+    """
     from ecogis.render.report import findings_document, write_gpkg, write_json, write_xlsx
     from ecogis.render.report_html import write_report
 
     fmts = [f.strip().lower() for f in formats if f.strip()]
-    bad = [f for f in fmts if f not in FORMATS]
+    bad = [f for f in fmts if f not in FORMATS + EXTRA_FORMATS]
     if bad:
-        raise InputError(f"unknown output format {', '.join(bad)}", hint=f"choose from {', '.join(FORMATS)}")
+        raise InputError(f"unknown output format {', '.join(bad)}",
+                         hint=f"choose from {', '.join(FORMATS + EXTRA_FORMATS)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
+    bar = _writing_bar([f for f in fmts if f in FORMATS + EXTRA_FORMATS], progress)
     if "json" in fmts:
+        bar.set_postfix_str("findings.json")
         written.append(write_json(result, out / "findings.json"))
+        bar.update()
+    if "jsonl" in fmts:
+        bar.set_postfix_str("findings.jsonl")
+        written.append(write_json(result, out / "findings.jsonl", lines=True))
+        bar.update()
     if "xlsx" in fmts:
+        bar.set_postfix_str("findings.xlsx")
         written.append(write_xlsx(result, out / "findings.xlsx", lang=lang))
+        bar.update()
     if "gpkg" in fmts:
+        bar.set_postfix_str("conflicts.gpkg")
         written.append(write_gpkg(result, out / "conflicts.gpkg"))
+        bar.update()
     if "html" in fmts:
+        bar.set_postfix_str("report.html")
         doc = clip_doc(findings_document(result))
         written.append(write_report(doc, out / "report.html", lang=lang, map_html=review_map_html(result, lang=lang)))
+        bar.update()
+    bar.close()
     return written
+
+
+class _NoBar:
+    def set_postfix_str(self, s: str) -> None: ...
+    def update(self, n: int = 1) -> None: ...
+    def close(self) -> None: ...
+
+
+def _writing_bar(fmts: list[str], enabled: bool):
+    """A progress bar over the files to write (shown after 2 s), or a silent stand-in."""
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=len(fmts), desc="writing", unit="file", leave=False, delay=2.0)

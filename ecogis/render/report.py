@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -17,66 +16,38 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "data" / "findings.schema
 DISTANCE_FIELDS = ("distance_m",)
 
 
-def _num(v: Any) -> float | None:
-    if v is None:
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(f) else f
-
-
-def _str(v: Any) -> str | None:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return None
-    return str(v)
-
-
-def _steps(text: Any) -> list[str]:
-    if not text:
-        return []
-    return [s.strip() for s in str(text).replace("；", ";").split(";") if s.strip()]
-
-
 def findings_document(result) -> dict[str, Any]:
-    """The findings as the documented JSON structure (``ecogis/data/findings.schema.json``)."""
-    sites = []
-    by_site = {sid: grp for sid, grp in result.findings.groupby("site_id")} if len(result.findings) else {}
-    for rec in result.sites.drop(columns=result.sites.geometry.name).to_dict("records"):
-        grp = by_site.get(rec["site_id"])
-        items = []
-        if grp is not None:
-            for f in grp.drop(columns="geometry").to_dict("records"):
-                items.append({
-                    "rule_id": f["rule_id"], "rule_title": _str(f["rule_title"]), "severity": f["severity"],
-                    "layer_kind": f["layer_kind"], "feature_id": _str(f["feature_id"]),
-                    "feature_name": _str(f["feature_name"]), "zone": _str(f["zone"]),
-                    "feature_code": _str(f["feature_code"]),
-                    "overlap_ha": _num(f["overlap_ha"]), "overlap_mu": _num(f["overlap_mu"]),
-                    "overlap_pct": _num(f["overlap_pct"]), "overlap_length_m": _num(f["overlap_length_m"]),
-                    "distance_m": _num(f["distance_m"]), "basis": f["basis"], "message": f["message"],
-                    "next_steps": _steps(f["next_steps"]), "rule_file": _str(f["rule_file"]), "source": _str(f["source"]),
-                })
-        sites.append({
-            "site_id": str(rec["site_id"]), "name": _str(rec.get("name")), "industry": _str(rec.get("industry")),
-            "nature": _str(rec.get("nature")), "linear": bool(rec.get("linear")),
-            "national_major": bool(rec.get("national_major")), "unavoidable": bool(rec.get("unavoidable")),
-            "area_ha": _num(rec["area_ha"]) or 0.0, "area_mu": _num(rec["area_mu"]) or 0.0,
-            "length_m": _num(rec.get("length_m")),
-            "verdict": rec["verdict"], "coverage": rec["coverage"], "covered_pct": _num(rec["covered_pct"]) or 0.0,
-            "checked_layers": [s for s in str(rec["checked_layers"]).split(", ") if s],
-            "not_evaluated": [s for s in str(rec["not_evaluated"]).split(", ") if s],
-            "repairs": [s for s in str(rec.get("repairs") or "").split("\n") if s],
-            "findings": items,
-        })
-    return {"meta": result.meta, "sites": sites}
+    """The findings as the documented JSON structure (``ecogis/data/findings.schema.json``).
+
+    Kept for older callers: it is :meth:`ecogis.ScreenResult.to_document`.
+    """
+    return result.to_document()
 
 
-def write_json(result, path: str | Path) -> Path:
-    """Write ``findings.json``."""
-    doc = findings_document(result)
-    return write_text_atomic(path, json.dumps(doc, ensure_ascii=False, indent=2, default=_default))
+#: Above this many sites plus findings ``findings.json`` is written compact (one line; the C encoder),
+#: below it indented for reading.
+INDENT_LIMIT = 5_000
+
+
+def write_json(result, path: str | Path, *, lines: bool | None = None) -> Path:
+    """Write ``findings.json`` in one pass (or, with ``lines``, JSON Lines: ``findings.jsonl``).
+
+    JSON Lines, for very large runs: the first line is ``{"meta": …}``, then
+    one site (with its findings) per line, so readers can stream it.  Small
+    results are indented; large ones compact (Python's fast encoder only runs
+    without indentation).
+    """
+    doc = result.to_document()
+    if lines is None:
+        lines = Path(path).suffix == ".jsonl"
+    if lines:
+        dumps = json.JSONEncoder(ensure_ascii=False, default=_default, separators=(",", ":")).encode
+        text = "\n".join([dumps({"meta": doc["meta"]}), *map(dumps, doc["sites"])]) + "\n"
+        return write_text_atomic(path, text)
+    big = len(doc["sites"]) + len(result.findings) > INDENT_LIMIT
+    text = json.dumps(doc, ensure_ascii=False, default=_default, indent=None if big else 2,
+                      separators=(",", ":") if big else None)
+    return write_text_atomic(path, text)
 
 
 def _default(o: Any) -> Any:
@@ -113,14 +84,15 @@ def _safe_cell(v: Any) -> Any:
 
 def write_xlsx(result, path: str | Path, *, lang: str = "zh") -> Path:
     """Write ``findings.xlsx``: a sheet of verdicts and a sheet of findings."""
-    from ecogis.screening.engine import SEVERITY_TEXT
+    from ecogis.vocab import labels
 
+    text = labels(lang)
     verdicts = result.verdicts.copy()
-    verdicts["verdict"] = verdicts["verdict"].map(lambda v: SEVERITY_TEXT.get(v, {}).get(lang, v))
+    verdicts["verdict"] = verdicts["verdict"].map(text).fillna(verdicts["verdict"])
     findings = pd.DataFrame(result.findings.drop(columns="geometry"))
     cols = [c for c in FINDING_HEADERS["zh"] if c in findings.columns]
     findings = findings[cols]
-    findings["severity"] = findings["severity"].map(lambda v: SEVERITY_TEXT.get(v, {}).get(lang, v))
+    findings["severity"] = findings["severity"].map(text).fillna(findings["severity"])
     verdicts = verdicts.rename(columns=VERDICT_HEADERS.get(lang, {})).map(_safe_cell)
     findings = findings.rename(columns=FINDING_HEADERS.get(lang, {})).map(_safe_cell)
     with atomic_path(path) as tmp:
@@ -142,8 +114,9 @@ def write_gpkg(result, path: str | Path) -> Path:
     """Write ``conflicts.gpkg``: overlap geometries (layer ``conflicts``) and the sites (layer ``sites``)."""
     with atomic_path(path) as tmp:
         sites = result.sites.drop(columns=[c for c in ("fid",) if c in result.sites.columns])
-        pyogrio.write_dataframe(sites, tmp, layer="sites", driver="GPKG", promote_to_multi=None)
+        # the Arrow path: columns go to GDAL as Arrow arrays, no per-row Python (pyogrio use_arrow)
+        pyogrio.write_dataframe(sites, tmp, layer="sites", driver="GPKG", promote_to_multi=None, use_arrow=True)
         if len(result.findings):
             pyogrio.write_dataframe(result.findings, tmp, layer="conflicts", driver="GPKG", append=False,
-                                    geometry_type="Unknown")
+                                    geometry_type="Unknown", use_arrow=True)
     return Path(path)

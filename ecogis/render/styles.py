@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from ecogis.vocab import Severity
+
 
 @dataclass(frozen=True)
 class ClassStyle:
@@ -66,10 +68,8 @@ CONTROL_UNIT: dict[str, ClassStyle] = {
 
 #: Finding severities, most severe first (the order of the legend and of the layers).
 SEVERITY: dict[str, ClassStyle] = {
-    "prohibited": ClassStyle("#d7191c", "#9e0f12", "禁止", "Prohibited", fill_opacity=0.55, weight=2.5),
-    "restricted": ClassStyle("#f28c28", "#b35f0e", "限制", "Restricted", fill_opacity=0.55, weight=2.5),
-    "review": ClassStyle("#ffbf00", "#b38600", "需论证", "Needs review", fill_opacity=0.55, weight=2.5),
-    "notice": ClassStyle("#2c7bb6", "#1a4f78", "提示", "Notice", fill_opacity=0.45, weight=2.5),
+    s.value: ClassStyle(s.colour, stroke, s.zh, s.en, fill_opacity=opacity, weight=2.5)
+    for s, stroke, opacity in zip(Severity, ("#9e0f12", "#b35f0e", "#b38600", "#1a4f78"), (0.55, 0.55, 0.55, 0.45))
 }
 
 #: Protected-area zones: core dark, buffer medium, general-control / experimental light.

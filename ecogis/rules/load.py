@@ -31,6 +31,7 @@ from ecogis.rules.taxonomy import Taxonomy, load_taxonomy
 from ecogis.rules.yamlio import read_yaml
 from ecogis.settings import settings
 
+
 #: Files in the rules folder that are not rule files.
 RESERVED = frozenset({"taxonomy.yaml", "activities.yaml", "schema.json", "schema.yaml"})
 

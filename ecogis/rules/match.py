@@ -52,6 +52,9 @@ class PreparedSites:
     flags: Mapping[str, np.ndarray]
     activity: Mapping[str, np.ndarray]
 
+    def __len__(self) -> int:
+        return self.n
+
     @property
     def industry_known(self) -> np.ndarray:
         return self.industry != ""
@@ -99,7 +102,10 @@ def _fingerprint(df: pd.DataFrame) -> tuple:
     cols = [c for c in ("industry", "nature", "activity", *FLAGS) if c in df.columns]
     if not cols or not len(df):
         return (len(df), tuple(map(str, df.columns)), 0)
-    h = pd.util.hash_pandas_object(df[cols].astype(str), index=False).to_numpy()
+    try:  # the columns as they are (3× faster); text forms only for unhashable cells (activity lists)
+        h = pd.util.hash_pandas_object(df[cols], index=False).to_numpy()
+    except TypeError:
+        h = pd.util.hash_pandas_object(df[cols].astype(str), index=False).to_numpy()
     return (len(df), tuple(map(str, df.columns)), int(h.sum(dtype=np.uint64)), int(h[0]), int(h[-1]))
 
 
@@ -149,24 +155,17 @@ def prepare_sites(
     def where(i: int, col: str) -> str:
         return f"site {labels[i]!s}, field {col}"
 
-    # industry: normalise each distinct value once
+    # every column: each distinct value normalised once (errors name the first site that has it)
     if "industry" in sites.columns:
-        raw = sites["industry"].to_numpy(dtype=object)
-        norm_of: dict[Any, str] = {}
-        out = np.empty(n, dtype=object)
-        for i, v in enumerate(raw):
-            key = v if not isinstance(v, float) else ("nan" if v != v else v)
-            if key not in norm_of:
-                norm_of[key] = "" if _is_missing(v) else taxonomy.validate(
-                    v, strict=strict_industry, error=InputError, path=path, where=where(i, "industry"))
-            out[i] = norm_of[key]
-        industry = out.astype(str)
+        industry = _per_distinct(sites["industry"].to_numpy(dtype=object), lambda v, i: "" if _is_missing(v) else
+                                 taxonomy.validate(v, strict=strict_industry, error=InputError, path=path,
+                                                   where=where(i, "industry"))).astype(str)
     else:
         industry = np.full(n, "", dtype=object).astype(str)
 
     if "nature" in sites.columns:
-        vals = sites["nature"].to_numpy(dtype=object)
-        nature = np.array(["" if _is_missing(v) else str(v).strip() for v in vals], dtype=object).astype(str)
+        nature = _per_distinct(sites["nature"].to_numpy(dtype=object),
+                               lambda v, i: "" if _is_missing(v) else str(v).strip()).astype(str)
         bad = ~np.isin(nature, list(NATURES) + [""])
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
@@ -178,22 +177,44 @@ def prepare_sites(
     flags: dict[str, np.ndarray] = {}
     for flag in FLAGS:
         if flag in sites.columns:
-            vals = sites[flag].to_numpy(dtype=object)
-            flags[flag] = np.fromiter((_to_bool(v, path=path, where=where(i, flag)) for i, v in enumerate(vals)),
-                                      dtype=bool, count=n)
+            flags[flag] = _per_distinct(sites[flag].to_numpy(dtype=object),
+                                        lambda v, i, flag=flag: _to_bool(v, path=path, where=where(i, flag))
+                                        ).astype(bool)
         else:
             flags[flag] = np.zeros(n, dtype=bool)
 
     act: dict[str, np.ndarray] = {}
     if "activity" in sites.columns:
-        parsed = [activities.parse(v, error=InputError, path=path, where=where(i, "activity"))
-                  for i, v in enumerate(sites["activity"].to_numpy(dtype=object))]
+        parsed = list(_per_distinct(sites["activity"].to_numpy(dtype=object),
+                                    lambda v, i: activities.parse(v, error=InputError, path=path,
+                                                                  where=where(i, "activity"))))
         tags = sorted(set().union(*parsed)) if parsed else []
         if tags:
             s = pd.Series([sorted(t) for t in parsed], index=range(n)).explode().dropna()
             onehot = pd.crosstab(s.index, s).reindex(index=range(n), columns=tags, fill_value=0) > 0
             act = {t: onehot[t].to_numpy(dtype=bool) for t in tags}
     return PreparedSites(n=n, industry=industry, nature=nature, flags=flags, activity=act)
+
+
+def _per_distinct(values: np.ndarray, fn) -> np.ndarray:
+    """``fn(value, first_row)`` for each distinct value, spread back to every row (object array).
+
+    Missing values (None, NaN) count as one value.  Unhashable cells (lists
+    of activity tags) fall back to one call per row.
+    """
+    out = np.empty(len(values), dtype=object)
+    try:
+        codes, uniq = pd.factorize(values)
+    except TypeError:
+        out[:] = [fn(v, i) for i, v in enumerate(values)]
+        return out
+    seen, first = np.unique(codes, return_index=True)
+    # after the distinct values, one slot for missing (code -1)
+    table = np.empty(len(uniq) + 1, dtype=object)
+    for code, i in zip(seen, first):
+        table[code] = fn(values[i], int(i))
+    out[:] = table[codes]
+    return out
 
 
 def _prepared(sites: pd.DataFrame | PreparedSites, taxonomy, activities) -> PreparedSites:

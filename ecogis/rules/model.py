@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from ecogis.errors import RuleError
+from ecogis.vocab import SEVERITIES, SEVERITY_RANK, Severity
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -26,11 +27,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from ecogis.rules.match import PreparedSites
     from ecogis.rules.taxonomy import Taxonomy
 
-#: Severities, most severe first.
-SEVERITIES = ("prohibited", "restricted", "review", "notice")
-SEVERITY_RANK = {"prohibited": 4, "restricted": 3, "review": 2, "notice": 1}
-SEVERITY_ZH = {"prohibited": "禁止", "restricted": "限制", "review": "需论证", "notice": "提示"}
-SEVERITY_EN = {"prohibited": "prohibited", "restricted": "restricted", "review": "needs review", "notice": "notice"}
+#: Severities, most severe first, their ranks and labels: from the one vocabulary, :mod:`ecogis.vocab`.
+SEVERITY_ZH = {s.value: s.zh for s in Severity}
+SEVERITY_EN = {s.value: s.en for s in Severity}
 
 NATURES = ("新建", "改建", "扩建")
 FLAGS = ("linear", "national_major", "unavoidable")

@@ -21,6 +21,10 @@ class _SafeUniqueLoader(yaml.SafeLoader):
     """A safe loader that refuses duplicate keys in a mapping."""
 
 
+class _FastSafeUniqueLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml: ~10× faster to parse
+    """The same loader on libyaml (when PyYAML has it); a syntax error is re-read by the Python one for its message."""
+
+
 def _construct_mapping(loader: _SafeUniqueLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
     seen: set[Any] = set()
     for key_node, _ in node.value:
@@ -40,6 +44,7 @@ def _construct_mapping(loader: _SafeUniqueLoader, node: yaml.MappingNode, deep: 
 
 
 _SafeUniqueLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_FastSafeUniqueLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 #: Largest number of nodes a YAML document may expand to through its aliases.
@@ -54,10 +59,10 @@ class _Limit(Exception):
     """A YAML limit was hit: ``(message, line)``."""
 
 
-def _check_depth(text: str) -> None:
+def _check_depth(text: str, loader_class: type = yaml.SafeLoader) -> None:
     """Refuse nesting deeper than :data:`MAX_YAML_DEPTH` from the event stream (before any recursion)."""
     depth = 0
-    for ev in yaml.parse(text, Loader=yaml.SafeLoader):
+    for ev in yaml.parse(text, Loader=loader_class):
         if isinstance(ev, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
             depth += 1
             if depth > MAX_YAML_DEPTH:
@@ -103,24 +108,39 @@ def _expanded_nodes(root: yaml.Node) -> int:
 
 
 def _load_safe(text: str, path: Path, error: type[EcogisError] = RuleError, what: str = "rule file") -> Any:
-    """Check depth and alias expansion, then construct (a "billion laughs" document is refused, not expanded)."""
+    """Check depth and alias expansion, then construct (a "billion laughs" document is refused, not expanded).
+
+    libyaml parses when PyYAML has it; if it finds a syntax error the document
+    is read again by PyYAML's own parser, so messages stay the same either way.
+    """
     try:
-        _check_depth(text)
-        loader = _SafeUniqueLoader(text)
-        try:
-            node = loader.get_single_node()
-            if node is None:
-                return None
-            size = _expanded_nodes(node)
-            if size > MAX_YAML_NODES:
-                raise _Limit(f"YAML aliases expand to over {MAX_YAML_NODES:,} nodes", node.start_mark.line + 1)
-            return loader.construct_document(node)
-        finally:
-            loader.dispose()
+        if _FastSafeUniqueLoader is not _SafeUniqueLoader:
+            try:
+                return _load_with(_FastSafeUniqueLoader, text)
+            except yaml.MarkedYAMLError as exc:
+                if not isinstance(exc, (yaml.scanner.ScannerError, yaml.parser.ParserError,
+                                        yaml.composer.ComposerError)):
+                    raise
+        return _load_with(_SafeUniqueLoader, text)
     except _Limit as exc:
         message, line = exc.args
         raise error(message, path=path, where=f"line {line}",
                     hint=f"a {what} needs no deep nesting or aliases expanding to huge documents") from None
+
+
+def _load_with(loader_class: type, text: str) -> Any:
+    _check_depth(text, loader_class)
+    loader = loader_class(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        size = _expanded_nodes(node)
+        if size > MAX_YAML_NODES:
+            raise _Limit(f"YAML aliases expand to over {MAX_YAML_NODES:,} nodes", node.start_mark.line + 1)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def _plain(value: Any) -> Any:

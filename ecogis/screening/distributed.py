@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ecogis.errors import InputError
+from ecogis.normalise.area import DEFAULT_AREA_METHOD
 from ecogis.notes import Notes
 
 
@@ -92,7 +93,7 @@ def screen_dask(
     overrides: dict[str, Any] | None = None,
     crs: Any = None,
     lang: str | None = None,
-    area_method: str = "geodesic",
+    area_method: str = DEFAULT_AREA_METHOD,
 ):
     """Screen sites like :func:`ecogis.screen`, partitioned over a Dask cluster.
 
@@ -121,8 +122,10 @@ def screen_dask(
         The same sites, findings, not-evaluated rules and metadata as the
         single-machine engine, with ``meta["engine"]`` describing the run.
     """
-    from ecogis.screening.engine import SEVERITY_RANK, FINDING_COLUMNS, ScreenResult, _verdicts, resolve_inputs
+    from ecogis.screening.engine import _verdicts, resolve_inputs
+    from ecogis.screening.result import FINDING_COLUMNS, ScreenResult, combine_context
     from ecogis.settings import settings
+    from ecogis.vocab import VERDICT_RANK
 
     lang = lang or settings.lang
     notes = Notes()
@@ -158,7 +161,7 @@ def screen_dask(
     frames = [r.findings for r in results if len(r.findings)]
     if frames:
         df = pd.concat(frames, ignore_index=True)
-        rank = df["severity"].map(SEVERITY_RANK)
+        rank = df["severity"].map(VERDICT_RANK)
         df = df.assign(_rank=-rank).sort_values(
             ["site_id", "_rank", "rule_id", "feature_name", "feature_id"], kind="stable"
         ).drop(columns=["_rank"]).reset_index(drop=True)
@@ -182,4 +185,5 @@ def screen_dask(
             if (n.code, n.message) not in seen:
                 seen.add((n.code, n.message))
                 notes.add(n.code, n.message, getattr(n, "ids", ()))
-    return ScreenResult(sites=out_sites, findings=findings, not_evaluated=not_eval, meta=meta, notes=notes)
+    return ScreenResult(sites=out_sites, findings=findings, not_evaluated=not_eval, meta=meta, notes=notes,
+                        context=combine_context(r.context for r in results))

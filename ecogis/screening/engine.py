@@ -22,8 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -33,9 +32,10 @@ from shapely import STRtree
 
 from ecogis import __version__
 from ecogis.errors import InputError
-from ecogis.normalise.area import AREA_METHOD_TEXT, area_ha, ha_to_mu
+from ecogis.normalise.area import AREA_METHOD_TEXT, DEFAULT_AREA_METHOD, area_ha, ha_to_mu
 from ecogis.notes import Notes
 from ecogis.screening.pairs import overlay_pairs
+from ecogis.screening.result import FINDING_COLUMNS, ScreenResult
 from ecogis.screening.geometry import (
     degrees_for_metres,
     from_metric,
@@ -45,62 +45,14 @@ from ecogis.screening.geometry import (
     to_metric,
 )
 from ecogis.settings import settings
+from ecogis.vocab import SEVERITIES, VERDICT_RANK, VERDICT_TEXT
 from ecogis.workspace import Workspace, open_workspace
 
-SEVERITIES = ("prohibited", "restricted", "review", "notice")
-SEVERITY_RANK = {"prohibited": 4, "restricted": 3, "review": 2, "notice": 1, "clear": 0, "not_covered": -1}
-SEVERITY_TEXT = {
-    "prohibited": {"zh": "禁止", "en": "Prohibited"},
-    "restricted": {"zh": "限制", "en": "Restricted"},
-    "review": {"zh": "需论证", "en": "Needs review"},
-    "notice": {"zh": "提示", "en": "Notice"},
-    "clear": {"zh": "未发现冲突", "en": "Clear"},
-    "not_covered": {"zh": "超出数据覆盖范围", "en": "Not covered by the data"},
-}
+# the one vocabulary (ecogis.vocab); these names stay for older callers
+SEVERITY_RANK = VERDICT_RANK
+SEVERITY_TEXT = VERDICT_TEXT
 OVERLAP_TESTS = ("intersects", "within", "overlap_share")
 OUTSIDE_TESTS = ("outside",)
-FINDING_COLUMNS = [
-    "site_id", "site_name", "rule_id", "rule_title", "severity", "layer_kind", "feature_id", "feature_name",
-    "zone", "feature_code", "overlap_ha", "overlap_mu", "overlap_pct", "overlap_length_m", "distance_m",
-    "basis", "message", "next_steps", "rule_file", "source",
-]
-
-
-@dataclass
-class ScreenResult:
-    """What :func:`screen` returns.
-
-    Attributes
-    ----------
-    sites:
-        The sites with ``area_ha``, ``verdict``, ``coverage``, ``covered_pct``,
-        ``checked_layers`` and ``not_evaluated`` columns.
-    findings:
-        One row per (site, rule, feature) conflict, with the overlap polygon
-        (or, for distance rules, the shortest line) as geometry, EPSG:4490.
-    not_evaluated:
-        Rules whose layer is missing from the workspace.
-    meta:
-        Versions and checksums: ecogis, every layer used, every rule file, the
-        inputs; the area method; the time.
-    """
-
-    sites: gpd.GeoDataFrame
-    findings: gpd.GeoDataFrame
-    not_evaluated: pd.DataFrame
-    meta: dict[str, Any]
-    notes: Notes = field(default_factory=Notes)
-
-    @property
-    def verdicts(self) -> pd.DataFrame:
-        cols = ["site_id", "name", "industry", "nature", "area_ha", "verdict", "coverage", "covered_pct",
-                "checked_layers", "not_evaluated"]
-        return pd.DataFrame(self.sites[[c for c in cols if c in self.sites.columns]])
-
-    def site_findings(self, site_id: str) -> gpd.GeoDataFrame:
-        return self.findings[self.findings["site_id"] == site_id]
-
-
 def _test_of(rule) -> tuple[str, float | None]:
     """The rule's spatial test as ``(name, value)``."""
     t = rule.test
@@ -130,7 +82,7 @@ def screen(
     overrides: dict[str, Any] | None = None,
     crs: Any = None,
     lang: str | None = None,
-    area_method: str = "geodesic",
+    area_method: str = DEFAULT_AREA_METHOD,
     progress: bool | None = None,
     threads: int | None = None,
 ) -> ScreenResult:
@@ -155,7 +107,9 @@ def screen(
     lang:
         ``zh`` (default) or ``en`` for messages.
     area_method:
-        ``geodesic`` (default) or ``equal_area``.
+        ``survey`` (default: the land survey's ellipsoidal trapezoid formula,
+        vectorised), ``geodesic`` (Karney) or ``equal_area``; see
+        :mod:`ecogis.normalise.area`.
     progress:
         Show a progress bar (default: ``settings.progress``).
     threads:
@@ -303,14 +257,16 @@ def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, input
     mcrs = metric_crs_for(bounds)
     site_m = to_metric(site_geoms, mcrs)
     site_attrs = pd.DataFrame(site_gdf.drop(columns=site_gdf.geometry.name))
+    prepared = _prepare_attrs(site_attrs, ruleset)  # once for every rule
 
     parts: list[dict[str, Any]] = []
     checked: list[list[str]] = [[] for _ in range(n_sites)]
     layers_used: dict[str, dict[str, Any]] = {}
+    read_feats: dict[str, gpd.GeoDataFrame] = {}  # handed over in the result: writers never reopen the workspace
     kinds = [k for k in by_layer if k in present]
     for kind in _progress(kinds, len(kinds), progress, "screening"):
         rules = by_layer[kind]
-        applies = np.vstack([np.asarray(r.applies_mask(site_attrs), dtype=bool) for r in rules])
+        applies = np.vstack([np.asarray(r.applies_mask(prepared), dtype=bool) for r in rules])
         any_applies = applies.any(axis=0)
         for i in np.flatnonzero(any_applies):
             checked[i].append(kind)
@@ -324,6 +280,7 @@ def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, input
         lat = 0.5 * (bounds[1] + bounds[3])
         pad = degrees_for_metres(dmax, lat) if dmax else 1e-6
         feats = ws.read(kind, bbox=(bounds[0] - pad, bounds[1] - pad, bounds[2] + pad, bounds[3] + pad))
+        read_feats[kind] = feats
         ov = [i for i, (t, _) in enumerate(tests) if t in OVERLAP_TESTS]
         dist = [i for i, (t, _) in enumerate(tests) if t == "within_distance"]
         outs = [i for i, (t, _) in enumerate(tests) if t in OUTSIDE_TESTS]
@@ -386,7 +343,34 @@ def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, input
         "lang": lang,
         "not_evaluated_rules": not_eval["rule_id"].tolist(),
     }
-    return ScreenResult(sites=out_sites, findings=findings, not_evaluated=not_eval, meta=meta, notes=notes)
+    return ScreenResult(sites=out_sites, findings=findings, not_evaluated=not_eval, meta=meta, notes=notes,
+                        context=_context(ws, read_feats, findings, bounds))
+
+
+def _context(ws: Workspace, read_feats: dict[str, gpd.GeoDataFrame], findings: gpd.GeoDataFrame,
+             bounds: tuple[float, ...]) -> dict[str, gpd.GeoDataFrame]:
+    """The features the findings name, per kind (from what the engine read), and the admin boundary around the sites."""
+    out: dict[str, gpd.GeoDataFrame] = {}
+    if ws.has("admin"):
+        admin = read_feats.get("admin")
+        admin = ws.read("admin", bbox=bounds) if admin is None else admin
+        if len(admin):
+            out["admin"] = admin
+    if len(findings):
+        named = findings.groupby("layer_kind")["feature_id"].unique()
+        for kind, ids in named.items():
+            feats = read_feats.get(str(kind))
+            if feats is not None and "fid" in feats.columns:
+                out[str(kind)] = feats[feats["fid"].isin(ids)]
+    return out
+
+
+def _prepare_attrs(site_attrs: pd.DataFrame, ruleset):
+    """The site attributes normalised once for every rule's ``applies`` (:func:`ecogis.rules.match.prepare_sites`)."""
+    from ecogis.rules.match import _prepared
+
+    # through the match cache, so later masks over the same table (not-evaluated rules) reuse it
+    return _prepared(site_attrs, getattr(ruleset, "taxonomy", None), getattr(ruleset, "activities", None))
 
 
 def _rule_files(ruleset) -> list[dict[str, Any]]:
@@ -533,46 +517,63 @@ def _distance_findings(kind, rules, tests, applies, fmask, site_geoms, site_m, f
 
 
 def _assemble(parts: list[dict[str, Any]], site_gdf: gpd.GeoDataFrame, site_area: np.ndarray, lang: str):
+    """The findings table from the engine's parts, built once from contiguous arrays and sorted once.
+
+    Per part (one rule, one layer kind) the columns are NumPy arrays and the
+    messages are formatted column-wise (:func:`_messages`); the parts are
+    concatenated per column, ordered by site, severity, rule and feature with
+    one sort of those four keys, and the frame is built once.
+    """
     if not parts:
         return gpd.GeoDataFrame(columns=FINDING_COLUMNS, geometry=gpd.GeoSeries([], crs=4490), crs=4490)
-    frames = []
     site_ids = site_gdf["site_id"].to_numpy(dtype=object)
     site_names = site_gdf["name"].to_numpy(dtype=object)
+    cols: dict[str, list[np.ndarray]] = {c: [] for c in FINDING_COLUMNS + ["geometry"]}
     for p in parts:
         r, s, f, feats = p["rule"], p["s"], p["f"], p["feats"]
+        n = len(s)
         ov = p["overlap_ha"]
         with np.errstate(divide="ignore", invalid="ignore"):
             pct = np.where(site_area[s] > 0, 100.0 * ov / site_area[s], np.nan)
-        frames.append(pd.DataFrame({
+
+        def const(v: Any, n: int = n) -> np.ndarray:
+            return np.full(n, v, dtype=object)
+
+        part = {
             "site_id": site_ids[s],
             "site_name": site_names[s],
-            "rule_id": r.id,
-            "rule_title": r.title_zh if lang == "zh" else r.title_en,
-            "severity": r.severity,
-            "layer_kind": p["kind"],
+            "rule_id": const(r.id),
+            "rule_title": const(r.title_zh if lang == "zh" else r.title_en),
+            "severity": const(r.severity),
+            "layer_kind": const(p["kind"]),
             "feature_id": _feature_attr(feats, f, "fid"),
             "feature_name": _feature_attr(feats, f, "name"),
             "zone": _feature_attr(feats, f, "zone", "grade", "class", "level"),
             "feature_code": _feature_attr(feats, f, "code"),
-            "overlap_ha": np.round(ov, 4),
+            "overlap_ha": np.round(np.asarray(ov, dtype=float), 4),
             "overlap_mu": np.round(ha_to_mu(ov), 4),
             "overlap_pct": np.round(pct, 3),
-            "overlap_length_m": np.round(p["overlap_len"], 1),
-            "distance_m": np.round(p["distance"], 1),
-            "basis": r.basis,
-            "rule_file": str(getattr(r, "file", "")),
-            "source": _source_text(r),
-            "_rule": [r] * len(s),
-            "geometry": p["geom"],
-        }))
-    df = pd.concat(frames, ignore_index=True)
-    df["message"] = [_message(rule, rec, lang) for rule, rec in zip(df["_rule"], df.to_dict("records"))]
-    df["next_steps"] = [_next_steps(rule, lang) for rule in df["_rule"]]
-    df = df.drop(columns=["_rule"])
-    rank = df["severity"].map(SEVERITY_RANK)
-    df = df.assign(_rank=-rank).sort_values(["site_id", "_rank", "rule_id", "feature_name"], kind="stable")
-    df = df.drop(columns=["_rank"]).reset_index(drop=True)
-    return gpd.GeoDataFrame(df[FINDING_COLUMNS + ["geometry"]], geometry="geometry", crs=4490)
+            "overlap_length_m": np.round(np.asarray(p["overlap_len"], dtype=float), 1),
+            "distance_m": np.round(np.asarray(p["distance"], dtype=float), 1),
+            "basis": const(r.basis),
+            "rule_file": const(str(getattr(r, "file", ""))),
+            "source": const(_source_text(r)),
+            "geometry": np.asarray(p["geom"], dtype=object),
+        }
+        # messages per part (one rule), formatted column-wise from the message columns only
+        part["message"] = _messages(r, part, lang)
+        part["next_steps"] = const(_next_steps(r, lang))
+        for c in cols:
+            cols[c].append(part[c])
+    flat = {c: np.concatenate(v) for c, v in cols.items()}
+    # text stays object: inferring Arrow strings for every column costs more than the rest of the assembly
+    keys = pd.DataFrame({"site_id": pd.Series(flat["site_id"], dtype=object),
+                         "_rank": -pd.Series(flat["severity"], dtype=object).map(SEVERITY_RANK),
+                         "rule_id": pd.Series(flat["rule_id"], dtype=object),
+                         "feature_name": pd.Series(flat["feature_name"], dtype=object)})
+    order = keys.sort_values(["site_id", "_rank", "rule_id", "feature_name"], kind="stable").index.to_numpy()
+    frame = pd.DataFrame({c: pd.Series(flat[c][order], dtype=flat[c].dtype) for c in FINDING_COLUMNS})
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(flat["geometry"][order], crs=4490), crs=4490)
 
 
 def _source_text(rule) -> str:
@@ -603,6 +604,84 @@ def _message(rule, rec: dict[str, Any], lang: str) -> str:
         "rule_id": rec["rule_id"],
     }
     return rule.render_message(lang, **values)
+
+
+#: Message values the engine gives, with the decimals it formats them to (None: text as it is).
+_MESSAGE_VALUES: dict[str, tuple[str, int | None]] = {
+    "feature_name": ("feature_name", 2), "zone": ("zone", 2), "grade": ("zone", 2), "class": ("zone", 2),
+    "overlap_ha": ("overlap_ha", 4), "overlap_mu": ("overlap_mu", 2), "overlap_pct": ("overlap_pct", 2),
+    "distance_m": ("distance_m", 0), "feature_code": ("feature_code", 2),
+}
+#: Values given as they are (formatted by the rule's own formatter).
+_MESSAGE_RAW = ("site_name", "site_id", "layer_kind", "rule_id")
+
+
+def _format_column(values: np.ndarray, fmt) -> np.ndarray:
+    """``fmt(v)`` for each value, computed once per distinct value (one pass; numbers and names repeat)."""
+    codes, uniq = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    return np.array([fmt(u) for u in uniq], dtype=object)[codes] if len(uniq) else np.zeros(0, dtype=object)
+
+
+def _format_floats(values: np.ndarray, nd: int) -> np.ndarray:
+    """``f"{v:,.{nd}f}"`` for a float column, ``—`` where NaN (as :func:`_fmt` then the rule's formatter give)."""
+    out = np.full(len(values), "—", dtype=object)
+    ok = ~np.isnan(values)
+    if ok.any():
+        out[ok] = list(map(f"{{:,.{nd}f}}".format, values[ok].tolist()))
+    return out
+
+
+def _messages(rule, frame: "Mapping[str, np.ndarray] | pd.DataFrame", lang: str) -> np.ndarray:
+    """The rule's message for every row of ``frame`` (one rule), built column-wise.
+
+    The template is parsed once; each placeholder it uses becomes one column
+    of text (formatted per distinct value, as :func:`_message` formats one
+    row) and the columns are joined with the literal text.  Templates with
+    format specs, conversions or attribute access take the per-row path.
+    """
+    import string
+
+    from ecogis.rules.model import _fmt as rule_fmt
+
+    n = len(frame["site_id"])
+    template = rule.message_zh if lang == "zh" else rule.message_en
+    pieces = list(string.Formatter().parse(template))
+    if any(spec or conv or (name is not None and not name.isidentifier()) for _, name, spec, conv in pieces):
+        names = [c for c in FINDING_COLUMNS if c in frame and c not in ("message", "next_steps")]
+        return np.array([_message(rule, dict(zip(names, row)), lang)
+                         for row in zip(*(np.asarray(frame[c], dtype=object) for c in names))], dtype=object)
+    given = {name for _, name, _, _ in pieces if name is not None}
+    constant: dict[str, str] = {}
+    columns: dict[str, np.ndarray] = {}
+    for name in given:
+        if name in _MESSAGE_VALUES:
+            col, nd = _MESSAGE_VALUES[name]
+            values = np.asarray(frame[col])
+            if values.dtype.kind == "f":  # numbers: one format call each, no dispatch
+                columns[name] = _format_floats(values, nd)
+            else:
+                columns[name] = _format_column(values.astype(object),
+                                               lambda v, nd=nd, name=name: rule_fmt(name, _fmt(v, nd)))
+        elif name in _MESSAGE_RAW:
+            columns[name] = _format_column(np.asarray(frame[name], dtype=object),
+                                           lambda v, name=name: "—" if v is None else rule_fmt(name, v))
+        else:  # from the rule itself (rule_id, severity, limit_m …), the same for every row
+            constant[name] = _render_single(rule, name, lang)
+    out = np.full(n, "", dtype=object)
+    for literal, name, _, _ in pieces:
+        if literal:
+            out = out + literal
+        if name is not None:
+            out = out + (columns[name] if name in columns else constant[name])
+    return out
+
+
+def _render_single(rule, key: str, lang: str) -> str:
+    """The value the rule itself gives placeholder ``key`` (``—`` if none), formatted as its messages format it."""
+    import dataclasses
+
+    one = dataclasses.replace(rule, message_zh="{" + key + "}", message_en="{" + key + "}")
+    return one.render_message(lang)
 
 
 def _next_steps(rule, lang: str) -> str:

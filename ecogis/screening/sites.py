@@ -127,8 +127,15 @@ def prepare_sites(
         from ecogis.rules import load_taxonomy
 
         tax = load_taxonomy()
-        out["industry"] = [
-            tax.validate(v, strict=False, error=InputError, where=f"site {sid}, field industry") if isinstance(v, str) and v else None
-            for v, sid in zip(out["industry"], out["site_id"])
-        ]
+        # each distinct code validated once; an error names the first site that has it
+        codes, uniq = pd.factorize(out["industry"].to_numpy(dtype=object))
+        first = np.zeros(len(uniq), dtype=int)
+        seen, at = np.unique(codes, return_index=True)
+        first[seen[seen >= 0]] = at[seen >= 0]
+        sids = out["site_id"].to_numpy(dtype=object)
+        valid = np.array([
+            tax.validate(v, strict=False, error=InputError, where=f"site {sids[i]}, field industry")
+            if isinstance(v, str) and v else None for v, i in zip(uniq, first)
+        ] + [None], dtype=object)
+        out["industry"] = valid[codes]  # code -1 (missing) takes the trailing None
     return out.reset_index(drop=True)

@@ -1,0 +1,263 @@
+"""ScreenResult: one contract after the engine, its one-pass views and the writers that read only it."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+import ecogis
+from ecogis.screening.result import FINDING_COLUMNS, ScreenResult
+from ecogis.vocab import VERDICTS, Verdict
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "layers" / "sample"
+CITIES = ("xilinhot", "arxan", "genhe", "manzhouli")
+
+
+@pytest.fixture(scope="module")
+def results():
+    return {c: ecogis.screen(SAMPLE / "sites" / f"{c}.geojson", SAMPLE / f"{c}.gpkg", progress=False)
+            for c in CITIES}
+
+
+# -- the reference: the per-site findings_document before the move (render/report.py at 300379e) ----------
+def _num(v):
+    if v is None:
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def _str(v):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    return str(v)
+
+
+def _steps(text):
+    if not text:
+        return []
+    return [s.strip() for s in str(text).replace("；", ";").split(";") if s.strip()]
+
+
+def _reference_document(result):
+    sites = []
+    by_site = {sid: grp for sid, grp in result.findings.groupby("site_id")} if len(result.findings) else {}
+    for rec in result.sites.drop(columns=result.sites.geometry.name).to_dict("records"):
+        grp = by_site.get(rec["site_id"])
+        items = []
+        if grp is not None:
+            for f in grp.drop(columns="geometry").to_dict("records"):
+                items.append({
+                    "rule_id": f["rule_id"], "rule_title": _str(f["rule_title"]), "severity": f["severity"],
+                    "layer_kind": f["layer_kind"], "feature_id": _str(f["feature_id"]),
+                    "feature_name": _str(f["feature_name"]), "zone": _str(f["zone"]),
+                    "feature_code": _str(f["feature_code"]),
+                    "overlap_ha": _num(f["overlap_ha"]), "overlap_mu": _num(f["overlap_mu"]),
+                    "overlap_pct": _num(f["overlap_pct"]), "overlap_length_m": _num(f["overlap_length_m"]),
+                    "distance_m": _num(f["distance_m"]), "basis": f["basis"], "message": f["message"],
+                    "next_steps": _steps(f["next_steps"]), "rule_file": _str(f["rule_file"]),
+                    "source": _str(f["source"]),
+                })
+        sites.append({
+            "site_id": str(rec["site_id"]), "name": _str(rec.get("name")), "industry": _str(rec.get("industry")),
+            "nature": _str(rec.get("nature")), "linear": bool(rec.get("linear")),
+            "national_major": bool(rec.get("national_major")), "unavoidable": bool(rec.get("unavoidable")),
+            "area_ha": _num(rec["area_ha"]) or 0.0, "area_mu": _num(rec["area_mu"]) or 0.0,
+            "length_m": _num(rec.get("length_m")),
+            "verdict": rec["verdict"], "coverage": rec["coverage"], "covered_pct": _num(rec["covered_pct"]) or 0.0,
+            "checked_layers": [s for s in str(rec["checked_layers"]).split(", ") if s],
+            "not_evaluated": [s for s in str(rec["not_evaluated"]).split(", ") if s],
+            "findings": items,
+        })
+    return {"meta": result.meta, "sites": sites}
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_one_pass_document_is_the_per_site_document(results, city):
+    res = results[city]
+    assert len(res.findings) > 0
+    doc, ref = res.to_document(), _reference_document(res)
+    assert json.dumps(doc, ensure_ascii=False, default=str) == json.dumps(ref, ensure_ascii=False, default=str)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_column_wise_messages_are_the_per_row_messages(lang):
+    from ecogis.rules import load_rules
+    from ecogis.screening.engine import _message
+
+    rules = {r.id: r for r in load_rules(None, check_cases=False)}
+    for city in CITIES:
+        res = ecogis.screen(SAMPLE / "sites" / f"{city}.geojson", SAMPLE / f"{city}.gpkg", progress=False, lang=lang)
+        recs = pd.DataFrame(res.findings.drop(columns="geometry")).to_dict("records")
+        expected = [_message(rules[r["rule_id"]], r, lang) for r in recs]
+        assert res.findings["message"].tolist() == expected
+
+
+def test_views_by_site_counts_and_worst_sites(results):
+    res = results["xilinhot"]
+    pos = res.by_site()
+    assert res.by_site() is pos  # cached
+    for sid, p in pos.items():
+        assert (res.findings["site_id"].iloc[p] == sid).all()
+    assert sum(len(p) for p in pos.values()) == len(res.findings)
+    sid = res.findings["site_id"].iloc[0]
+    assert len(res.site_findings(sid)) == (res.findings["site_id"] == sid).sum()
+    assert len(res.site_findings("no such site")) == 0
+    c = res.counts()
+    assert list(c["by_verdict"].index) == list(VERDICTS)
+    assert c["by_verdict"].sum() == len(res.sites)
+    assert c["by_rule"]["findings"].sum() == len(res.findings)
+    assert (res.n_findings().to_numpy() == res.sites["site_id"].map(res.findings["site_id"].value_counts())
+            .fillna(0).to_numpy()).all()
+    worst = res.worst_sites(3)
+    ranks = worst["verdict"].map(lambda v: Verdict(v).rank).tolist()
+    assert ranks == sorted(ranks, reverse=True) and ranks[0] == max(Verdict(v).rank for v in res.sites["verdict"])
+    assert "ScreenResult" in res._repr_html_() and Verdict(worst["verdict"].iloc[0]).zh in res._repr_html_()
+
+
+def test_context_is_the_features_the_findings_name(results):
+    for res in results.values():
+        named = res.findings.groupby("layer_kind")["feature_id"].unique()
+        for kind, ids in named.items():
+            assert kind in res.context
+            ids = {i for i in ids if i is not None and not pd.isna(i)}  # `outside` findings name no feature
+            assert set(res.context[kind]["fid"]) == ids
+        assert "admin" in res.context
+
+
+def test_writers_never_reopen_the_workspace(results, tmp_path, monkeypatch):
+    import ecogis.workspace
+
+    def refuse(*a, **k):
+        raise AssertionError("a writer reopened the workspace")
+
+    monkeypatch.setattr(ecogis.workspace, "open_workspace", refuse)
+    monkeypatch.setattr(ecogis.workspace.base if hasattr(ecogis.workspace, "base") else ecogis.workspace,
+                        "open_workspace", refuse, raising=False)
+    res = results["arxan"]
+    written = res.to_files(tmp_path, formats=("html", "json", "jsonl", "xlsx", "gpkg"))
+    assert {p.name for p in written} == {"report.html", "findings.json", "findings.jsonl", "findings.xlsx",
+                                         "conflicts.gpkg"}
+    lines = (tmp_path / "findings.jsonl").read_text(encoding="utf-8").splitlines()
+    assert json.loads(lines[0])["meta"]["area_method"] == "survey"
+    assert [json.loads(x)["site_id"] for x in lines[1:]] == res.sites["site_id"].astype(str).tolist()
+    doc = json.loads((tmp_path / "findings.json").read_text(encoding="utf-8"))
+    assert doc["sites"] == [json.loads(x) for x in lines[1:]]
+    import pyogrio
+
+    back = pyogrio.read_dataframe(tmp_path / "conflicts.gpkg", layer="conflicts")
+    assert len(back) == len(res.findings)
+    assert np.allclose(back["overlap_ha"].fillna(-1), res.findings["overlap_ha"].fillna(-1))
+
+
+def test_ecogis_screen_is_the_real_function():
+    import inspect
+
+    from ecogis.screening import engine
+
+    assert ecogis.screen is engine.screen
+    assert ecogis.ScreenResult is ScreenResult is engine.ScreenResult
+    assert "area_method" in inspect.signature(ecogis.screen).parameters
+
+
+def _synthetic(n_sites: int, per_site: int = 3) -> ScreenResult:
+    """A result of ``n_sites`` sites with about ``per_site`` findings each, built without the engine."""
+    rng = np.random.default_rng(7)
+    x = 116 + rng.uniform(0, 2, n_sites)
+    y = 40 + rng.uniform(0, 2, n_sites)
+    geoms = shapely.box(x, y, x + 0.001, y + 0.001)
+    verdict = rng.choice(["prohibited", "restricted", "review", "notice", "clear"], n_sites)
+    sites = gpd.GeoDataFrame({
+        "site_id": [f"S{i:06d}" for i in range(n_sites)], "name": [f"项目{i}" for i in range(n_sites)],
+        "industry": "B0610", "nature": "新建", "linear": False, "national_major": False, "unavoidable": False,
+        "area_ha": 1.0, "area_mu": 15.0, "length_m": 0.0, "verdict": verdict, "coverage": "full",
+        "covered_pct": 100.0, "checked_layers": "redline", "not_evaluated": "",
+    }, geometry=geoms, crs=4490)
+    has = verdict != "clear"
+    s = np.repeat(np.flatnonzero(has), per_site)
+    n = len(s)
+    findings = gpd.GeoDataFrame({
+        "site_id": sites["site_id"].to_numpy()[s], "site_name": sites["name"].to_numpy()[s],
+        "rule_id": rng.choice([f"R-{k}" for k in range(40)], n), "rule_title": "规则", "severity": verdict[s],
+        "layer_kind": "redline", "feature_id": rng.integers(0, 2000, n), "feature_name": "红线", "zone": None,
+        "feature_code": None, "overlap_ha": rng.uniform(0, 1, n), "overlap_mu": 0.0, "overlap_pct": 50.0,
+        "overlap_length_m": np.nan, "distance_m": np.nan, "basis": "依据", "message": "说明",
+        "next_steps": "一；二", "rule_file": "rules/x.yaml", "source": "",
+    }, geometry=geoms[s], crs=4490)
+    assert list(findings.columns[:-1]) == FINDING_COLUMNS
+    return ScreenResult(sites=sites, findings=findings, not_evaluated=pd.DataFrame(columns=["rule_id"]),
+                        meta={"lang": "zh"})
+
+
+def test_cli_summary_at_40000_sites_stays_short():
+    from ecogis.cli import SUMMARY_ABOVE, screen_summary
+
+    res = _synthetic(40_000)
+    lines = screen_summary(res, "zh")
+    assert len(lines) <= 200
+    assert any("禁止" in line for line in lines)
+    assert sum(1 for line in lines if line.startswith("  S")) == 20  # the 20 worst sites
+    assert len(screen_summary(res, "en", verbose=True)) == 40_000
+    small = _synthetic(SUMMARY_ABOVE)
+    assert len(screen_summary(small, "zh")) == SUMMARY_ABOVE  # one line per site up to the limit
+
+
+def test_document_of_a_large_result_is_one_pass():
+    res = _synthetic(20_000)
+    doc = res.to_document()
+    assert len(doc["sites"]) == 20_000
+    n = sum(len(s["findings"]) for s in doc["sites"])
+    assert n == len(res.findings)
+    first = next(s for s in doc["sites"] if s["findings"])
+    assert first["findings"][0]["next_steps"] == ["一", "二"]
+    assert isinstance(first["findings"][0]["feature_id"], str)
+
+
+def test_per_distinct_normalising_names_the_first_site_with_a_bad_value():
+    from ecogis.errors import InputError
+    from ecogis.rules.match import prepare_sites as prepare_attrs
+    from ecogis.screening.sites import prepare_sites
+
+    base = _synthetic(6).sites[["site_id", "geometry"]].copy()
+    base["industry"] = ["B0610", None, "B0610", "X9999", "C3011", "X9999"]
+    with pytest.raises(InputError) as exc:
+        prepare_sites(base)
+    assert "S000003" in str(exc.value)  # the first site with the bad code, not a later one
+    base["industry"] = ["B0610", None, "B0610", "", "C3011", "B0610"]
+    out = prepare_sites(base)
+    got = out["industry"].tolist()
+    assert got[0] == got[2] == got[5] == "B0610" and got[4] == "C3011" and pd.isna(got[1]) and pd.isna(got[3])
+    attrs = pd.DataFrame({"industry": ["B0610", None, "C3011"], "nature": ["新建", None, " 扩建"],
+                          "linear": [True, "否", None], "activity": [None, "rl142_6_infrastructure", None]})
+    ps = prepare_attrs(attrs)
+    assert ps.industry.tolist() == ["B0610", "", "C3011"]
+    assert ps.nature.tolist() == ["新建", "", "扩建"]
+    assert ps.flags["linear"].tolist() == [True, False, False]
+    assert ps.has_activity("rl142_6_infrastructure").tolist() == [False, True, False]
+    attrs["nature"] = ["新建", "翻建", "翻建"]
+    with pytest.raises(InputError) as exc:
+        prepare_attrs(attrs)
+    assert "site 1" in str(exc.value)
+
+
+def test_explore_draws_the_review_map_from_the_result_alone(results, monkeypatch):
+    import folium
+
+    import ecogis.workspace
+
+    monkeypatch.setattr(ecogis.workspace, "open_workspace", lambda *a, **k: (_ for _ in ()).throw(AssertionError))
+    m = results["genhe"].explore()
+    assert isinstance(m, folium.Map)
+    html = m.get_root().render()
+    assert results["genhe"].findings["feature_name"].dropna().iloc[0] in html
