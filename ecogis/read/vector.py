@@ -155,7 +155,7 @@ def linearise_wkt(texts: list[str]) -> list:
     with tempfile.TemporaryDirectory(prefix="ecogis-curves-") as tmp:
         src = Path(tmp) / "curves.csv"
         with open(src, "w", encoding="utf-8", newline="") as fh:
-            w = csv.writer(fh)
+            w = csv.writer(fh)  # internal CSV: GDAL's input, deleted at once, never an output
             w.writerow(["n", "WKT"])
             w.writerows([i, t] for i, t in enumerate(texts))
         old_step = pyogrio.get_gdal_config_option("OGR_ARC_STEPSIZE")
