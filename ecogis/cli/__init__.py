@@ -14,7 +14,7 @@ import sys
 from typing import Sequence
 
 from ecogis import __version__
-from ecogis.cli.args import EXIT_BAD_INPUT, EXIT_INTERNAL, check_out_dir, check_out_file, float_in, int_in
+from ecogis.cli.args import EXIT_BAD_INPUT, EXIT_INTERNAL, check_out_dir, check_out_file, int_in
 from ecogis.errors import EcogisError
 from ecogis.notes import Notes
 

@@ -28,8 +28,6 @@ Files written by :func:`write_field_package` (every one atomically):
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 from datetime import datetime, timezone

@@ -175,7 +175,7 @@ def _local_for_workspace(ruleset, ws: Workspace, notes: Notes):
             try:
                 from ecogis.rules.yamlio import read_yaml
 
-                adcode = (read_yaml(path)[0] or {}).get("adcode", "")
+                adcode = (read_yaml(Path(path))[0] or {}).get("adcode", "")
             except EcogisError:
                 adcode = ""
         if str(adcode) in adcodes:
