@@ -1,7 +1,14 @@
 # Two commands do everything: `make demo` and `make test`.
-# Both create (or reuse) .venv/, install ecogis with its extras and the
-# offline map assets (Leaflet and plugins from the npm registry, pinned in
-# web/package-lock.json), then run.
+# Both create (or reuse) .venv/, install ecogis with its extras, the offline
+# map assets (Leaflet and plugins from the npm registry, pinned in
+# web/package-lock.json) and the CJK font of PNG/PDF output (Noto Sans SC
+# TrueType from the npm registry, pinned in fonts/package-lock.json, checked
+# against fonts/SHA256SUMS), then run.  Nothing needs apt: Python >= 3.10 and
+# Node/npm are enough (browser tests skip, each with its reason, where no
+# Chromium is found; see README).
+#
+# VENV may point anywhere (make VENV=/tmp/v test); every file this Makefile
+# writes is under $(VENV), out/ or dist/.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -9,8 +16,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.ecogis-installed
 WEB       := $(VENV)/web
 WEB_STAMP := $(WEB)/.ecogis-web-installed
+FONTS      := $(VENV)/fonts
+FONT_PKG   := $(FONTS)/node_modules/@expo-google-fonts/noto-sans-sc
+FONT_STAMP := $(FONTS)/.ecogis-fonts-installed
 
-.PHONY: demo test install web-assets sample bench bench-maps clean-venv
+.PHONY: demo test install web-assets fonts dist sample bench bench-maps clean-venv
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,15 +34,31 @@ $(WEB_STAMP): web/package.json web/package-lock.json | $(STAMP)
 	npm ci --prefix $(WEB) --no-audit --no-fund --ignore-scripts --loglevel=error
 	@touch $(WEB_STAMP)
 
-install: $(STAMP) $(WEB_STAMP)
+# Regular and Bold are kept; the package's other weights and preview images are removed.
+$(FONT_STAMP): fonts/package.json fonts/package-lock.json fonts/SHA256SUMS
+	@mkdir -p $(FONTS)
+	cp fonts/package.json fonts/package-lock.json $(FONTS)/
+	npm ci --prefix $(FONTS) --no-audit --no-fund --ignore-scripts --loglevel=error
+	find $(FONT_PKG) \( -name '*.ttf' ! -name '*_400Regular.ttf' ! -name '*_700Bold.ttf' \) -delete
+	find $(FONT_PKG) -name '*.png' -delete
+	cd $(FONTS) && sha256sum --check --quiet $(CURDIR)/fonts/SHA256SUMS
+	@touch $(FONT_STAMP)
+
+install: $(STAMP) $(WEB_STAMP) $(FONT_STAMP)
 
 web-assets: $(WEB_STAMP)
 
-demo: $(STAMP) $(WEB_STAMP)
+fonts: $(FONT_STAMP)
+
+demo: install
 	$(BIN)/ecogis demo --out out
 
-test: $(STAMP) $(WEB_STAMP)
+test: install
 	$(BIN)/python -m pytest -q
+
+# A wheel (with the web-map assets inside) and an sdist in dist/.
+dist: install
+	$(BIN)/python -m build --no-isolation --sdist --wheel --outdir dist .
 
 # Benchmarks against geopandas.overlay, PostGIS, DuckDB spatial, SedonaDB and Dask (minutes; not in CI).
 bench: $(STAMP)
@@ -41,7 +67,7 @@ bench: $(STAMP)
 	pg="$${ECOGIS_TEST_PG:-$$(scripts/ci_postgis.sh | sed -n 's/^export ECOGIS_TEST_PG=//p')}"; \
 	$(BIN)/python benchmarks/run.py --data benchmarks/data --out-dir benchmarks/out --pg "$$pg"
 
-bench-maps: $(STAMP) $(WEB_STAMP)
+bench-maps: install
 	$(BIN)/python benchmarks/maps_bench.py
 
 sample: $(STAMP)
