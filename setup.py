@@ -48,9 +48,15 @@ def _web_asset_files() -> list[tuple[Path, str]]:
         if not path.is_file():
             return []
         out.append((path, f"{package}/{rel}"))
-        if rel.endswith(".css"):  # images a stylesheet refers to
-            for img in sorted((path.parent / "images").glob("*")) if (path.parent / "images").is_dir() else []:
-                out.append((img, f"{package}/{Path(rel).parent.as_posix()}/images/{img.name}"))
+        if rel.endswith(".css"):  # files a stylesheet refers to (inlined as data: URIs at run time)
+            css = path.read_text(encoding="utf-8")
+            for ref in re.findall(r"""url\(\s*["']?([^"')]+?)["']?\s*\)""", css):
+                ref = ref.split("?")[0].split("#")[0]
+                if not ref or re.match(r"^(data:|[a-z][a-z0-9+.-]*:|//)", ref, re.I):
+                    continue
+                target = (path.parent / ref).resolve()
+                if target.is_file():
+                    out.append((target, f"{package}/{(Path(rel).parent / ref).as_posix()}"))
     for package in sorted({p for p, _ in files}):
         for lic in sorted((src / package).glob("LICEN[CS]E*")) + [src / package / "package.json"]:
             if lic.is_file():
