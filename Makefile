@@ -19,8 +19,12 @@ WEB_STAMP := $(WEB)/.ecogis-web-installed
 FONTS      := $(VENV)/fonts
 FONT_PKG   := $(FONTS)/node_modules/@expo-google-fonts/noto-sans-sc
 FONT_STAMP := $(FONTS)/.ecogis-fonts-installed
+BROWSER_STAMP := $(VENV)/browser/.ecogis-browser-installed
+# A Chromium from the npm registry only where the system has none (or ECOGIS_SYSTEM_CHROMIUM=0 hides it).
+SYSTEM_CHROMIUM := $(if $(filter 0 false no off,$(ECOGIS_SYSTEM_CHROMIUM)),,$(ECOGIS_CHROMIUM)$(shell command -v chromium 2>/dev/null || command -v chromium-browser 2>/dev/null))
+NEED_BROWSER    := $(if $(SYSTEM_CHROMIUM),,$(BROWSER_STAMP))
 
-.PHONY: demo test install web-assets fonts dist sample bench bench-maps clean-venv
+.PHONY: demo test install web-assets fonts browser dist sample bench bench-maps clean-venv
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,11 +48,17 @@ $(FONT_STAMP): fonts/package.json fonts/package-lock.json fonts/SHA256SUMS
 	cd $(FONTS) && sha256sum --check --quiet $(CURDIR)/fonts/SHA256SUMS
 	@touch $(FONT_STAMP)
 
-install: $(STAMP) $(WEB_STAMP) $(FONT_STAMP)
+$(BROWSER_STAMP): browser/package.json browser/package-lock.json scripts/ci_chromium.sh
+	scripts/ci_chromium.sh $(VENV)
+	@touch $(BROWSER_STAMP)
+
+install: $(STAMP) $(WEB_STAMP) $(FONT_STAMP) $(NEED_BROWSER)
 
 web-assets: $(WEB_STAMP)
 
 fonts: $(FONT_STAMP)
+
+browser: $(BROWSER_STAMP)
 
 demo: install
 	$(BIN)/ecogis demo --out out
