@@ -7,8 +7,9 @@
 # Node/npm are enough (browser tests skip, each with its reason, where no
 # Chromium is found; see README).
 #
-# VENV may point anywhere (make VENV=/tmp/v test); every file this Makefile
-# writes is under $(VENV), out/ or dist/.
+# VENV may point anywhere (make VENV=/tmp/v test): the environment, assets,
+# font and browser all go under $(VENV); in the checkout only out/, dist/ and
+# setuptools' build/ and ecogis.egg-info/ are written.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -26,7 +27,7 @@ NEED_BROWSER    := $(if $(SYSTEM_CHROMIUM),,$(BROWSER_STAMP))
 
 .PHONY: demo test install web-assets fonts browser dist sample bench bench-maps clean-venv
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test,sample,postgis,dask]"
@@ -68,7 +69,7 @@ test: install
 
 # A wheel (with the web-map assets inside) and an sdist in dist/.
 dist: install
-	$(BIN)/python -m build --no-isolation --sdist --wheel --outdir dist .
+	ECOGIS_WEB_ASSETS_DIR=$(abspath $(WEB))/node_modules $(BIN)/python -m build --no-isolation --sdist --wheel --outdir dist .
 
 # Benchmarks against geopandas.overlay, PostGIS, DuckDB spatial, SedonaDB and Dask (minutes; not in CI).
 bench: $(STAMP)

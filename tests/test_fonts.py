@@ -165,3 +165,18 @@ def test_print_with_every_system_font_hidden_embeds_the_bundled_truetype(tmp_pat
     for lang in ("zh", "en"):
         assert_print_fonts_ok(tmp_path / f"m_{lang}.pdf")
     assert (tmp_path / "m.png").stat().st_size > 50_000
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("ECOGIS_TEST_DEMO") != "1",
+                    reason="the whole `ecogis demo` (24 maps, ~1 min) runs in .ci/run's fonts-hidden step "
+                           "(scripts/ci_no_fonts.sh with ECOGIS_TEST_DEMO=1)")
+def test_demo_prints_every_map_with_the_bundled_font(tmp_path, font_files):
+    env = {**os.environ} if os.environ.get("ECOGIS_SYSTEM_FONTS") == "0" else hidden_fonts_env(tmp_path)
+    r = subprocess.run([sys.executable, "-m", "ecogis", "demo", "--out", str(tmp_path / "demo")],
+                       env=env, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    pdfs = sorted((tmp_path / "demo" / "maps").rglob("*.pdf"))
+    assert len(pdfs) >= 12, pdfs
+    for pdf in pdfs:
+        assert_print_fonts_ok(pdf)
