@@ -67,9 +67,10 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -q
 
-# A wheel (with the web-map assets inside) and an sdist in dist/.
+# A wheel (with the web-map assets and the CJK font inside) and an sdist in dist/.
 dist: install
-	ECOGIS_WEB_ASSETS_DIR=$(abspath $(WEB))/node_modules $(BIN)/python -m build --no-isolation --sdist --wheel --outdir dist .
+	ECOGIS_WEB_ASSETS_DIR=$(abspath $(WEB))/node_modules ECOGIS_FONT_DIR=$(abspath $(FONT_PKG)) \
+	  $(BIN)/python -m build --no-isolation --sdist --wheel --outdir dist .
 
 # Benchmarks against geopandas.overlay, PostGIS, DuckDB spatial, SedonaDB and Dask (minutes; not in CI).
 bench: $(STAMP)

@@ -13,11 +13,15 @@ The offline web-map assets (Leaflet and plugins, pinned in
 ``ECOGIS_WEB_ASSETS_DIR``) exists at build time, the files ecogis inlines and
 each package's licence are copied into the wheel under
 ``ecogis/_bundled/web/node_modules/``; a wheel built without them reads the
-assets from ``<venv>/web/node_modules`` (see ``ecogis.render.assets``).
+assets from ``<venv>/web/node_modules`` (see ``ecogis.render.assets``).  In
+the same way the CJK font that the set-up fetched into ``.venv/fonts`` (or
+``ECOGIS_FONT_DIR``), checked against ``fonts/SHA256SUMS``, goes into
+``ecogis/_bundled/fonts/noto-sans-sc/`` with its licence (SIL OFL 1.1).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -64,19 +68,45 @@ def _web_asset_files() -> list[tuple[Path, str]]:
     return sorted(set(out), key=lambda t: t[1])
 
 
-class BuildPyWithWebAssets(build_py):
-    """``build_py`` that also copies the installed web-map assets into the wheel (when present)."""
+def _font_files() -> list[Path]:
+    """The set-up Noto Sans SC files (Regular, Bold, licence), checked against fonts/SHA256SUMS; [] if absent."""
+    src = Path(os.environ.get("ECOGIS_FONT_DIR") or
+               HERE / ".venv" / "fonts" / "node_modules" / "@expo-google-fonts" / "noto-sans-sc")
+    sums = HERE / "fonts" / "SHA256SUMS"
+    want = {}
+    if sums.is_file():
+        want = {Path(line.split()[1]).name: line.split()[0] for line in sums.read_text().splitlines() if line.strip()}
+    out = []
+    for rel in ("400Regular/NotoSansSC_400Regular.ttf", "700Bold/NotoSansSC_700Bold.ttf", "LICENSE_FONT"):
+        path = next((p for p in (src / rel, src / Path(rel).name) if p.is_file()), None)
+        if path is None:
+            return []
+        if want.get(path.name) and hashlib.sha256(path.read_bytes()).hexdigest() != want[path.name]:
+            raise SystemExit(f"ecogis: {path} does not match fonts/SHA256SUMS")
+        out.append(path)
+    return out
+
+
+class BuildPyWithAssets(build_py):
+    """``build_py`` that also copies the installed web-map assets and the CJK font into the wheel (when present)."""
 
     def run(self) -> None:
         super().run()
+        bundled = Path(self.build_lib) / "ecogis" / "_bundled"
         files = _web_asset_files()
-        target = Path(self.build_lib) / "ecogis" / "_bundled" / "web" / "node_modules"
         for src, rel in files:
-            dest = target / rel
+            dest = bundled / "web" / "node_modules" / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dest)
         print(f"ecogis: {len(files)} web-map asset files copied into the wheel" if files else
               "ecogis: web-map assets not installed (make web-assets); the wheel reads them from <venv>/web")
+        font = _font_files()
+        for src in font:
+            dest = bundled / "fonts" / "noto-sans-sc" / src.name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dest)
+        print("ecogis: Noto Sans SC copied into the wheel" if font else
+              "ecogis: the bundled font is not installed (make fonts); the wheel reads it from <venv>/fonts")
 
 
 def _data_packages() -> list[str]:
@@ -101,5 +131,5 @@ setup(
         "ecogis": ["data/*", "data/**/*"],
         **{pkg: DATA_PATTERNS for pkg in _data_packages()},
     },
-    cmdclass={"build_py": BuildPyWithWebAssets},
+    cmdclass={"build_py": BuildPyWithAssets},
 )

@@ -7,7 +7,8 @@ environment's, reached through a ``.pth`` path line, which does not run this
 environment's own ``.pth`` hooks such as an editable ecogis), and from an
 empty folder, with every system font hidden, runs ``python -m ecogis``,
 screens a 国土TXT site against a sample workspace, renders a map to HTML and
-PDF, and runs the screening part of ``ecogis demo`` on the bundled samples.
+PDF with the font the wheel carries, and runs the screening part of ``ecogis
+demo`` on the bundled samples.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def test_wheel_installs_in_a_fresh_venv_and_screens_and_prints_from_an_empty_fol
     src = _copy_source(tmp_path / "src")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ECOGIS_") and k != "PYTHONPATH"}
     _run([sys.executable, "-m", "build", "--no-isolation", "--sdist", "--wheel", "--outdir", tmp_path / "dist", src],
-         env={**env, "ECOGIS_WEB_ASSETS_DIR": str(web)})
+         env={**env, "ECOGIS_WEB_ASSETS_DIR": str(web), "ECOGIS_FONT_DIR": str(font_files[0].parent.parent)})
     wheel = next((tmp_path / "dist").glob("ecogis-*.whl"))
     sdist = next((tmp_path / "dist").glob("ecogis-*.tar.gz"))
     names = set(zipfile.ZipFile(wheel).namelist())
@@ -108,7 +109,10 @@ def test_wheel_installs_in_a_fresh_venv_and_screens_and_prints_from_an_empty_fol
                  "ecogis/_bundled/layers/cities.yaml", "ecogis/_bundled/layers/sample/xilinhot.gpkg",
                  "ecogis/_bundled/maps/spec.schema.json", "ecogis/_bundled/maps/xilinhot/zoning.yaml",
                  "ecogis/_bundled/web/node_modules/leaflet/dist/leaflet.js",
-                 "ecogis/_bundled/web/node_modules/leaflet/LICENSE"):
+                 "ecogis/_bundled/web/node_modules/leaflet/LICENSE",
+                 "ecogis/_bundled/fonts/noto-sans-sc/NotoSansSC_400Regular.ttf",
+                 "ecogis/_bundled/fonts/noto-sans-sc/NotoSansSC_700Bold.ttf",
+                 "ecogis/_bundled/fonts/noto-sans-sc/LICENSE_FONT"):
         assert need in names, need
     assert any(n.startswith("ecogis/_bundled/rules/national/") for n in names)
     assert not any(n.startswith(("tests/", "rules/", "maps/")) for n in names)
@@ -127,10 +131,6 @@ def test_wheel_installs_in_a_fresh_venv_and_screens_and_prints_from_an_empty_fol
     (purelib / "_ecogis_test_deps.pth").write_text("\n".join(deps) + "\n", encoding="utf-8")
     _run([sys.executable, "-m", "pip", "--python", vpy, "install", "--no-deps", "--no-index", "--quiet", wheel],
          env=env)
-    # The font where the set-up puts it for any venv (<venv>/fonts), as `make fonts` would.
-    pkg = venv / "fonts" / "node_modules" / fonts.FONT_PACKAGE
-    pkg.parent.mkdir(parents=True)
-    pkg.symlink_to(font_files[0].parent.parent, target_is_directory=True)
 
     # 3. From an empty folder, system fonts hidden.
     work = tmp_path / "empty"
@@ -141,11 +141,13 @@ def test_wheel_installs_in_a_fresh_venv_and_screens_and_prints_from_an_empty_fol
     where = _run([vpy, "-c", "import ecogis, sys; from ecogis.settings import settings as s; "
                   "from ecogis.render import assets; "
                   "print(ecogis.__file__); print(s.rules_dir); print(s.schema_dir); print(s.maps_dir); "
-                  "print(s.sample_dir); print(assets.web_assets_dir())"], cwd=work, env=run_env).stdout.split()
+                  "print(s.sample_dir); print(assets.web_assets_dir()); "
+                  "from ecogis.render import fonts; print(fonts.find_cjk_font()[1])"], cwd=work, env=run_env).stdout.split()
     assert all(Path(p).is_relative_to(purelib / "ecogis") for p in where), where
     rules, schema, maps, sample = map(Path, where[1:5])
     assert (rules / "national").is_dir() and (schema / "redline.yaml").is_file()
     assert where[5].endswith("ecogis/_bundled/web/node_modules")
+    assert where[6].endswith("ecogis/_bundled/fonts/noto-sans-sc/NotoSansSC_400Regular.ttf")  # the wheel's font
     ecogis_cmd = venv / "bin" / "ecogis"
     assert "usage" in _run([vpy, "-m", "ecogis", "--help"], cwd=work, env=run_env).stdout
 

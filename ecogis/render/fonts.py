@@ -8,6 +8,8 @@ package is ``@expo-google-fonts/noto-sans-sc``).  They cover the whole CJK
 Unified Ideographs block and GB 2312, and, being TrueType, PDFs embed them as
 CID TrueType (Type 42) subsets, which print shops accept (Type 3 they reject).
 
+A wheel built by ``make dist`` carries the same two files (with the licence)
+as package data, so a ``pip install`` of it needs no npm step for fonts.
 That font is used whatever the system has.  Where it is not installed, a CJK
 font matplotlib finds on the system is used instead (Noto Sans CJK and
 others; their CFF outlines embed as CID Type 0C).  ``ECOGIS_FONT_DIR`` names a
@@ -30,7 +32,7 @@ import matplotlib
 from matplotlib import font_manager
 
 from ecogis.errors import EcogisError
-from ecogis.settings import checkout_root
+from ecogis.settings import bundled_path, checkout_root
 
 #: The npm package and version pinned in ``fonts/package.json``.
 FONT_PACKAGE = "@expo-google-fonts/noto-sans-sc"
@@ -68,12 +70,13 @@ def font_search_dirs() -> list[Path]:
     """Folders searched for the set-up font, in order (``ECOGIS_FONT_DIR`` alone when set).
 
     The running virtualenv's ``fonts/`` (``<sys.prefix>/fonts``, where ``make`` puts it for any
-    ``VENV``), then a source checkout's ``.venv/fonts``.
+    ``VENV``), the wheel's package data (``ecogis/_bundled/fonts/noto-sans-sc``, copied in by
+    ``make dist``), then a source checkout's ``.venv/fonts``.
     """
     env = os.environ.get("ECOGIS_FONT_DIR")
     if env:
         return [Path(env).expanduser()]
-    dirs = [_package_dir(Path(sys.prefix))]
+    dirs = [_package_dir(Path(sys.prefix)), bundled_path("fonts/noto-sans-sc")]
     checkout = checkout_root()
     if checkout is not None:  # run from a checkout with another interpreter (PYTHONPATH=.)
         dirs.append(_package_dir(checkout / ".venv"))
