@@ -169,7 +169,7 @@ def test_print_with_every_system_font_hidden_embeds_the_bundled_truetype(tmp_pat
 
 @pytest.mark.slow
 @pytest.mark.skipif(os.environ.get("ECOGIS_TEST_DEMO") != "1",
-                    reason="the whole `ecogis demo` (24 maps, ~1 min) runs in .ci/run's fonts-hidden step "
+                    reason="the whole `ecogis demo` (12 printed maps, 1-3 min) runs in .ci/run's fonts-hidden step "
                            "(scripts/ci_no_fonts.sh with ECOGIS_TEST_DEMO=1)")
 def test_demo_prints_every_map_with_the_bundled_font(tmp_path, font_files):
     env = {**os.environ} if os.environ.get("ECOGIS_SYSTEM_FONTS") == "0" else hidden_fonts_env(tmp_path)
