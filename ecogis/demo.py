@@ -19,10 +19,8 @@ import shapely
 
 from ecogis.errors import WorkspaceError
 from ecogis.fileutil import write_text_atomic
-from ecogis.settings import settings
+from ecogis.settings import checkout_root, settings
 from ecogis.workspace import open_workspace
-
-_REPO = Path(__file__).resolve().parent.parent
 
 
 def load_cities() -> dict[str, dict[str, Any]]:
@@ -39,7 +37,11 @@ def ensure_samples(sample_dir: Path) -> None:
     missing = [c for c in cities if not (sample_dir / f"{c}.gpkg").exists()]
     if not missing:
         return
-    script = _REPO / "scripts" / "build_sample_layers.py"
+    root = checkout_root()
+    if root is None:  # an installed wheel: it ships the samples, but this folder lacks them
+        raise WorkspaceError(f"sample workspaces missing: {', '.join(missing)}", path=sample_dir,
+                             hint=f"the package's own are in {settings.sample_dir}; building them needs a checkout")
+    script = root / "scripts" / "build_sample_layers.py"
     print(f"building sample workspaces ({', '.join(missing)} missing) …", flush=True)
     done = subprocess.run([sys.executable, str(script), "--out", str(sample_dir)], check=False)
     if done.returncode != 0:

@@ -14,6 +14,13 @@ Values are checked like geopandas' options: an unknown name raises
 A bad ``ECOGIS_*`` variable does not break ``import ecogis``: the setting
 raises the error naming the variable when it is first used (the command
 line checks every variable before it starts).
+
+The bundled data folders (``schema_dir``, ``rules_dir``, ``maps_dir``,
+``sample_dir``) are resolved by :func:`bundled_path`: a value the user gives
+(``ECOGIS_RULES_DIR`` or assignment) wins; else the package data of an
+installed wheel (``ecogis/_bundled/...``, found through
+:mod:`importlib.resources`); else the folder of a source checkout
+(``rules/``, ``layers/schema/``, ``maps/``, ``layers/sample/``).
 """
 
 from __future__ import annotations
@@ -21,12 +28,41 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field, fields
+from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
 
 from ecogis.errors import InputError
 
-_REPO = Path(__file__).resolve().parent.parent
+#: Sub-package of ``ecogis`` that holds the data folders in a wheel (see setup.py).
+BUNDLED_PACKAGE = "_bundled"
+
+
+def _package_root() -> Path:
+    """The folder of the ``ecogis`` package (a real folder: ecogis is never run from a zip)."""
+    return Path(str(resources.files("ecogis")))
+
+
+def checkout_root() -> Path | None:
+    """The source checkout holding the ``ecogis`` package, or ``None`` for an installed wheel."""
+    root = _package_root().parent
+    return root if (root / "pyproject.toml").is_file() and (root / "rules").is_dir() else None
+
+
+def bundled_path(rel: str) -> Path:
+    """The bundled data file or folder ``rel`` (a repository-relative path such as ``"layers/schema"``).
+
+    The package data of an installed wheel (``ecogis/_bundled/<rel>``) if
+    present, else ``<checkout>/<rel>``.  A path that exists nowhere is
+    returned as the package-data path, for the caller to report.
+    """
+    packaged = _package_root() / BUNDLED_PACKAGE / rel
+    if packaged.exists():
+        return packaged
+    checkout = checkout_root()
+    if checkout is not None and (checkout / rel).exists():
+        return checkout / rel
+    return packaged
 
 
 class SettingsError(InputError, ValueError):
@@ -134,14 +170,14 @@ class _Bad:
 class Settings:
     """Run-time settings (see the module docstring)."""
 
-    #: Folder with the layer schemas (``layers/schema`` in the repository).
-    schema_dir: Path = field(default_factory=lambda: _env("schema_dir", _REPO / "layers" / "schema"))
-    #: Folder with the bundled rule files.
-    rules_dir: Path = field(default_factory=lambda: _env("rules_dir", _REPO / "rules"))
-    #: Folder with the map specs.
-    maps_dir: Path = field(default_factory=lambda: _env("maps_dir", _REPO / "maps"))
-    #: Folder with the sample workspaces.
-    sample_dir: Path = field(default_factory=lambda: _env("sample_dir", _REPO / "layers" / "sample"))
+    #: Folder with the layer schemas (``layers/schema`` in the repository; ``ECOGIS_SCHEMA_DIR``).
+    schema_dir: Path = field(default_factory=lambda: _env("schema_dir", bundled_path("layers/schema")))
+    #: Folder with the bundled rule files (``rules``; ``ECOGIS_RULES_DIR``).
+    rules_dir: Path = field(default_factory=lambda: _env("rules_dir", bundled_path("rules")))
+    #: Folder with the map specs (``maps``; ``ECOGIS_MAPS_DIR``).
+    maps_dir: Path = field(default_factory=lambda: _env("maps_dir", bundled_path("maps")))
+    #: Folder with the sample workspaces (``layers/sample``; ``ECOGIS_SAMPLE_DIR``).
+    sample_dir: Path = field(default_factory=lambda: _env("sample_dir", bundled_path("layers/sample")))
     #: The storage CRS of every workspace: CGCS2000 geographic.
     storage_crs: str = "EPSG:4490"
     #: Largest input file accepted, in MiB.

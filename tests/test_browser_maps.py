@@ -6,15 +6,19 @@ holds, legend and layer control present, a click on a control unit opens its
 popup with its code; and a hostile workspace's HTML shows as text.
 Screenshots go to ``out/screenshots/``.
 
-Needs ``/usr/bin/chromium`` (apt package ``chromium``) and the ``playwright``
-pip package (its own browsers are never downloaded).  Without them the tests
-are skipped, except under CI (``CI=true``), where they fail.
+Needs a Chromium — ``ECOGIS_CHROMIUM``, ``/usr/bin/chromium`` (apt package
+``chromium``), or, where the system has none, the npm package
+``@sparticuz/chromium`` that ``make`` unpacks into ``<venv>/browser`` — and the
+``playwright`` pip package (its own browsers are never downloaded).  Without
+them the tests are skipped with the reason, except under CI (``CI=true``),
+where they fail.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -35,8 +39,16 @@ UNDER_CI = os.environ.get("CI", "").lower() == "true"
 
 
 def chromium_path() -> str | None:
-    """Debian's Chromium, if installed."""
-    for cand in (os.environ.get("ECOGIS_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
+    """``ECOGIS_CHROMIUM``, else Debian's Chromium, else the one ``make`` unpacked from npm into ``<venv>/browser``.
+
+    ``ECOGIS_SYSTEM_CHROMIUM=0`` hides the system's Chromium (as on a machine without one).
+    """
+    system = os.environ.get("ECOGIS_SYSTEM_CHROMIUM", "1").strip().lower() not in {"0", "false", "no", "off"}
+    cands = [os.environ.get("ECOGIS_CHROMIUM")]
+    if system:
+        cands += ["/usr/bin/chromium", shutil.which("chromium")]
+    cands += [os.path.join(sys.prefix, "browser", "chromium"), str(REPO / ".venv" / "browser" / "chromium")]
+    for cand in cands:
         if cand and os.path.exists(cand):
             return cand
     return None
@@ -52,7 +64,8 @@ def _unavailable(reason: str):
 def browser():
     exe = chromium_path()
     if exe is None:
-        _unavailable("Chromium is not installed (apt-get install chromium)")
+        _unavailable("no Chromium: none on the system and none from npm (`make browser`, "
+                     "x86_64 Linux only; or apt-get install chromium, or ECOGIS_CHROMIUM=/path)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

@@ -8,6 +8,10 @@ installed at set-up time into ``.venv/web/node_modules``::
     mkdir -p .venv/web && cp web/package.json web/package-lock.json .venv/web/
     npm ci --prefix .venv/web --no-audit --no-fund --ignore-scripts
 
+A wheel built where they are installed (``make dist``) carries the same files
+as package data (``ecogis/_bundled/web/node_modules``, see setup.py), so
+``pip install ecogis-*.whl`` gives working offline maps with no npm step.
+
 :func:`inline_assets` replaces every CDN ``<script src>`` and stylesheet
 ``<link href>`` that folium (or an ecogis control) writes with an inline
 ``<script>`` / ``<style>`` block read from those files; images a stylesheet
@@ -41,8 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ecogis.errors import EcogisError
-
-_REPO = Path(__file__).resolve().parents[2]
+from ecogis.settings import bundled_path, checkout_root
 
 #: The command that installs the assets (what the Makefile's ``web-assets`` target runs).
 INSTALL_HINT = (
@@ -150,20 +153,25 @@ def _url_ref(m: re.Match) -> str:
 def web_assets_dir() -> Path:
     """The ``node_modules`` folder the assets are read from.
 
-    ``ECOGIS_WEB_ASSETS_DIR`` if set; else ``<repo>/.venv/web/node_modules``;
-    else ``<sys.prefix>/web/node_modules`` (the same place for an ecogis
-    installed into a virtualenv that is not the repository's) when that one
-    exists.
+    ``ECOGIS_WEB_ASSETS_DIR`` if set; else the first of these that holds
+    Leaflet: the wheel's package data (``ecogis/_bundled/web/node_modules``,
+    through :mod:`importlib.resources`), ``<sys.prefix>/web/node_modules``
+    (what ``make web-assets`` installs into the running virtualenv), and a
+    source checkout's ``.venv/web/node_modules``.  When none does, the set-up
+    location is returned, for the error to name.
     """
     env = os.environ.get("ECOGIS_WEB_ASSETS_DIR")
     if env:
         return Path(env).expanduser()
-    default = _REPO / ".venv" / "web" / "node_modules"
-    if not default.is_dir():
-        alt = Path(sys.prefix) / "web" / "node_modules"
-        if alt.is_dir():
-            return alt
-    return default
+    setup_dir = Path(sys.prefix) / "web" / "node_modules"
+    candidates = [bundled_path("web/node_modules"), setup_dir]
+    checkout = checkout_root()
+    if checkout is not None:  # run from a checkout with another interpreter (PYTHONPATH=.)
+        candidates.append(checkout / ".venv" / "web" / "node_modules")
+    for candidate in candidates:
+        if (candidate / "leaflet").is_dir():
+            return candidate
+    return candidates[-1] if checkout is not None else setup_dir
 
 
 def _missing(path: Path, what: str) -> EcogisError:

@@ -10,9 +10,11 @@ lines and north is up everywhere, so a tiled basemap can sit under it.  No
 basemap is drawn unless one is asked for (``basemap=`` or the spec) *and* its
 tiles can be fetched; otherwise the print says it was drawn without one.
 
-Chinese text needs a CJK font: Noto Sans CJK (Debian ``fonts-noto-cjk``) or
-another found by matplotlib's font manager.  Without one the print is
-refused rather than drawn with empty boxes.
+Chinese text is set in the Noto Sans SC that the set-up installs into
+``.venv/fonts`` (see :mod:`ecogis.render.fonts`), whatever the system has, and
+embedded in PDFs as TrueType (Type 42) subsets; without it a system CJK font
+is used, and without any the print is refused rather than drawn with empty
+boxes.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ import matplotlib
 import matplotlib.patheffects as pe
 import numpy as np
 import shapely
-from matplotlib import font_manager
 from matplotlib.collections import PathCollection
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure  # no pyplot: no global state, no GUI backend
@@ -38,16 +39,17 @@ from matplotlib.patches import Patch, Polygon, Rectangle
 from matplotlib.path import Path as MplPath
 from pyproj import CRS, Geod, Transformer
 
-from ecogis.errors import EcogisError, SpecError
+from ecogis.errors import SpecError
 from ecogis.fileutil import atomic_path
 from ecogis.normalise.datum import shift_geometries
 from ecogis.notes import Notes
-from ecogis.render import webmap
+from ecogis.render import fonts, webmap
 from ecogis.render.spec import PAPERS, LayerSpec, MapSpec, load_spec, read_layers, text
 
-#: CJK font families tried in turn (first found wins).
-CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN",
-                "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Noto Sans CJK TC", "Noto Sans CJK JP")
+#: CJK font families tried in turn on the system when the set-up font is absent (see ecogis.render.fonts).
+CJK_FAMILIES = fonts.SYSTEM_FAMILIES
+FontError = fonts.FontError
+find_cjk_font = fonts.find_cjk_font
 
 _GEOD: Geod = CRS.from_epsg(4490).get_geod()  # the CGCS2000 ellipsoid
 _TO_MERC = Transformer.from_crs(4490, 3857, always_xy=True)
@@ -57,35 +59,6 @@ _MERC_R = 6378137.0
 #: Tiles fetched for a print basemap at most; the zoom is lowered until the view fits.
 MAX_TILES = 48
 TILE_TIMEOUT_S = 6.0
-
-
-class FontError(EcogisError):
-    """No font that can draw Chinese text is installed."""
-
-
-def find_cjk_font() -> tuple[str, str]:
-    """``(family, file)`` of an installed CJK font.
-
-    Raises
-    ------
-    FontError
-        None of :data:`CJK_FAMILIES` is known to matplotlib's font manager.
-    """
-    names = {f.name: f.fname for f in font_manager.fontManager.ttflist}
-    for fam in CJK_FAMILIES:
-        if fam in names:
-            return fam, names[fam]
-    for path in ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-                 "/usr/share/fonts/opentype/noto/NotoSansCJKsc-Regular.otf"):
-        if os.path.exists(path):
-            font_manager.fontManager.addfont(path)
-            names = {f.name: f.fname for f in font_manager.fontManager.ttflist}
-            for fam in CJK_FAMILIES:
-                if fam in names:
-                    return fam, names[fam]
-    raise FontError("no CJK font found: Chinese text would print as empty boxes",
-                    hint="install Noto Sans CJK (Debian/Ubuntu: apt-get install fonts-noto-cjk) "
-                         "and remove matplotlib's font cache (~/.cache/matplotlib) if it predates the install")
 
 
 # --------------------------------------------------------------------------- geometry → matplotlib
@@ -382,9 +355,7 @@ def print_map(spec: MapSpec | str | os.PathLike, workspace: Any, out: str | os.P
     scale_pt = 0.6  # Leaflet pixel widths → points
 
     # text.parse_math off: a "$...$" in a title, legend label or feature label is text, never mathtext
-    with matplotlib.rc_context({"font.family": [font, "DejaVu Sans"], "axes.unicode_minus": False,
-                                "pdf.fonttype": 3, "svg.fonttype": "none",
-                                "text.parse_math": False, "text.usetex": False}):
+    with matplotlib.rc_context({**fonts.rc_params(font), "text.parse_math": False, "text.usetex": False}):
         fig = Figure(figsize=(fw, fh), dpi=dpi)
         margin = 0.45 / fw  # ~11 mm for tick labels
         legend_w = 0.24 if fw > fh else 0.30

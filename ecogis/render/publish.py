@@ -25,6 +25,7 @@ from ecogis.fileutil import write_text_atomic
 from ecogis.normalise.datum import shift_geometries
 from ecogis.render import webmap
 from ecogis.render.spec import LayerSpec, MapSpec, load_spec, read_layers, text
+from ecogis.settings import settings
 
 #: The published maps of each sample city (spec file stems under ``maps/<city>/``).
 SAMPLE_MAPS = ("zoning", "redline", "protected_areas")
@@ -33,8 +34,8 @@ SAMPLE_MAPS = ("zoning", "redline", "protected_areas")
 AUTO_SIMPLIFY_DIVISOR = 8000.0
 AUTO_SIMPLIFY_RANGE = (2.0, 25.0)
 
-_REPO = Path(__file__).resolve().parents[2]
-MAPS_DIR = _REPO / "maps"
+#: The shipped map specs at import time; :func:`sample_specs` reads ``settings.maps_dir`` when called.
+MAPS_DIR = settings.maps_dir
 
 _LABEL_CSS = """
 .ecogis-label { background: transparent; border: none; box-shadow: none; padding: 0; color: #222;
@@ -220,7 +221,7 @@ def publish(spec: MapSpec | str | os.PathLike, workspace: Any, out: str | os.Pat
 
 def sample_specs(maps_dir: str | os.PathLike | None = None) -> dict[str, dict[str, Path]]:
     """``{city: {map: spec path}}`` of the shipped specs (``maps/<city>/<map>.yaml``)."""
-    root = Path(maps_dir) if maps_dir is not None else MAPS_DIR
+    root = Path(maps_dir) if maps_dir is not None else Path(settings.maps_dir)
     if not root.is_dir():
         raise SpecError("the map specs folder is missing", path=root)
     out: dict[str, dict[str, Path]] = {}
