@@ -28,7 +28,7 @@ def _cmd_layers_import(a: argparse.Namespace) -> int:
 
     info, notes = import_layer(
         a.file, a.kind, a.workspace, version=a.version, crs=a.crs, layer=a.layer,
-        encoding=a.encoding, replace=a.replace,
+        encoding=a.encoding, replace=a.replace, coverage=a.coverage,
     )
     from ecogis.workspace import printable_uri
 
@@ -107,11 +107,15 @@ def _cmd_screen(a: argparse.Namespace) -> int:
                                progress=not a.quiet, area_method=a.area_method, threads=a.threads)
     written = write_outputs(result, a.out, formats=a.format.split(","), lang=a.lang)
     for _, row in result.verdicts.iterrows():
-        text = SEVERITY_TEXT[row["verdict"]][a.lang]
+        text = row.get("verdict_text") or SEVERITY_TEXT[row["verdict"]][a.lang]
         n = int((result.findings["site_id"] == row["site_id"]).sum()) if len(result.findings) else 0
         print(f"{row['site_id']:<14} {str(row['name'])[:28]:<28} {text:<10} {n:>3} findings  {row['area_ha']:.4f} ha")
     if len(result.not_evaluated):
-        print(f"not evaluated (layer missing): {', '.join(result.not_evaluated['rule_id'])}")
+        print(f"not evaluated (layer missing, empty or name not found): {', '.join(result.not_evaluated['rule_id'])}")
+    inc = result.sites[result.sites["incomplete_layers"].astype(str) != ""] if "incomplete_layers" in result.sites \
+        else result.sites.iloc[0:0]
+    for _, row in inc.iterrows():
+        print(f"{row['site_id']:<14} incomplete: {row['incomplete_layers']}")
     for p in written:
         print(f"wrote {p}")
     if a.fail_on:
@@ -156,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--workspace", required=True, help="workspace GeoPackage (created if missing)")
     imp.add_argument("--version", dest="version", help="data version or date recorded with the layer")
     imp.add_argument("--replace", action="store_true", help="replace the layer instead of appending")
+    imp.add_argument("--coverage", metavar="FILE|admin",
+                     help="the area the layer was delivered for: a polygon file, or 'admin' for the workspace's "
+                          "admin boundary (the default; without an admin layer, the layer's own convex hull)")
     common_read(imp)
     imp.set_defaults(func=_cmd_layers_import)
 
@@ -194,7 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     scr.add_argument("--linear", action="store_true", default=None, help="linear project (road, pipeline, power line)")
     scr.add_argument("--national-major", action="store_true", default=None, help="national major project")
     scr.add_argument("--unavoidable", action="store_true", default=None, help="cannot avoid the zone (不可避让)")
-    scr.add_argument("--activity", help="allowed-activity tags, ';'-separated (see rules/activities.yaml)")
+    scr.add_argument("--activity", help="activity tags, ';'-separated (see rules/activities.yaml); no:TAG declares an "
+                                        "activity absent, 'none' declares the list complete (no questions)")
     scr.add_argument("--crs", help="CRS for site files that carry none")
     scr.add_argument("--out", required=True, help="output folder")
     scr.add_argument("--format", default="html,json,xlsx,gpkg", help="comma-separated: html,json,xlsx,gpkg")
