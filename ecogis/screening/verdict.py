@@ -181,7 +181,7 @@ def verdict_texts(verdict: np.ndarray, provisional: np.ndarray, lang: str) -> np
     words = {k: v[key] for k, v in VERDICT_TEXT.items()}
     v = pd.Series(np.asarray(verdict, dtype=object))
     base = v.map(words).fillna(v).to_numpy(dtype=object)
-    tail = "（待定：缺行业代码）" if key == "zh" else " (provisional: no industry code)"
+    tail = "，待定（缺行业代码）" if key == "zh" else " (provisional: no industry code)"
     return np.where(np.asarray(provisional, dtype=bool), base + tail, base)
 
 
