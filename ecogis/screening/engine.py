@@ -75,13 +75,17 @@ class ScreenResult:
     Attributes
     ----------
     sites:
-        The sites with ``area_ha``, ``verdict``, ``coverage``, ``covered_pct``,
-        ``checked_layers`` and ``not_evaluated`` columns.
+        The sites with ``area_ha``, ``verdict``, ``verdict_text``, ``provisional``,
+        ``coverage``, ``covered_pct``, ``checked_layers``, ``not_evaluated``,
+        ``incomplete_layers`` and ``incomplete_rules`` columns.
     findings:
         One row per (site, rule, feature) conflict, with the overlap polygon
-        (or, for distance rules, the shortest line) as geometry, EPSG:4490.
+        (or, for distance rules, the shortest line) as geometry, EPSG:4490;
+        ``certainty`` (fact / provisional / conditional), ``condition`` and
+        ``question`` say what a non-factual finding rests on.
     not_evaluated:
-        Rules whose layer is missing from the workspace.
+        Rules whose layer is missing or empty, or whose name filter matches no
+        feature (``reason``).
     meta:
         Versions and checksums: ecogis, every layer used, every rule file, the
         inputs; the area method; the time.
