@@ -155,6 +155,37 @@ def import_layer(
     return info, notes
 
 
+def declare_empty(
+    kind: str,
+    workspace: Any,
+    *,
+    coverage: str | os.PathLike | None = None,
+    version: str | None = None,
+    crs: Any = None,
+) -> tuple[LayerInfo, Notes]:
+    """Record that layer ``kind`` has no features within ``coverage`` (default: the admin boundary).
+
+    E.g. a city without any 沙化土地封禁保护区: its rules then count as
+    evaluated (nothing found) instead of leaving every site ``incomplete``.
+    Replaces any previous version of the layer.
+    """
+    import pandas as pd
+
+    notes = Notes()
+    schema = get_schema(kind)
+    ws = open_workspace(workspace, create=True)
+    empty = gpd.GeoDataFrame({f: pd.Series([], dtype=object) for f in schema.fields},
+                             geometry=gpd.GeoSeries([], crs=4490), crs=4490)
+    if coverage is None and not ws.has("admin"):
+        from ecogis.errors import InputError
+
+        raise InputError(f"declaring {kind} empty needs --coverage FILE or an admin layer in the workspace")
+    cover, basis = coverage_extent(coverage, kind, empty, ws, notes, crs=crs)
+    info = ws.write(kind, empty, source="declared empty", version=version or dt.date.today().isoformat(),
+                    sha256="", notes=notes, replace=True, coverage=cover, coverage_basis=basis)
+    return info, notes
+
+
 def coverage_extent(coverage: str | os.PathLike | None, kind: str, gdf: gpd.GeoDataFrame, ws: Any, notes: Notes,
                     *, crs: Any = None):
     """The coverage geometry (EPSG:4490) and its description for an import (see :func:`import_layer`)."""

@@ -146,6 +146,12 @@ def test_postgis_stores_coverage(pg_url, xlh_files):
         assert got.coverage_basis == "--coverage west.geojson" and got.coverage
         assert ws2.count("redline") == info.feature_count
         assert set(ws2.distinct("redline", "name"))
+        from ecogis.layers import declare_empty
+
+        declare_empty("sand_closure", ws2)
+        ws2.refresh()
+        assert ws2.info("sand_closure").mode == "empty" and ws2.count("sand_closure") == 0
+        assert ws2.info("sand_closure").coverage
         ws2.close()
         ws.close()
     finally:
@@ -285,3 +291,26 @@ def test_rules_do_not_apply_to_projects_they_are_not_about(bundled, rule_id, pro
                       taxonomy=rule._taxonomy, activities=rule._activities)
     fact, maybe, _ = where_masks(rule.where, pd.DataFrame([feature]) if feature else pd.DataFrame([{"x": 1}]))
     assert not (bool(m.any[0]) and (bool(fact[0]) or bool(maybe[0]))), (rule_id, m, fact, maybe)
+
+
+def test_declare_empty_layer_counts_as_evaluated(tmp_path, capsys):
+    """Genhe has no sand-closure zones: declared empty, its sites can be clear; an undeclared empty table cannot."""
+    import shutil
+
+    path = tmp_path / "genhe.gpkg"
+    shutil.copy(SAMPLE / "genhe.gpkg", path)
+    sites = gpd.read_file(SAMPLE / "sites" / "genhe.geojson")
+    sites["activity"] = (sites["activity"].fillna("").astype(str) + ";none").str.strip(";")
+    before = ecogis.screen(sites, path, progress=False)
+    assert (before.sites["incomplete_layers"].str.contains("sand_closure（图层缺失）")).all()
+    assert main(["layers", "declare-empty", "--kind", "sand_closure", "--workspace", str(path)]) == 0
+    assert "no features" in capsys.readouterr().out
+    ws = open_workspace(path)
+    assert ws.info("sand_closure").mode == "empty" and ws.count("sand_closure") == 0
+    after = ecogis.screen(sites, path, progress=False)
+    assert (after.sites["verdict"] == "clear").any()
+    assert not after.sites["incomplete_layers"].str.contains("sand_closure（").any() or \
+        (after.sites.loc[after.sites["incomplete_layers"].str.contains("sand_closure"), "coverage"] != "full").all()
+    # an empty layer without a declaration is refused on import
+    with pytest.raises(Exception, match="empty layer"):
+        ws.write("railway", ws.read("railway").iloc[0:0], source="x", version="x")

@@ -38,6 +38,16 @@ def _cmd_layers_import(a: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_layers_declare_empty(a: argparse.Namespace) -> int:
+    from ecogis.layers import declare_empty
+    from ecogis.workspace import printable_uri
+
+    info, notes = declare_empty(a.kind, a.workspace, coverage=a.coverage, version=a.version, crs=a.crs)
+    print(f"recorded {info.kind} in {printable_uri(a.workspace)} as holding no features within: {info.coverage_basis}")
+    _print_notes(notes, sys.stdout)
+    return 0
+
+
 def _cmd_layers_list(a: argparse.Namespace) -> int:
     from ecogis.workspace import open_workspace
 
@@ -165,6 +175,14 @@ def build_parser() -> argparse.ArgumentParser:
                           "admin boundary (the default; without an admin layer, the layer's own convex hull)")
     common_read(imp)
     imp.set_defaults(func=_cmd_layers_import)
+
+    emp = lsub.add_parser("declare-empty", help="record that a layer kind has no features within an area")
+    emp.add_argument("--kind", required=True)
+    emp.add_argument("--workspace", required=True)
+    emp.add_argument("--coverage", metavar="FILE|admin", help="the area (default: the workspace's admin boundary)")
+    emp.add_argument("--version", dest="version", help="data version or date recorded with the declaration")
+    emp.add_argument("--crs", help="CRS of a coverage file that carries none")
+    emp.set_defaults(func=_cmd_layers_declare_empty)
 
     ls = lsub.add_parser("list", help="list a workspace's layers and versions")
     ls.add_argument("--workspace", required=True)

@@ -78,10 +78,11 @@ def layer_coverages(ws: Any, kinds: list[str], notes: Notes, *, admin: Any = Non
             out[kind] = KindCoverage(kind, "missing")
             continue
         count = _count(ws, kind)
-        if count == 0:
+        info = infos.get(kind)
+        declared = count == 0 and getattr(info, "mode", "") == "empty" and coverage_geometry(info) is not None
+        if count == 0 and not declared:
             out[kind] = KindCoverage(kind, "empty")
             continue
-        info = infos.get(kind)
         geom = coverage_geometry(info) if info is not None else None
         basis = getattr(info, "coverage_basis", "") or ""
         if kind == "admin" and admin is not None:
@@ -94,6 +95,8 @@ def layer_coverages(ws: Any, kinds: list[str], notes: Notes, *, admin: Any = Non
             geom = shapely.box(*b) if b else shapely.Polygon()
             basis = "bounding box of the layer (no coverage recorded, no admin layer)"
             boxed.append(kind)
+        if declared:
+            basis = f"declared to hold no features within: {basis}"
         recorded = getattr(info, "feature_count", None)
         if kind != "admin" and recorded is not None and int(recorded) != count:
             # the table was changed outside ecogis after import: its recorded coverage no longer vouches for it

@@ -29,7 +29,7 @@ class LayerInfo:
     repairs: list[dict[str, Any]] = field(default_factory=list)
     notes: list[dict[str, Any]] = field(default_factory=list)
     bounds: tuple[float, float, float, float] | None = None
-    mode: str = "replace"  # replace | append
+    mode: str = "replace"  # replace | append | empty (declared to hold no features within its coverage)
     current: bool = True
     #: the coverage extent the layer was delivered for (WKB, hex, EPSG:4490); ``None`` when not recorded
     coverage: str | None = None
@@ -101,9 +101,12 @@ class Workspace(abc.ABC):
 
         ``coverage`` is the extent the data was delivered for (a shapely
         geometry in EPSG:4490; on append it is merged with the layer's), and
-        ``coverage_basis`` says where it came from.  The write is
-        all-or-nothing: if it fails, the previous version of the layer and its
-        metadata are left intact.
+        ``coverage_basis`` says where it came from.  An empty ``gdf`` is refused
+        unless ``coverage`` is given: the layer is then recorded as *declared
+        empty* (``mode="empty"``, replacing any previous version): the kind has
+        no features within that coverage.  The write is all-or-nothing: if it
+        fails, the previous version of the layer and its metadata are left
+        intact.
         """
 
     @abc.abstractmethod

@@ -202,11 +202,13 @@ class GeoPackageWorkspace(Workspace):
             raise WorkspaceError(
                 f"layer {kind!r} must be in {settings.storage_crs} before it is stored", path=self.path
             )
-        if len(gdf) == 0:
-            raise WorkspaceError(f"refusing to store an empty layer {kind!r}", path=self.path)
+        declared_empty = len(gdf) == 0
+        if declared_empty and coverage is None:
+            raise WorkspaceError(f"refusing to store an empty layer {kind!r}", path=self.path,
+                                 hint="to record that the kind has no features, give the coverage it holds for")
         data = gdf.drop(columns=[c for c in ("fid",) if c in gdf.columns])
         exists = kind in self.kinds()
-        append = exists and not replace
+        append = exists and not replace and not declared_empty
         notes = notes or Notes()
         info = LayerInfo(
             kind=kind,
@@ -217,8 +219,8 @@ class GeoPackageWorkspace(Workspace):
             feature_count=int(len(data)),
             repairs=[n.as_dict() for n in notes if n.code in {"repair", "drop_empty", "drop_z"}],
             notes=notes.as_dicts(),
-            bounds=tuple(float(b) for b in data.total_bounds),
-            mode="append" if append else "replace",
+            bounds=None if declared_empty else tuple(float(b) for b in data.total_bounds),
+            mode="empty" if declared_empty else ("append" if append else "replace"),
             coverage=coverage_wkb(coverage),
             coverage_basis=str(coverage_basis or ""),
         )
@@ -257,7 +259,7 @@ class GeoPackageWorkspace(Workspace):
                 (META_TABLE, META_TABLE, "ecogis layer metadata and version history"),
             )
             cov, basis = info.coverage, info.coverage_basis
-            if info.mode == "replace":
+            if info.mode in ("replace", "empty"):
                 con.execute(f"UPDATE {META_TABLE} SET current = 0 WHERE kind = ?", (info.kind,))
                 count = info.feature_count
             else:

@@ -421,8 +421,10 @@ class PostGISWorkspace(Workspace):
             raise WorkspaceError(f"bad layer kind {kind!r}: use lower-case letters, digits and _", path=self.uri)
         if gdf.crs is None or gdf.crs.to_epsg() != SRID:
             raise WorkspaceError(f"layer {kind!r} must be in EPSG:{SRID} before it is stored", path=self.uri)
-        if len(gdf) == 0:
-            raise WorkspaceError(f"refusing to store an empty layer {kind!r}", path=self.uri)
+        declared_empty = len(gdf) == 0
+        if declared_empty and coverage is None:
+            raise WorkspaceError(f"refusing to store an empty layer {kind!r}", path=self.uri,
+                                 hint="to record that the kind has no features, give the coverage it holds for")
         gname = gdf.geometry.name
         data = pd.DataFrame(gdf.drop(columns=[c for c in ("fid", gname) if c in gdf.columns]))
         data = data.rename(columns={c: str(c) for c in data.columns})
@@ -436,7 +438,7 @@ class PostGISWorkspace(Workspace):
             feature_count=int(len(data)),
             repairs=[n.as_dict() for n in notes if n.code in {"repair", "drop_empty", "drop_z"}],
             notes=notes.as_dicts(),
-            bounds=tuple(float(b) for b in gdf.total_bounds),
+            bounds=None if declared_empty else tuple(float(b) for b in gdf.total_bounds),
             coverage=coverage_wkb(coverage), coverage_basis=str(coverage_basis or ""),
         )
         geoms = shapely.set_srid(np.asarray(gdf.geometry.values, dtype=object), SRID)
@@ -449,7 +451,7 @@ class PostGISWorkspace(Workspace):
                 f"SELECT table_name, feature_count, minx, miny, maxx, maxy, coverage, coverage_basis FROM {META_TABLE}"
                 " WHERE kind = %s AND current = 1 FOR UPDATE", (kind,)
             ).fetchone()
-            append = prev is not None and not replace and self._oid(prev[0]) is not None
+            append = prev is not None and not replace and not declared_empty and self._oid(prev[0]) is not None
             n = con.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", (META_TABLE,)).fetchone()[0]
             table = f"ecogis_{kind}_v{int(n)}"
             coldefs = {c: _sql_type(data[c]) for c in data.columns}
@@ -489,7 +491,8 @@ class PostGISWorkspace(Workspace):
                 cov = merged_coverage(prev[6], cov)
                 cov_basis = "; ".join(dict.fromkeys(x for x in (prev[7], cov_basis) if x))
             info = LayerInfo(**{**info.__dict__, "feature_count": total, "bounds": bounds,
-                                "mode": "append" if append else "replace", "coverage": cov,
+                                "mode": "empty" if declared_empty else ("append" if append else "replace"),
+                                "coverage": cov,
                                 "coverage_basis": cov_basis})
             con.execute(f"UPDATE {META_TABLE} SET current = 0 WHERE kind = %s AND current = 1", (kind,))
             b = info.bounds or (None, None, None, None)
