@@ -88,6 +88,16 @@ def apply_annotations(findings: pd.DataFrame, annotations: list[pd.DataFrame], l
     return df
 
 
+def _append(acc: np.ndarray, has: np.ndarray, mask: np.ndarray, text, sep: str) -> None:
+    """In place: add ``text`` (a string, or an array aligned with ``acc``) to ``acc`` where ``mask``."""
+    if not mask.any():
+        return
+    both = mask & has
+    acc[both] = acc[both] + sep
+    acc[mask] = acc[mask] + (text if isinstance(text, str) else text[mask])
+    has |= mask
+
+
 def incomplete_columns(rules_out: list[tuple[Any, np.ndarray, np.ndarray, str, str]], n: int,
                        lang: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(incomplete_rules, incomplete_layers, not_evaluated)`` text per site.
@@ -97,45 +107,54 @@ def incomplete_columns(rules_out: list[tuple[Any, np.ndarray, np.ndarray, str, s
     not available (0–1), the layer's status (``ok``, ``missing``, ``empty``,
     ``name``) and, for ``name``, the name that matched no feature; for ``ok``,
     the search distance in metres when the share is of the site grown by it.
+    Work is per rule and per kind on the affected sites only (no loop over sites).
     """
     zh = lang == "zh"
     key = "zh" if zh else "en"
-    rules_txt: list[np.ndarray] = []
-    none_txt: list[np.ndarray] = []
-    by_kind: dict[str, np.ndarray] = {}
-    kind_text: dict[str, np.ndarray] = {}
+    rules_txt = np.full(n, "", dtype=object)
+    rules_has = np.zeros(n, dtype=bool)
+    none_txt = np.full(n, "", dtype=object)
+    none_has = np.zeros(n, dtype=bool)
+    # per kind: the sites some rule of it could not cover, and why (the first reason; name-bound ones added)
+    kind_reason: dict[str, tuple[np.ndarray, np.ndarray, str, str]] = {}
+    kind_name: dict[str, tuple[np.ndarray, list[str]]] = {}
     for rule, applies, out, status, detail in rules_out:
         inc = applies & (out > TOLERANCE)
         if not inc.any():
             continue
-        rules_txt.append(np.where(inc, rule.id, ""))
+        _append(rules_txt, rules_has, inc, rule.id, ", ")
         if status != "ok":
-            none_txt.append(np.where(inc, rule.id, ""))
-        kind = rule.layer
-        if status == "ok":
-            pct = np.char.mod("%.1f", np.round(100.0 * out, 1))
-            tmpl = STATUS_TEXT["reach"][key].replace("{reach}", detail) if detail else STATUS_TEXT["outside"][key]
-            words = tmpl.split("{pct}")
-            txt = np.char.add(np.char.add(words[0], pct), words[1]).astype(object)
-        elif status == "name":
-            txt = np.full(n, STATUS_TEXT["name"][key].format(name=detail), dtype=object)
-        else:
-            txt = np.full(n, STATUS_TEXT[status][key], dtype=object)
-        label = f"{kind}（" if zh else f"{kind} ("
-        close = "）" if zh else ")"
-        piece = np.where(inc, label + txt + close, "")
-        prev = kind_text.get(kind)
-        if prev is None:
-            kind_text[kind] = piece
-        else:
-            # one entry per kind and site: keep the first reason found, add a name-bound one
-            add = (piece != "") & ((prev == "") | (status == "name"))
-            kind_text[kind] = np.where(add & (prev != "") & (status == "name"), prev + "、" + piece,
-                                       np.where(add, piece, prev))
-        by_kind[kind] = by_kind.get(kind, np.zeros(n, dtype=bool)) | inc
-    sep = ", "
-    return (_join(rules_txt, sep, n), _join([kind_text[k] for k in sorted(kind_text)], "; " if not zh else "；", n),
-            _join(none_txt, sep, n))
+            _append(none_txt, none_has, inc, rule.id, ", ")
+        if status == "name":
+            m, names = kind_name.get(rule.layer, (np.zeros(n, dtype=bool), []))
+            kind_name[rule.layer] = (m | inc, names + ([detail] if detail not in names else []))
+            continue
+        prev = kind_reason.get(rule.layer)
+        kind_reason[rule.layer] = ((prev[0] | inc) if prev is not None else inc, out, status, detail)
+    layers_txt = np.full(n, "", dtype=object)
+    layers_has = np.zeros(n, dtype=bool)
+    open_, close = ("（", "）") if zh else (" (", ")")
+    sep = "；" if zh else "; "
+    for kind in sorted(set(kind_reason) | set(kind_name)):
+        parts = np.full(n, "", dtype=object)
+        phas = np.zeros(n, dtype=bool)
+        if kind in kind_reason:
+            m, out, status, detail = kind_reason[kind]
+            if status == "ok":
+                tmpl = STATUS_TEXT["reach"][key].replace("{reach}", detail) if detail else STATUS_TEXT["outside"][key]
+                head, tail = tmpl.split("{pct}")
+                txt = np.full(n, "", dtype=object)
+                txt[m] = head + np.char.mod("%.1f", np.round(100.0 * out[m], 1)).astype(object) + tail
+                _append(parts, phas, m, txt, "、")
+            else:
+                _append(parts, phas, m, STATUS_TEXT[status][key], "、")
+        if kind in kind_name:
+            m, names = kind_name[kind]
+            _append(parts, phas, m, STATUS_TEXT["name"][key].format(name="/".join(names)), "、")
+        full = np.full(n, "", dtype=object)
+        full[phas] = kind + open_ + parts[phas] + close
+        _append(layers_txt, layers_has, phas, full, sep)
+    return rules_txt, layers_txt, none_txt
 
 
 __all__ = ["EXTRA_COLUMNS", "part_annotation", "apply_annotations", "incomplete_columns", "feature_keys"]

@@ -124,9 +124,13 @@ def _count(ws: Any, kind: str) -> int:
     return len(ws.read(kind))
 
 
-def outside_share(site_geoms: np.ndarray, site_area: np.ndarray, site_length: np.ndarray, cover: Any,
+def outside_share(site_geoms: np.ndarray, site_area: np.ndarray | None, site_length: np.ndarray, cover: Any,
                   area_method: str) -> np.ndarray:
-    """Share (0–1) of each site outside ``cover``: by area for polygons, length for lines, 0/1 for points."""
+    """Share (0–1) of each site outside ``cover``: by area for polygons, length for lines, 0/1 for points.
+
+    ``site_area`` ``None``: the sites are polygons whose areas are computed here, only for those that cross
+    the edge of ``cover``.
+    """
     n = len(site_geoms)
     out = np.zeros(n)
     if cover is None or shapely.is_empty(cover):
@@ -141,6 +145,9 @@ def outside_share(site_geoms: np.ndarray, site_area: np.ndarray, site_length: np
     part = np.flatnonzero(todo & touches)
     if len(part):
         inter = shapely.intersection(site_geoms[part], cover)
+        if site_area is None:
+            site_area = np.zeros(n)
+            site_area[part] = area_ha(site_geoms[part], 4490, method=area_method)
         poly = site_area[part] > 0
         line = ~poly & (site_length[part] > 0)
         share = np.ones(len(part))
@@ -179,8 +186,7 @@ def outside_by_kind(coverages: dict[str, KindCoverage], site_geoms: np.ndarray, 
         if key not in cache:
             if d > 0 and site_m is not None:
                 grown = buffered_sites(site_m, d, mcrs)
-                cache[key] = outside_share(grown, area_ha(grown, 4490, method=area_method), np.zeros(len(grown)),
-                                           cov.geometry, area_method)
+                cache[key] = outside_share(grown, None, np.zeros(len(grown)), cov.geometry, area_method)
             else:
                 cache[key] = outside_share(site_geoms, site_area, site_length, cov.geometry, area_method)
         out[kind] = cache[key]

@@ -124,7 +124,7 @@ def screen_dask(
     from ecogis.screening.engine import (
         EXTRA_FINDING_COLUMNS, FINDING_COLUMNS, SEVERITY_RANK, ScreenResult, _verdicts, resolve_inputs,
     )
-    from ecogis.screening.verdict import verdict_texts
+    from ecogis.screening.verdict import provisional_sites, verdict_texts
     from ecogis.settings import settings
 
     lang = lang or settings.lang
@@ -172,8 +172,8 @@ def screen_dask(
     # the same verdict as the single-machine engine: from the findings (fact / provisional / conditional) and the
     # per-site columns of what could not be evaluated, which each partition computed for its own sites
     out_sites["verdict"] = _verdicts(findings, out_sites)
-    out_sites["verdict_text"] = verdict_texts(out_sites["verdict"].to_numpy(), out_sites["provisional"].to_numpy(),
-                                              lang)
+    prov, no_ind = provisional_sites(out_sites, findings)
+    out_sites["verdict_text"] = verdict_texts(out_sites["verdict"].to_numpy(), prov, lang, no_industry=no_ind)
     not_eval = results[0].not_evaluated
     meta = dict(results[0].meta)
     layers_used: dict[str, Any] = {}

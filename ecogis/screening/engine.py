@@ -453,10 +453,13 @@ def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, input
     out_sites["not_evaluated"] = ne_rules
     out_sites["incomplete_rules"] = inc_rules
     out_sites["incomplete_layers"] = inc_layers
-    out_sites["provisional"] = ~ps.industry_known
+    prov = ~ps.industry_known
+    if len(findings):
+        prov |= np.isin(site_ids, findings.loc[findings["certainty"] == "provisional", "site_id"].unique())
+    out_sites["provisional"] = prov
     out_sites["verdict"] = _verdicts(findings, out_sites)
-    out_sites["verdict_text"] = verdict_texts(out_sites["verdict"].to_numpy(), out_sites["provisional"].to_numpy(),
-                                              lang)
+    out_sites["verdict_text"] = verdict_texts(out_sites["verdict"].to_numpy(), prov, lang,
+                                              no_industry=~ps.industry_known)
     missing_rules = [r for r in rules_all if rule_status[r][0] != "ok"]
     not_eval = pd.DataFrame(
         [{"rule_id": r.id, "layer_kind": r.layer, "rule_file": getattr(r, "file", ""), "severity": r.severity,

@@ -175,15 +175,32 @@ VERDICT_TEXT = {
 }
 
 
-def verdict_texts(verdict: np.ndarray, provisional: np.ndarray, lang: str) -> np.ndarray:
-    """Verdict wording, with 待定（缺行业代码）/ provisional where the industry code is missing."""
+def verdict_texts(verdict: np.ndarray, provisional: np.ndarray, lang: str,
+                  no_industry: np.ndarray | None = None) -> np.ndarray:
+    """Verdict wording, with 待定（缺行业代码）/ provisional where the verdict rests on a missing industry code
+    (``no_industry``; default: every provisional site) or, otherwise, on a missing nature (待定（缺建设性质）)."""
     key = "zh" if lang == "zh" else "en"
     words = {k: v[key] for k, v in VERDICT_TEXT.items()}
     v = pd.Series(np.asarray(verdict, dtype=object))
     base = v.map(words).fillna(v).to_numpy(dtype=object)
-    tail = "，待定（缺行业代码）" if key == "zh" else " (provisional: no industry code)"
-    return np.where(np.asarray(provisional, dtype=bool), base + tail, base)
+    prov = np.asarray(provisional, dtype=bool)
+    no_ind = prov if no_industry is None else np.asarray(no_industry, dtype=bool)
+    tail_ind = "，待定（缺行业代码）" if key == "zh" else " (provisional: no industry code)"
+    tail_nat = "，待定（缺建设性质）" if key == "zh" else " (provisional: nature not given)"
+    return np.where(prov, base + np.where(no_ind, tail_ind, tail_nat), base)
 
 
-__all__ = ["RANK", "CERTAINTIES", "VERDICT_TEXT", "site_verdicts", "verdict_texts", "attribute_conditions",
+def provisional_sites(sites: pd.DataFrame, findings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``(provisional, no_industry)`` per site: no industry code, or a provisional finding (nature unknown)."""
+    ind = sites["industry"] if "industry" in sites.columns else pd.Series("", index=sites.index)
+    no_ind = ind.isna().to_numpy() | (ind.astype(str).str.strip().isin(["", "nan", "None"])).to_numpy()
+    prov = no_ind.copy()
+    if len(findings) and "certainty" in findings.columns:
+        ids = set(findings.loc[findings["certainty"] == "provisional", "site_id"])
+        if ids:
+            prov |= np.isin(sites["site_id"].to_numpy(dtype=object), list(ids))
+    return prov, no_ind
+
+
+__all__ = ["RANK", "CERTAINTIES", "VERDICT_TEXT", "site_verdicts", "verdict_texts", "provisional_sites", "attribute_conditions",
            "project_conditions"]
