@@ -57,6 +57,8 @@ def findings_document(result) -> dict[str, Any]:
                     "overlap_pct": _num(f["overlap_pct"]), "overlap_length_m": _num(f["overlap_length_m"]),
                     "distance_m": _num(f["distance_m"]), "basis": f["basis"], "message": f["message"],
                     "next_steps": _steps(f["next_steps"]), "rule_file": _str(f["rule_file"]), "source": _str(f["source"]),
+                    "certainty": _str(f.get("certainty")) or "fact", "condition": _str(f.get("condition")) or "",
+                    "question": _str(f.get("question")) or "",
                 })
         sites.append({
             "site_id": str(rec["site_id"]), "name": _str(rec.get("name")), "industry": _str(rec.get("industry")),
@@ -67,6 +69,9 @@ def findings_document(result) -> dict[str, Any]:
             "verdict": rec["verdict"], "coverage": rec["coverage"], "covered_pct": _num(rec["covered_pct"]) or 0.0,
             "checked_layers": [s for s in str(rec["checked_layers"]).split(", ") if s],
             "not_evaluated": [s for s in str(rec["not_evaluated"]).split(", ") if s],
+            "verdict_text": _str(rec.get("verdict_text")), "provisional": bool(rec.get("provisional")),
+            "incomplete_layers": _str(rec.get("incomplete_layers")) or "",
+            "incomplete_rules": [s for s in str(rec.get("incomplete_rules") or "").split(", ") if s],
             "findings": items,
         })
     return {"meta": result.meta, "sites": sites}
