@@ -121,17 +121,26 @@ def import_layer(
     layer: str | None = None,
     encoding: str | None = None,
     replace: bool = False,
+    coverage: str | os.PathLike | None = None,
 ) -> tuple[LayerInfo, Notes]:
     """Import ``path`` as layer ``kind`` into ``workspace`` (a path or an open workspace).
 
     Appends to an existing layer of that kind unless ``replace``.  Records the
-    source, its SHA-256, the version, the import time, the feature count and
-    every repair in the workspace metadata.
+    source, its SHA-256, the version, the import time, the feature count,
+    every repair and the coverage extent in the workspace metadata.
+
+    ``coverage`` is the jurisdiction the data was delivered for: a file of
+    polygons (any readable format), or ``"admin"`` for the workspace's admin
+    boundary.  By default it is the admin boundary (a note says so); without
+    an admin layer, the convex hull of the layer's own features (also noted).
+    Outside its coverage a layer kind counts as not evaluated, so no site there
+    is called clear.
     """
     notes = Notes()
     src = Path(path)
     gdf = load_layer(src, kind, crs=crs, layer=layer, encoding=encoding, notes=notes)
     ws = open_workspace(workspace, create=True)
+    cover, basis = coverage_extent(coverage, kind, gdf, ws, notes, crs=crs)
     info = ws.write(
         kind,
         gdf,
@@ -140,8 +149,81 @@ def import_layer(
         sha256=sha256_file(src),
         notes=notes,
         replace=replace,
+        coverage=cover,
+        coverage_basis=basis,
     )
     return info, notes
+
+
+def declare_empty(
+    kind: str,
+    workspace: Any,
+    *,
+    coverage: str | os.PathLike | None = None,
+    version: str | None = None,
+    crs: Any = None,
+) -> tuple[LayerInfo, Notes]:
+    """Record that layer ``kind`` has no features within ``coverage`` (default: the admin boundary).
+
+    E.g. a city without any 沙化土地封禁保护区: its rules then count as
+    evaluated (nothing found) instead of leaving every site ``incomplete``.
+    Replaces any previous version of the layer.
+    """
+    import pandas as pd
+
+    notes = Notes()
+    schema = get_schema(kind)
+    ws = open_workspace(workspace, create=True)
+    empty = gpd.GeoDataFrame({f: pd.Series([], dtype=object) for f in schema.fields},
+                             geometry=gpd.GeoSeries([], crs=4490), crs=4490)
+    if coverage is None and not ws.has("admin"):
+        from ecogis.errors import InputError
+
+        raise InputError(f"declaring {kind} empty needs --coverage FILE or an admin layer in the workspace")
+    cover, basis = coverage_extent(coverage, kind, empty, ws, notes, crs=crs)
+    info = ws.write(kind, empty, source="declared empty", version=version or dt.date.today().isoformat(),
+                    sha256="", notes=notes, replace=True, coverage=cover, coverage_basis=basis)
+    return info, notes
+
+
+def coverage_extent(coverage: str | os.PathLike | None, kind: str, gdf: gpd.GeoDataFrame, ws: Any, notes: Notes,
+                    *, crs: Any = None):
+    """The coverage geometry (EPSG:4490) and its description for an import (see :func:`import_layer`)."""
+    import numpy as np
+    import shapely
+
+    from ecogis.errors import InputError
+
+    own = shapely.union_all(np.asarray(gdf.geometry.values, dtype=object))
+    if kind == "admin":
+        if coverage not in (None, "admin"):
+            notes.add("coverage", "the admin layer covers its own boundary; --coverage ignored for it")
+        return own, "admin boundary (the layer itself)"
+    if coverage is None or str(coverage) == "admin":
+        admin = ws.read("admin") if ws.has("admin") else None
+        if admin is not None and len(admin):
+            geom = shapely.union_all(np.asarray(admin.geometry.values, dtype=object))
+            if coverage is None:
+                notes.add("coverage", f"no --coverage given: {kind} is taken to cover the workspace's admin boundary"
+                          " (pass --coverage FILE if it was delivered for a smaller area)")
+            return geom, "admin boundary"
+        if str(coverage) == "admin":
+            raise InputError("--coverage admin needs an admin layer in the workspace",
+                             hint="import the admin boundary first (--kind admin), or pass --coverage FILE")
+        hull = shapely.convex_hull(own)
+        notes.add("coverage", f"no admin layer and no --coverage: {kind} is taken to cover the convex hull of its own"
+                  " features; sites outside it are reported as incomplete (pass --coverage FILE with the area the"
+                  " data was delivered for)")
+        return hull, "convex hull of the layer's features"
+    cpath = Path(coverage)
+    cov = read_file(cpath, crs=crs, notes=notes)
+    cov = to_cgcs2000(cov, notes, path=cpath)
+    polys = cov.geometry[cov.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
+    if not len(polys):
+        raise InputError("the coverage file holds no polygons", path=cpath,
+                         hint="give the boundary of the area the layer was delivered for")
+    geom = shapely.make_valid(shapely.union_all(np.asarray(polys.values, dtype=object)))
+    return geom, f"--coverage {cpath.name}"
 
 
 SHIFT_NAMES = ("gcj02:wgs84", "wgs84:gcj02", "bd09:wgs84", "wgs84:bd09", "gcj02:bd09", "bd09:gcj02")

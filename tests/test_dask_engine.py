@@ -53,8 +53,11 @@ def _same(a, b) -> None:
     fb = b.findings.sort_values(key, kind="stable").reset_index(drop=True)
     assert len(fa) == len(fb) > 0
     pd.testing.assert_frame_equal(pd.DataFrame(fa[cols]), pd.DataFrame(fb[cols]))
-    assert shapely.equals_exact(fa.geometry.values, fb.geometry.values, tolerance=1e-9).all()
-    scols = ["site_id", "verdict", "coverage", "covered_pct", "area_ha", "checked_layers", "not_evaluated"]
+    # distance findings' shortest lines are found in each partition's own Gauss-Krüger CRS: equal within ~1 cm
+    tol = np.where(fa["distance_m"].notna().to_numpy(), 1e-7, 1e-9)
+    assert shapely.equals_exact(fa.geometry.values, fb.geometry.values, tolerance=tol).all()
+    scols = ["site_id", "verdict", "verdict_text", "provisional", "coverage", "covered_pct", "area_ha",
+             "checked_layers", "not_evaluated", "incomplete_rules", "incomplete_layers"]
     pd.testing.assert_frame_equal(pd.DataFrame(a.sites[scols]), pd.DataFrame(b.sites[scols]))
     assert {k: (v["version"], v["sha256"], v["feature_count"]) for k, v in a.meta["layers"].items()} == \
         {k: (v["version"], v["sha256"], v["feature_count"]) for k, v in b.meta["layers"].items()}
@@ -76,7 +79,8 @@ def test_dask_equals_single_machine_on_sample_city(client):
     dist = screen_dask(sites, ws, rules, client=client, npartitions=4)
     _same(single, dist)
     assert dist.meta["engine"]["partitions"] == 4 and dist.meta["engine"]["workers"] == 2
-    assert set(single.sites["verdict"]) >= {"prohibited", "clear"}  # a real mix of outcomes
+    # a real mix of outcomes (Genhe has no sand_closure layer, so no site there can be clear)
+    assert set(single.sites["verdict"]) >= {"prohibited", "incomplete"} and single.sites["verdict"].nunique() >= 3
     # the partitions ran on both workers
     assert len(client.scheduler_info()["workers"]) == 2
 

@@ -27,7 +27,9 @@ EXPECTED = {
     "farmland_national_major": {"restricted"},
     "farmland_ordinary": {"prohibited"},
     "mine_setback": {"prohibited", "restricted", "review"},
-    "clear": {"clear", "review", "notice"},
+    # the samples leave activities undeclared and Genhe/Arxan have no sand_closure layer: such sites can be at
+    # best incomplete (questions for the applicant, a layer missing); declared complete they are clear
+    "clear": {"clear", "review", "notice", "incomplete"},
     "partly_outside": {"not_covered", "prohibited"},
 }
 
@@ -58,11 +60,24 @@ def test_not_covered_is_never_clear(results, city):
     assert not (partial["verdict"] == "clear").any()
 
 
-def test_clear_lists_checked_layers(results):
-    res = results["xilinhot"]
+def test_clear_lists_checked_layers():
+    sites = gpd.read_file(SAMPLE / "sites" / "xilinhot.geojson")
+    sites["activity"] = (sites["activity"].fillna("").astype(str) + ";none").str.strip(";")
+    res = ecogis.screen(sites, SAMPLE / "xilinhot.gpkg", progress=False)
     clear = res.sites[res.sites["verdict"] == "clear"]
     assert len(clear)
     assert all("redline" in c for c in clear["checked_layers"])
+    assert (clear["incomplete_rules"] == "").all()
+
+
+def test_undeclared_activities_are_questions_not_silence(results):
+    res = results["xilinhot"]
+    q = res.findings[res.findings["question"] != ""]
+    assert len(q) and (q["certainty"] == "conditional").all()
+    assert q["question"].str.startswith("待确认：项目是否涉及").all()
+    assert q["message"].str.startswith("【待确认】").all()
+    # none of those sites is clear
+    assert not res.sites.set_index("site_id").loc[q["site_id"].unique(), "verdict"].eq("clear").any()
 
 
 def test_not_evaluated_rules_are_listed(tmp_path):

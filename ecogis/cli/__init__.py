@@ -35,12 +35,22 @@ def _cmd_layers_import(a: argparse.Namespace) -> int:
 
     info, notes = import_layer(
         a.file, a.kind, a.workspace, version=a.version, crs=a.crs, layer=a.layer,
-        encoding=a.encoding, replace=a.replace,
+        encoding=a.encoding, replace=a.replace, coverage=a.coverage,
     )
     from ecogis.workspace import printable_uri
 
     verb = "replaced" if info.mode == "replace" else "appended to"
     print(f"{verb} {info.kind} in {printable_uri(a.workspace)}: {info.feature_count} features, version {info.version}")
+    _print_notes(notes, sys.stdout)
+    return 0
+
+
+def _cmd_layers_declare_empty(a: argparse.Namespace) -> int:
+    from ecogis.layers import declare_empty
+    from ecogis.workspace import printable_uri
+
+    info, notes = declare_empty(a.kind, a.workspace, coverage=a.coverage, version=a.version, crs=a.crs)
+    print(f"recorded {info.kind} in {printable_uri(a.workspace)} as holding no features within: {info.coverage_basis}")
     _print_notes(notes, sys.stdout)
     return 0
 
@@ -163,12 +173,19 @@ def _cmd_screen(a: argparse.Namespace) -> int:
         result = ecogis.screen(a.sites, a.workspace, rules, overrides=overrides, crs=a.crs, lang=a.lang,
                                progress=not a.quiet, area_method=a.area_method, threads=a.threads)
     written = write_outputs(result, a.out, formats=a.format.split(","), lang=a.lang, progress=not a.quiet)
-    print("\n".join(screen_summary(result, a.lang, verbose=getattr(a, "verbose", False))))
+    verbose = getattr(a, "verbose", False)
+    print("\n".join(screen_summary(result, a.lang, verbose=verbose)))
     if len(result.not_evaluated):
         ids = result.not_evaluated["rule_id"].tolist()
         more = f" … ({len(ids)} rules)" if len(ids) > 30 else ""
-        print(f"not evaluated (layer missing): {', '.join(ids[:30])}{more}")
-    _print_notes(result.notes, sys.stdout, limit=30)
+        print(f"not evaluated (layer missing, empty or name not found): {', '.join(ids[:30])}{more}")
+    if "incomplete_layers" in result.sites:
+        inc = result.sites.loc[result.sites["incomplete_layers"].astype(str) != "", ["site_id", "incomplete_layers"]]
+        shown = inc if verbose else inc.head(20)
+        if len(inc):
+            print(f"incomplete data for {len(inc)} sites" + ("" if len(shown) == len(inc) else " (first 20; --verbose: all)"))
+            print("\n".join(f"{sid:<14} incomplete: {layers}" for sid, layers in shown.itertuples(index=False)))
+    _print_notes(result.notes, sys.stdout, limit=None if verbose else 30)
     for p in written:
         print(f"wrote {p}")
     if a.fail_on:
@@ -213,8 +230,19 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--workspace", required=True, help="workspace GeoPackage (created if missing)")
     imp.add_argument("--version", dest="version", help="data version or date recorded with the layer")
     imp.add_argument("--replace", action="store_true", help="replace the layer instead of appending")
+    imp.add_argument("--coverage", metavar="FILE|admin",
+                     help="the area the layer was delivered for: a polygon file, or 'admin' for the workspace's "
+                          "admin boundary (the default; without an admin layer, the layer's own convex hull)")
     common_read(imp)
     imp.set_defaults(func=_cmd_layers_import)
+
+    emp = lsub.add_parser("declare-empty", help="record that a layer kind has no features within an area")
+    emp.add_argument("--kind", required=True)
+    emp.add_argument("--workspace", required=True)
+    emp.add_argument("--coverage", metavar="FILE|admin", help="the area (default: the workspace's admin boundary)")
+    emp.add_argument("--version", dest="version", help="data version or date recorded with the declaration")
+    emp.add_argument("--crs", help="CRS of a coverage file that carries none")
+    emp.set_defaults(func=_cmd_layers_declare_empty)
 
     ls = lsub.add_parser("list", help="list a workspace's layers and versions")
     ls.add_argument("--workspace", required=True)
@@ -251,7 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
     scr.add_argument("--linear", action="store_true", default=None, help="linear project (road, pipeline, power line)")
     scr.add_argument("--national-major", action="store_true", default=None, help="national major project")
     scr.add_argument("--unavoidable", action="store_true", default=None, help="cannot avoid the zone (不可避让)")
-    scr.add_argument("--activity", help="allowed-activity tags, ';'-separated (see rules/activities.yaml)")
+    scr.add_argument("--activity", help="activity tags, ';'-separated (see rules/activities.yaml); no:TAG declares an "
+                                        "activity absent, 'none' declares the list complete (no questions)")
     scr.add_argument("--crs", help="CRS for site files that carry none")
     scr.add_argument("--out", required=True, help="output folder")
     scr.add_argument("--format", default="html,json,xlsx,gpkg",

@@ -13,13 +13,20 @@ never grants an exception:
 * a missing ``nature`` matches every ``applies.nature`` filter, and no
   ``except`` clause;
 * a missing flag (``linear``, ``national_major``, ``unavoidable``) is false;
-* missing activities are none.
+* an activity the project did not declare is not assumed for the finding of
+  fact, but :func:`applicability` tells which sites a rule *would* concern if
+  they did it (the engine turns those into questions for the applicant).  A
+  site may declare an activity absent with ``no:TAG`` (or ``!TAG``), or
+  declare its list complete with ``none``;
+* a feature attribute a ``where`` term filters on that is missing, blank or
+  not one of the schema's values is *unknown*: :func:`where_masks` reports the
+  features that would match if it had the value the rule names.
 """
 
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
@@ -51,6 +58,10 @@ class PreparedSites:
     nature: np.ndarray
     flags: Mapping[str, np.ndarray]
     activity: Mapping[str, np.ndarray]
+    #: tags each site declared absent (``no:TAG``)
+    denied: Mapping[str, np.ndarray] = field(default_factory=dict)
+    #: sites that declared their activity list complete (``none``)
+    complete: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.n
@@ -66,6 +77,16 @@ class PreparedSites:
     def has_activity(self, tag: str) -> np.ndarray:
         arr = self.activity.get(tag)
         return arr if arr is not None else np.zeros(self.n, dtype=bool)
+
+    def undeclared(self, tag: str) -> np.ndarray:
+        """Sites that neither declared ``tag`` nor declared it absent."""
+        out = ~self.has_activity(tag)
+        den = self.denied.get(tag)
+        if den is not None:
+            out &= ~den
+        if self.complete is not None:
+            out &= ~self.complete
+        return out
 
 
 def _is_missing(v: Any) -> bool:
@@ -184,16 +205,61 @@ def prepare_sites(
             flags[flag] = np.zeros(n, dtype=bool)
 
     act: dict[str, np.ndarray] = {}
+    denied: dict[str, np.ndarray] = {}
+    complete = np.zeros(n, dtype=bool)
     if "activity" in sites.columns:
-        parsed = list(_per_distinct(sites["activity"].to_numpy(dtype=object),
-                                    lambda v, i: activities.parse(v, error=InputError, path=path,
-                                                                  where=where(i, "activity"))))
+        cells = _per_distinct(sites["activity"].to_numpy(dtype=object),
+                              lambda v, i: _split_declaration(v, activities, path=path, where=where(i, "activity")))
+        parsed = [c[0] for c in cells]
+        complete = np.fromiter((c[2] for c in cells), dtype=bool, count=n)
+        no_tags = sorted(set().union(*(c[1] for c in cells))) if len(cells) else []
+        for t in no_tags:
+            denied[t] = np.fromiter((t in c[1] for c in cells), dtype=bool, count=n)
         tags = sorted(set().union(*parsed)) if parsed else []
         if tags:
             s = pd.Series([sorted(t) for t in parsed], index=range(n)).explode().dropna()
             onehot = pd.crosstab(s.index, s).reindex(index=range(n), columns=tags, fill_value=0) > 0
             act = {t: onehot[t].to_numpy(dtype=bool) for t in tags}
-    return PreparedSites(n=n, industry=industry, nature=nature, flags=flags, activity=act)
+    return PreparedSites(n=n, industry=industry, nature=nature, flags=flags, activity=act, denied=denied,
+                         complete=complete)
+
+
+#: Words that declare a site's activity list complete (no other activity).
+COMPLETE_WORDS = frozenset({"none", "无", "无其他", "no:*"})
+_NEG_PREFIXES = ("no:", "!", "非:", "无:")
+
+
+def _split_declaration(value: Any, activities, *, path: str | None, where: str) -> tuple[frozenset, frozenset, bool]:
+    """A cell's declared tags, the tags it declares absent (``no:TAG``) and whether it says ``none``."""
+    from ecogis.rules.activities import SEPARATORS
+
+    seq = isinstance(value, (list, tuple, set, frozenset, np.ndarray))
+    if not seq and _is_missing(value):
+        return frozenset(), frozenset(), False
+    if isinstance(value, str):
+        parts = [p for p in SEPARATORS.split(value) if p]
+    elif seq:
+        parts = [str(p).strip() for p in value if p is not None and str(p).strip()]
+    else:
+        parts = [str(value)]
+    yes, no, complete = [], [], False
+    for p in parts:
+        low = p.lower()
+        if low in COMPLETE_WORDS:
+            complete = True
+            continue
+        for pre in _NEG_PREFIXES:
+            if low.startswith(pre):
+                no.append(activities.validate(p[len(pre):], error=InputError, path=path, where=where))
+                break
+        else:
+            yes.append(p)
+    tags = activities.parse(yes, error=InputError, path=path, where=where) if yes else frozenset()
+    both = tags & set(no)
+    if both:
+        raise InputError(f"activity {sorted(both)[0]!r} is both declared and declared absent", path=path,
+                         where=where, hint="keep either TAG or no:TAG")
+    return tags, frozenset(no), complete
 
 
 def _per_distinct(values: np.ndarray, fn) -> np.ndarray:
@@ -292,6 +358,158 @@ def applies_mask(
     return m
 
 
+@dataclass(frozen=True)
+class ApplicabilityMasks:
+    """Which sites a rule concerns, told apart by how sure that is.
+
+    ``known``: on the project's declared industry, nature and activities;
+    ``current``: also counting an unknown industry or nature as matching
+    (the worst case, the engine's long-standing reading); ``hypothetical``:
+    also assuming the undeclared ``question_tags`` the rule is gated on.
+    """
+
+    known: np.ndarray
+    current: np.ndarray
+    hypothetical: np.ndarray
+
+    @property
+    def any(self) -> np.ndarray:
+        return self.current | self.hypothetical
+
+
+def _clause(clause: Clause, ps: PreparedSites, *, unknown_matches: bool, assume: frozenset[str] = frozenset()) -> np.ndarray:
+    m = np.ones(ps.n, dtype=bool)
+    if clause.industry:
+        hit = _industry_hit(clause.industry, ps)
+        m &= (hit | ~ps.industry_known) if unknown_matches else (hit & ps.industry_known)
+    if clause.nature:
+        hit = np.isin(ps.nature, list(clause.nature))
+        m &= (hit | ~ps.nature_known) if unknown_matches else hit
+    for flag, value in clause.flags:
+        m &= ps.flags.get(flag, np.zeros(ps.n, dtype=bool)) == value
+    if clause.activity:
+        any_tag = np.zeros(ps.n, dtype=bool)
+        for tag in clause.activity:
+            any_tag |= ps.has_activity(tag)
+            if tag in assume:
+                any_tag |= ps.undeclared(tag)
+        m &= any_tag
+    return m
+
+
+def _positive(applies: Applicability, ps: PreparedSites, *, unknown_matches: bool, assume: frozenset[str]) -> np.ndarray:
+    m = _clause(applies.base, ps, unknown_matches=unknown_matches, assume=assume)
+    if applies.any_of:
+        alt = np.zeros(ps.n, dtype=bool)
+        for c in applies.any_of:
+            alt |= _clause(c, ps, unknown_matches=unknown_matches, assume=assume)
+        m &= alt
+    for c in applies.excepts:
+        m &= ~clause_mask(c, ps, exception=True)
+    return m
+
+
+def gating_tags(applies: Applicability) -> tuple[str, ...]:
+    """Activity tags the rule's positive part (base or an alternative) asks for."""
+    tags = list(applies.base.activity)
+    for c in applies.any_of:
+        tags += [t for t in c.activity if t not in tags]
+    return tuple(dict.fromkeys(tags))
+
+
+def applicability(
+    applies: Applicability,
+    sites: pd.DataFrame | PreparedSites,
+    *,
+    question_tags: frozenset[str] = frozenset(),
+    taxonomy: Taxonomy | None = None,
+    activities: Activities | None = None,
+) -> ApplicabilityMasks:
+    """The three readings of ``applies`` over ``sites`` (see :class:`ApplicabilityMasks`)."""
+    ps = _prepared(sites, taxonomy, activities)
+    current = _positive(applies, ps, unknown_matches=True, assume=frozenset())
+    known = _positive(applies, ps, unknown_matches=False, assume=frozenset()) & current
+    assume = frozenset(t for t in gating_tags(applies) if t in question_tags)
+    hyp = _positive(applies, ps, unknown_matches=True, assume=assume) & ~current if assume else \
+        np.zeros(ps.n, dtype=bool)
+    return ApplicabilityMasks(known=known, current=current, hypothetical=hyp)
+
+
+def question_tags(rules: Sequence[Any]) -> frozenset[str]:
+    """Activity tags whose absence must be confirmed rather than assumed.
+
+    A tag gates a rule when the rule's positive part asks for it.  Tags that
+    only ever grant an allowance (they appear in some rule's ``except`` and
+    gate no prohibition, e.g. the 142号 ``rl142_*`` tags) are not asked about:
+    not declaring them can only make the verdict stricter.
+    """
+    gating: dict[str, bool] = {}
+    excepted: set[str] = set()
+    for r in rules:
+        for t in gating_tags(r.applies):
+            gating[t] = gating.get(t, False) or r.severity == "prohibited"
+        for c in r.applies.excepts:
+            excepted.update(c.activity)
+    return frozenset(t for t, prohibits in gating.items() if prohibits or t not in excepted)
+
+
+def _name_hit(text: np.ndarray, missing: np.ndarray, values: Sequence[str]) -> np.ndarray:
+    """Names equal to one of ``values`` or containing it (洮儿河干流 ⊇ 洮儿河)."""
+    hit = np.zeros(len(text), dtype=bool)
+    if not len(text):
+        return hit
+    t = text.astype(str)
+    for v in values:
+        hit |= np.char.find(t, str(v)) >= 0
+    return hit & ~missing
+
+
+def where_masks(
+    where: Sequence[WhereTerm],
+    features: pd.DataFrame,
+    allowed: Mapping[str, Sequence[str] | None] | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[tuple[WhereTerm, np.ndarray]]]:
+    """Features that pass ``where`` for a fact, those that might, and which term was unknown where.
+
+    A value is *unknown* when it is missing or blank (and the term does not
+    accept missing values), or when ``allowed`` lists the attribute's schema
+    values and the value is not one of them.  ``name`` terms also match a
+    name that contains the rule's name (洮儿河干流 for 洮儿河).
+
+    Returns ``(fact, maybe, unknown)``: ``fact`` is what :func:`feature_mask`
+    says (plus name containment), ``maybe`` the features that do not match
+    for a fact but would if every unknown term had the rule's value, and
+    ``unknown`` one ``(term, mask)`` per term.
+    """
+    allowed = allowed or {}
+    n = len(features)
+    fact = np.ones(n, dtype=bool)
+    possible = np.ones(n, dtype=bool)
+    unknown: list[tuple[WhereTerm, np.ndarray]] = []
+    for term in where:
+        if term.attr in features.columns:
+            text, missing = _text(features[term.attr])
+            hit = np.isin(text, list(term.values)) & ~missing
+            if term.attr == "name":
+                hit |= _name_hit(text, missing, term.values)
+        else:
+            text = np.full(n, "", dtype=object)
+            hit = np.zeros(n, dtype=bool)
+            missing = np.ones(n, dtype=bool)
+        unk = missing.copy()
+        vocab = allowed.get(term.attr)
+        if vocab:
+            unk |= ~np.isin(text, list(vocab))
+        if term.allow_missing:
+            hit |= missing
+            unk &= ~missing
+        unk &= ~hit
+        fact &= hit
+        possible &= hit | unk
+        unknown.append((term, unk))
+    return fact, possible & ~fact, unknown
+
+
 def _text(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Column as stripped text, and a mask of missing values."""
     vals = col.to_numpy(dtype=object)
@@ -321,4 +539,5 @@ def feature_mask(where: Sequence[WhereTerm], features: pd.DataFrame) -> np.ndarr
     return m
 
 
-__all__ = ["PreparedSites", "prepare_sites", "applies_mask", "feature_mask", "clause_mask", "EcogisError"]
+__all__ = ["PreparedSites", "prepare_sites", "applies_mask", "feature_mask", "clause_mask", "applicability",
+           "ApplicabilityMasks", "where_masks", "question_tags", "gating_tags", "EcogisError"]

@@ -122,8 +122,9 @@ def screen_dask(
         The same sites, findings, not-evaluated rules and metadata as the
         single-machine engine, with ``meta["engine"]`` describing the run.
     """
-    from ecogis.screening.engine import _verdicts, resolve_inputs
+    from ecogis.screening.engine import EXTRA_FINDING_COLUMNS, _verdicts, resolve_inputs
     from ecogis.screening.result import FINDING_COLUMNS, ScreenResult, combine_context
+    from ecogis.screening.verdict import provisional_sites, verdict_texts
     from ecogis.settings import settings
     from ecogis.vocab import VERDICT_RANK
 
@@ -165,10 +166,15 @@ def screen_dask(
         df = df.assign(_rank=-rank).sort_values(
             ["site_id", "_rank", "rule_id", "feature_name", "feature_id"], kind="stable"
         ).drop(columns=["_rank"]).reset_index(drop=True)
-        findings = gpd.GeoDataFrame(df[FINDING_COLUMNS + ["geometry"]], geometry="geometry", crs=4490)
+        findings = gpd.GeoDataFrame(df[FINDING_COLUMNS + EXTRA_FINDING_COLUMNS + ["geometry"]], geometry="geometry",
+                                    crs=4490)
     else:
         findings = results[0].findings
+    # the same verdict as the single-machine engine: from the findings (fact / provisional / conditional) and the
+    # per-site columns of what could not be evaluated, which each partition computed for its own sites
     out_sites["verdict"] = _verdicts(findings, out_sites)
+    prov, no_ind = provisional_sites(out_sites, findings)
+    out_sites["verdict_text"] = verdict_texts(out_sites["verdict"].to_numpy(), prov, lang, no_industry=no_ind)
     not_eval = results[0].not_evaluated
     meta = dict(results[0].meta)
     layers_used: dict[str, Any] = {}

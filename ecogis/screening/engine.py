@@ -203,16 +203,32 @@ def _site_areas(site_gdf: gpd.GeoDataFrame, area_method: str) -> tuple[np.ndarra
     return area, length
 
 
-def _coverage(ws: Workspace, site_geoms: np.ndarray, site_area: np.ndarray, area_method: str):
-    """Coverage of each site by the workspace's data: ``full``, ``partial`` or ``none`` and the covered %."""
-    if ws.has("admin"):
-        admin = ws.read("admin")
-        cover = shapely.union_all(admin.geometry.values)
+def _coverage(ws: Workspace, site_geoms: np.ndarray, site_area: np.ndarray, area_method: str, *, admin=None,
+              coverages=None):
+    """Coverage of each site by the workspace's jurisdiction: ``full``, ``partial`` or ``none`` and the covered %.
+
+    The jurisdiction is the ``admin`` layer; without it, the union of the
+    layers' coverage extents (recorded at import, else their bounding boxes).
+    """
+    if admin is None and ws.has("admin"):
+        from ecogis.screening.availability import admin_union
+
+        admin = admin_union(ws)
+    if admin is not None:
+        cover = admin
         basis = "admin layer"
     else:
-        boxes = [shapely.box(*li.bounds) for li in ws.layers() if li.bounds]
-        cover = shapely.union_all(boxes) if boxes else shapely.Polygon()
-        basis = "extent of the layers"
+        from ecogis.screening.availability import coverage_geometry
+
+        geoms = []
+        for li in ws.layers():
+            g = coverage_geometry(li)
+            if g is None and li.bounds:
+                g = shapely.box(*li.bounds)
+            if g is not None:
+                geoms.append(g)
+        cover = shapely.union_all(geoms) if geoms else shapely.Polygon()
+        basis = "coverage extents of the layers"
     shapely.prepare(cover)
     covered = shapely.covered_by(site_geoms, cover)
     touches = shapely.intersects(site_geoms, cover)
@@ -242,6 +258,11 @@ def _feature_attr(feats: pd.DataFrame, idx: np.ndarray, *names: str) -> np.ndarr
 
 def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, inputs, notes,
          threads: int | None = None) -> ScreenResult:
+    from ecogis.rules.match import applicability, prepare_sites, question_tags, where_masks
+    from ecogis.screening.annotate import apply_annotations, incomplete_columns, part_annotation
+    from ecogis.screening.availability import TOLERANCE, admin_union, layer_coverages, outside_by_kind
+    from ecogis.screening.verdict import verdict_texts
+
     # plain object arrays: shapely ufuncs on them skip pandas' extension-array dispatch (measured ~20 % faster)
     site_geoms = np.asarray(site_gdf.geometry.values, dtype=object)
     n_sites = len(site_gdf)
@@ -252,29 +273,52 @@ def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, input
     by_layer: dict[str, list] = {}
     for rule in ruleset:
         by_layer.setdefault(rule.layer, []).append(rule)
-    missing_rules = [r for k, rs in by_layer.items() if k not in present for r in rs]
     bounds = tuple(shapely.total_bounds(site_geoms))
     mcrs = metric_crs_for(bounds)
     site_m = to_metric(site_geoms, mcrs)
     site_attrs = pd.DataFrame(site_gdf.drop(columns=site_gdf.geometry.name))
-    prepared = _prepare_attrs(site_attrs, ruleset)  # once for every rule
+    site_ids = site_gdf["site_id"].to_numpy(dtype=object)
+
+    # what the project declared, read three ways (known / unknown industry-nature as worst case / undeclared
+    # gating activities assumed)
+    rules_all = list(ruleset)
+    taxonomy = getattr(ruleset, "taxonomy", None) or (rules_all[0]._taxonomy if rules_all else None)
+    activities = getattr(ruleset, "activities", None) or (rules_all[0]._activities if rules_all else None)
+    ps = prepare_sites(site_attrs, taxonomy=taxonomy, activities=activities)
+    qtags = question_tags(rules_all)
+    masks = {r: applicability(r.applies, ps, question_tags=qtags) for r in rules_all}
+    act_names = {t: activities.name(t, lang) for t in activities} if activities is not None else {}
+
+    # where each kind can be judged
+    admin = admin_union(ws)
+    coverages = layer_coverages(ws, list(by_layer), notes, admin=admin)
+    reach = {k: max([_test_of(r)[1] or 0.0 for r in rs if _test_of(r)[0] == "within_distance"] + [0.0])
+             for k, rs in by_layer.items()}
+    outside = outside_by_kind(coverages, site_geoms, site_area, site_length, area_method, reach=reach,
+                              site_m=site_m, mcrs=mcrs)
+    rule_status = {r: (coverages[r.layer].status, "") for r in rules_all}
+    infos = {li.kind: li for li in ws.layers()}
 
     parts: list[dict[str, Any]] = []
-    checked: list[list[str]] = [[] for _ in range(n_sites)]
+    annotations: list[pd.DataFrame] = []
+    checked: dict[str, np.ndarray] = {}
     layers_used: dict[str, dict[str, Any]] = {}
     read_feats: dict[str, gpd.GeoDataFrame] = {}  # handed over in the result: writers never reopen the workspace
-    kinds = [k for k in by_layer if k in present]
+    kinds = [k for k in by_layer if coverages[k].status != "missing"]
     for kind in _progress(kinds, len(kinds), progress, "screening"):
         rules = by_layer[kind]
-        applies = np.vstack([np.asarray(r.applies_mask(prepared), dtype=bool) for r in rules])
+        applies = np.vstack([masks[r].any for r in rules])
         any_applies = applies.any(axis=0)
-        for i in np.flatnonzero(any_applies):
-            checked[i].append(kind)
-        info = ws.info(kind)
+        info = infos[kind]
         layers_used[kind] = {"version": info.version, "sha256": info.sha256, "source": info.source,
-                             "imported_at": info.imported_at, "feature_count": info.feature_count}
+                             "imported_at": info.imported_at, "feature_count": info.feature_count,
+                             "coverage_basis": coverages[kind].basis}
+        if coverages[kind].status != "ok":
+            continue
+        checked[kind] = any_applies & (outside[kind] <= TOLERANCE)
         if not any_applies.any():
             continue
+        _check_names(ws, kind, rules, rule_status, notes)
         tests = [_test_of(r) for r in rules]
         dmax = max([v for t, v in tests if t == "within_distance"] + [0.0])
         lat = 0.5 * (bounds[1] + bounds[3])
@@ -288,46 +332,91 @@ def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, input
                    if t not in OVERLAP_TESTS + OUTSIDE_TESTS and t != "within_distance"]
         if unknown:
             raise InputError(f"rules with an unknown spatial test: {', '.join(unknown)}")
-        fmask = np.vstack([np.asarray(r.feature_mask(feats), dtype=bool) for r in rules]) if len(feats) else \
-            np.zeros((len(rules), 0), dtype=bool)
+        allowed = _schema_values(kind)
+        wm = [where_masks(r.where, feats, allowed) for r in rules]
+        fact = np.vstack([w[0] for w in wm]) if len(feats) else np.zeros((len(rules), 0), dtype=bool)
+        fmask = np.vstack([w[0] | w[1] for w in wm]) if len(feats) else np.zeros((len(rules), 0), dtype=bool)
         fgeoms = np.asarray(feats.geometry.values, dtype=object)
+        first = len(parts)
+        soft_out: dict[str, np.ndarray] = {}
         if outs:
-            parts += _outside_findings(
-                kind, [rules[i] for i in outs], applies[outs], fmask[outs], site_geoms, fgeoms, site_area, area_method,
-                feats,
+            # worst case for "outside": only features that match for a fact count as covering the site
+            hard = _outside_findings(
+                kind, [rules[i] for i in outs], applies[outs], fact[outs], site_geoms, fgeoms, site_area,
+                area_method, feats,
             )
-        if len(feats) == 0:
-            continue
-        if ov:
-            parts += _overlap_findings(
-                kind, [rules[i] for i in ov], [tests[i] for i in ov], applies[ov], fmask[ov],
-                site_geoms, fgeoms, site_area, site_length, area_method, threads=threads,
+            sure = _outside_findings(
+                kind, [rules[i] for i in outs], applies[outs], fmask[outs], site_geoms, fgeoms, site_area,
+                area_method, feats,
             )
-        if dist:
-            parts += _distance_findings(
-                kind, [rules[i] for i in dist], [tests[i] for i in dist], applies[dist], fmask[dist],
-                site_geoms, site_m, fgeoms, mcrs,
-            )
-        for p in parts:
-            if p["kind"] == kind and "feats" not in p:
+            for p in hard:
+                still = np.zeros(n_sites, dtype=bool)
+                for q in sure:
+                    if q["rule"] is p["rule"]:
+                        still[q["s"]] = True
+                soft = np.ones(n_sites, dtype=bool)
+                soft[still] = False
+                soft_out[p["rule"].id] = soft
+            parts += hard
+        if len(feats):
+            if ov:
+                parts += _overlap_findings(
+                    kind, [rules[i] for i in ov], [tests[i] for i in ov], applies[ov], fmask[ov],
+                    site_geoms, fgeoms, site_area, site_length, area_method, threads=threads,
+                )
+            if dist:
+                parts += _distance_findings(
+                    kind, [rules[i] for i in dist], [tests[i] for i in dist], applies[dist], fmask[dist],
+                    site_geoms, site_m, fgeoms, mcrs,
+                )
+        title = _kind_title(kind, lang)
+        where_of = {r.id: w for r, w in zip(rules, wm)}
+        fid_all = feats["fid"].to_numpy() if "fid" in feats.columns else np.arange(len(feats))
+        for p in parts[first:]:
+            if "feats" not in p:
                 p["feats"] = feats
+            f = np.asarray(p["f"])
+            fids = np.where(f >= 0, fid_all[np.where(f >= 0, f, 0)] if len(fid_all) else -1, -1)
+            r = p["rule"]
+            tags = [t for t in _gating(r) if t in qtags]
+            annotations.append(part_annotation(
+                p, where=where_of[r.id], masks=masks[r], ps=ps, taxonomy=taxonomy, activity_names=act_names,
+                tags=tags, kind_title=title, site_ids=site_ids, fids=fids, lang=lang,
+                outside_soft=soft_out.get(r.id)))
 
-    findings = _assemble(parts, site_gdf, site_area, lang)
-    coverage, covered_pct, cover_basis = _coverage(ws, site_geoms, site_area, area_method)
+    findings = apply_annotations(_assemble(parts, site_gdf, site_area, lang), annotations, lang)
+    findings = gpd.GeoDataFrame(findings[FINDING_COLUMNS + EXTRA_FINDING_COLUMNS + ["geometry"]],
+                                geometry="geometry", crs=4490)
+    coverage, covered_pct, cover_basis = _coverage(ws, site_geoms, site_area, area_method, admin=admin,
+                                                   coverages=coverages)
     out_sites = site_gdf.copy()
     out_sites["area_ha"] = np.round(site_area, 4)
     out_sites["area_mu"] = np.round(ha_to_mu(site_area), 4)
     out_sites["length_m"] = np.round(site_length, 1)
     out_sites["coverage"] = coverage
     out_sites["covered_pct"] = covered_pct
-    out_sites["checked_layers"] = [", ".join(sorted(c)) for c in checked]
-    ne_per_site = _not_evaluated_per_site(missing_rules, site_attrs)
-    out_sites["not_evaluated"] = ne_per_site
+    out_sites["checked_layers"] = _kind_lists(checked, n_sites)
+    rules_out = [(r, masks[r].any, (np.ones(n_sites) if rule_status[r][0] != "ok" else outside[r.layer]),
+                  rule_status[r][0],
+                  rule_status[r][1] if rule_status[r][0] != "ok" else (f"{reach[r.layer]:g}" if reach[r.layer] else ""))
+                 for r in rules_all]
+    inc_rules, inc_layers, ne_rules = incomplete_columns(rules_out, n_sites, lang)
+    out_sites["not_evaluated"] = ne_rules
+    out_sites["incomplete_rules"] = inc_rules
+    out_sites["incomplete_layers"] = inc_layers
+    prov = ~ps.industry_known
+    if len(findings):
+        prov |= np.isin(site_ids, findings.loc[findings["certainty"] == "provisional", "site_id"].unique())
+    out_sites["provisional"] = prov
     out_sites["verdict"] = _verdicts(findings, out_sites)
+    out_sites["verdict_text"] = verdict_texts(out_sites["verdict"].to_numpy(), prov, lang,
+                                              no_industry=~ps.industry_known)
+    missing_rules = [r for r in rules_all if rule_status[r][0] != "ok"]
     not_eval = pd.DataFrame(
-        [{"rule_id": r.id, "layer_kind": r.layer, "rule_file": getattr(r, "file", ""), "severity": r.severity}
+        [{"rule_id": r.id, "layer_kind": r.layer, "rule_file": getattr(r, "file", ""), "severity": r.severity,
+          "reason": rule_status[r][0]}
          for r in missing_rules],
-        columns=["rule_id", "layer_kind", "rule_file", "severity"],
+        columns=["rule_id", "layer_kind", "rule_file", "severity", "reason"],
     )
     meta = {
         "ecogis_version": __version__,
@@ -340,6 +429,7 @@ def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, input
         "area_method_text": AREA_METHOD_TEXT[area_method],
         "distance_method": f"ellipsoidal length of the shortest line found in {mcrs.name}",
         "coverage_basis": cover_basis,
+        "layer_coverage": {k: {"status": c.status, "basis": c.basis} for k, c in coverages.items()},
         "lang": lang,
         "not_evaluated_rules": not_eval["rule_id"].tolist(),
     }
@@ -365,12 +455,60 @@ def _context(ws: Workspace, read_feats: dict[str, gpd.GeoDataFrame], findings: g
     return out
 
 
-def _prepare_attrs(site_attrs: pd.DataFrame, ruleset):
-    """The site attributes normalised once for every rule's ``applies`` (:func:`ecogis.rules.match.prepare_sites`)."""
-    from ecogis.rules.match import _prepared
+#: Columns the findings carry besides :data:`FINDING_COLUMNS` (issue 11).
+EXTRA_FINDING_COLUMNS = ["condition", "question", "certainty"]
 
-    # through the match cache, so later masks over the same table (not-evaluated rules) reuse it
-    return _prepared(site_attrs, getattr(ruleset, "taxonomy", None), getattr(ruleset, "activities", None))
+
+def _gating(rule) -> tuple[str, ...]:
+    from ecogis.rules.match import gating_tags
+
+    return gating_tags(rule.applies)
+
+
+def _kind_title(kind: str, lang: str) -> str:
+    from ecogis.normalise.schema import schemas
+
+    s = schemas().get(kind)
+    return (s.title_zh if lang == "zh" else s.title_en) if s is not None else kind
+
+
+def _schema_values(kind: str) -> dict[str, tuple[str, ...]]:
+    """The allowed values of each attribute of ``kind`` that has a closed list."""
+    from ecogis.normalise.schema import schemas
+
+    s = schemas().get(kind)
+    if s is None:
+        return {}
+    return {name: tuple(f.values) for name, f in s.fields.items() if f.values}
+
+
+def _check_names(ws: Workspace, kind: str, rules: list, rule_status: dict, notes: Notes) -> None:
+    """Name-bound rules: warn when the name matches no feature of the whole layer, or only by containment."""
+    named = [r for r in rules if any(t.attr == "name" for t in r.where)]
+    if not named:
+        return
+    distinct = getattr(ws, "distinct", None)
+    if distinct is not None:
+        names = [str(v).strip() for v in distinct(kind, "name") if v is not None and str(v).strip()]
+    else:
+        layer = ws.read(kind)
+        names = [str(v).strip() for v in layer["name"].dropna()] if "name" in layer.columns else []
+    for r in named:
+        wanted = [v for t in r.where if t.attr == "name" for v in t.values]
+        exact = [v for v in wanted if v in names]
+        loose = sorted({n for n in names for v in wanted if v in n and n not in wanted})
+        if not exact and not loose:
+            rule_status[r] = ("name", "、".join(wanted))
+            notes.add("rules", f"{r.id}: no {kind} feature is named {'/'.join(wanted)}; the rule was not evaluated "
+                               "and the sites it concerns are incomplete")
+        elif loose:
+            notes.add("rules", f"{r.id}: {kind} name {'/'.join(wanted)} matched by containment: " + ", ".join(loose))
+
+
+def _kind_lists(checked: dict[str, np.ndarray], n: int) -> np.ndarray:
+    from ecogis.screening.verdict import _join
+
+    return _join([np.where(checked[k], k, "") for k in sorted(checked)], ", ", n)
 
 
 def _rule_files(ruleset) -> list[dict[str, Any]]:
@@ -384,12 +522,15 @@ def _rule_files(ruleset) -> list[dict[str, Any]]:
     return out
 
 
-def _not_evaluated_per_site(missing_rules: list, site_attrs: pd.DataFrame) -> list[str]:
+def _not_evaluated_per_site(missing_rules: list, site_attrs: pd.DataFrame) -> np.ndarray:
+    """Comma-separated ids of ``missing_rules`` that concern each site."""
+    from ecogis.screening.verdict import _join
+
+    n = len(site_attrs)
     if not missing_rules:
-        return [""] * len(site_attrs)
-    masks = np.vstack([np.asarray(r.applies_mask(site_attrs), dtype=bool) for r in missing_rules])
-    ids = np.array([r.id for r in missing_rules], dtype=object)
-    return [", ".join(ids[masks[:, i]]) for i in range(len(site_attrs))]
+        return np.full(n, "", dtype=object)
+    return _join([np.where(np.asarray(r.applies_mask(site_attrs), dtype=bool), r.id, "") for r in missing_rules],
+                 ", ", n)
 
 
 def _candidate_pairs(features, sites, applies, fmask, **query):
@@ -690,13 +831,7 @@ def _next_steps(rule, lang: str) -> str:
 
 
 def _verdicts(findings: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> np.ndarray:
-    worst = np.zeros(len(sites), dtype=int)
-    if len(findings):
-        ranks = findings.groupby("site_id")["severity"].agg(lambda s: max(SEVERITY_RANK[v] for v in s))
-        worst = sites["site_id"].map(ranks).fillna(0).astype(int).to_numpy()
-    names = {v: k for k, v in SEVERITY_RANK.items()}
-    verdict = np.array([names[w] for w in worst], dtype=object)
-    partial = sites["coverage"].to_numpy() != "full"
-    # Off coverage a site is never clear; only a prohibition found on the covered part stands.
-    verdict[partial & (worst < SEVERITY_RANK["prohibited"])] = "not_covered"
-    return verdict
+    """Site verdicts (see :mod:`ecogis.screening.verdict`)."""
+    from ecogis.screening.verdict import site_verdicts
+
+    return site_verdicts(findings, sites)

@@ -37,8 +37,9 @@ FINDING_COLUMNS: list[str] = [
     "basis", "message", "next_steps", "rule_file", "source",
 ]
 #: Columns of :attr:`ScreenResult.verdicts`.
-VERDICT_COLUMNS: list[str] = ["site_id", "name", "industry", "nature", "area_ha", "verdict", "coverage",
-                              "covered_pct", "checked_layers", "not_evaluated"]
+VERDICT_COLUMNS: list[str] = ["site_id", "name", "industry", "nature", "area_ha", "verdict", "verdict_text",
+                              "provisional", "coverage", "covered_pct", "checked_layers", "not_evaluated",
+                              "incomplete_layers", "incomplete_rules"]
 
 # findings.json: text and number fields of a finding, in document order (next_steps is a list)
 _F_TEXT = ("rule_title", "feature_id", "feature_name", "zone", "feature_code", "rule_file", "source")
@@ -50,6 +51,9 @@ _F_ORDER = ("rule_id", "rule_title", "severity", "layer_kind", "feature_id", "fe
 _F_OPTIONAL = ("condition", "question", "certainty")
 #: Optional site columns passed through to the document when present (issue 11).
 _S_OPTIONAL = ("provisional",)
+#: Optional site text columns (issue 11), and list columns written as ", "-separated text.
+_S_OPTIONAL_TEXT = ("verdict_text", "incomplete_layers")
+_S_OPTIONAL_LIST = ("incomplete_rules",)
 
 
 def _text_col(s: pd.Series) -> np.ndarray:
@@ -233,7 +237,7 @@ class ScreenResult:
             order = list(_F_ORDER) + [c for c in _F_OPTIONAL if c in f.columns]
             for c in _F_OPTIONAL:
                 if c in f.columns:
-                    cols[c] = _text_col(f[c])
+                    cols[c] = f[c].fillna("fact" if c == "certainty" else "").astype(str).to_numpy(dtype=object)
             keys = tuple(order)
             for sid, *vals in zip(f["site_id"].to_numpy(dtype=object), *(cols[k] for k in keys)):
                 by_site.setdefault(sid, []).append(dict(zip(keys, vals)))
@@ -261,6 +265,12 @@ class ScreenResult:
         for c in _S_OPTIONAL:
             if c in s.columns:
                 scol[c] = _bool_col(s, c)
+        for c in _S_OPTIONAL_TEXT:
+            if c in s.columns:
+                scol[c] = s[c].fillna("").astype(str).to_numpy(dtype=object)
+        for c in _S_OPTIONAL_LIST:
+            if c in s.columns:
+                scol[c] = _split_col(s[c], ", ")
         skeys = tuple(scol)
         raw_ids = s["site_id"].to_numpy(dtype=object)
         sites = [dict(zip(skeys, vals), findings=by_site.get(sid, []))

@@ -30,13 +30,44 @@ class LayerInfo:
     repairs: list[dict[str, Any]] = field(default_factory=list)
     notes: list[dict[str, Any]] = field(default_factory=list)
     bounds: tuple[float, float, float, float] | None = None
-    mode: str = "replace"  # replace | append
+    mode: str = "replace"  # replace | append | empty (declared to hold no features within its coverage)
     current: bool = True
+    #: the coverage extent the layer was delivered for (WKB, hex, EPSG:4490); ``None`` when not recorded
+    coverage: str | None = None
+    #: how the coverage extent was set (``--coverage FILE``, the admin boundary, the layer's own hull …)
+    coverage_basis: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["bounds"] = list(self.bounds) if self.bounds else None
+        d.pop("coverage", None)
+        d["coverage_bounds"] = list(coverage_bounds(self.coverage)) if self.coverage else None
         return d
+
+
+def coverage_wkb(geom: Any) -> str | None:
+    """A coverage geometry as stored in the metadata (hex WKB), ``None`` for none."""
+    if geom is None:
+        return None
+    import shapely
+
+    return shapely.to_wkb(geom, hex=True)
+
+
+def coverage_bounds(wkb: str) -> tuple[float, float, float, float]:
+    import shapely
+
+    return tuple(float(b) for b in shapely.from_wkb(bytes.fromhex(wkb)).bounds)
+
+
+def merged_coverage(old: str | None, new: str | None) -> str | None:
+    """The coverage after appending: the union of both (``None`` when neither was recorded)."""
+    if not old or not new:
+        return new or old
+    import shapely
+
+    return shapely.to_wkb(shapely.union(shapely.from_wkb(bytes.fromhex(old)), shapely.from_wkb(bytes.fromhex(new))),
+                          hex=True)
 
 
 class Workspace(abc.ABC):
@@ -64,11 +95,19 @@ class Workspace(abc.ABC):
         sha256: str | None = None,
         notes: Notes | None = None,
         replace: bool = False,
+        coverage: Any = None,
+        coverage_basis: str = "",
     ) -> LayerInfo:
         """Store ``gdf`` as layer ``kind``: append to it, or replace it with ``replace=True``.
 
-        The write is all-or-nothing: if it fails, the previous version of the
-        layer and its metadata are left intact.
+        ``coverage`` is the extent the data was delivered for (a shapely
+        geometry in EPSG:4490; on append it is merged with the layer's), and
+        ``coverage_basis`` says where it came from.  An empty ``gdf`` is refused
+        unless ``coverage`` is given: the layer is then recorded as *declared
+        empty* (``mode="empty"``, replacing any previous version): the kind has
+        no features within that coverage.  The write is all-or-nothing: if it
+        fails, the previous version of the layer and its metadata are left
+        intact.
         """
 
     @abc.abstractmethod
@@ -124,6 +163,15 @@ class Workspace(abc.ABC):
 
     def has(self, kind: str) -> bool:
         return kind in self.kinds()
+
+    def count(self, kind: str) -> int:
+        """The number of features of ``kind`` actually stored (0 for an emptied table)."""
+        return len(self.read(kind))
+
+    def distinct(self, kind: str, column: str) -> list[Any]:
+        """The distinct values of ``column`` over the whole layer (empty when the column is absent)."""
+        gdf = self.read(kind)
+        return list(gdf[column].dropna().unique()) if column in gdf.columns else []
 
     def close(self) -> None:  # pragma: no cover - nothing to release for files
         """Release resources held by the backend."""

@@ -29,7 +29,7 @@ from ecogis.fileutil import atomic_path
 from ecogis.notes import Notes
 from ecogis.settings import settings
 from ecogis.workspace import lock
-from ecogis.workspace.base import LayerInfo, Workspace
+from ecogis.workspace.base import LayerInfo, Workspace, coverage_wkb, merged_coverage
 
 META_TABLE = "ecogis_layers"
 #: The append-only inspection ledger (台账): a point table, not a layer kind.
@@ -55,9 +55,13 @@ CREATE TABLE IF NOT EXISTS {META_TABLE} (
     notes TEXT NOT NULL,
     minx REAL, miny REAL, maxx REAL, maxy REAL,
     mode TEXT NOT NULL,
-    current INTEGER NOT NULL
+    current INTEGER NOT NULL,
+    coverage TEXT,
+    coverage_basis TEXT
 )
 """
+#: Columns added after the first release; older workspaces get them on their next import.
+_META_ADDED = (("coverage", "TEXT"), ("coverage_basis", "TEXT"))
 
 
 def _is_sqlite(path: Path) -> bool:
@@ -88,11 +92,18 @@ class GeoPackageWorkspace(Workspace):
     def kinds(self) -> list[str]:
         if not self._exists():
             return []
+        st = self.path.stat()
+        stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+        cached = getattr(self, "_kinds_cache", None)
+        if cached is not None and cached[0] == stamp:
+            return list(cached[1])
         try:
             listed = pyogrio.list_layers(self.path)
         except Exception as exc:  # GDAL raises DataSourceError and friends
             raise WorkspaceError(f"cannot list layers: {exc}", path=self.path) from None
-        return sorted(str(name) for name, gtype in listed if name not in (META_TABLE, LEDGER_TABLE) and gtype is not None)
+        out = sorted(str(name) for name, gtype in listed if name not in (META_TABLE, LEDGER_TABLE) and gtype is not None)
+        self._kinds_cache = (stamp, tuple(out))  # the file is replaced (new inode) on every write
+        return out
 
     def read(self, kind: str, *, bbox: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame:
         if kind not in self.kinds():
@@ -110,6 +121,27 @@ class GeoPackageWorkspace(Workspace):
         gdf.attrs["workspace"] = self.uri
         return gdf
 
+    def count(self, kind: str) -> int:
+        """Features stored in the table of ``kind`` (read from the file, not the metadata)."""
+        if kind not in self.kinds():
+            return 0
+        try:
+            n = int(pyogrio.read_info(self.path, layer=kind)["features"])
+            if n < 0:  # the driver did not know without counting
+                n = int(pyogrio.read_info(self.path, layer=kind, force_feature_count=True)["features"])
+            return n
+        except Exception as exc:
+            raise WorkspaceError(f"cannot count layer {kind!r}: {exc}", path=self.path) from None
+
+    def distinct(self, kind: str, column: str) -> list[Any]:
+        if kind not in self.kinds():
+            return []
+        try:
+            df = pyogrio.read_dataframe(self.path, layer=kind, read_geometry=False)
+        except Exception as exc:
+            raise WorkspaceError(f"cannot read layer {kind!r}: {exc}", path=self.path) from None
+        return list(df[column].dropna().unique()) if column in df.columns else []
+
     def _rows(self, where: str = "", args: tuple[Any, ...] = ()) -> list[LayerInfo]:
         if not self._exists():
             return []
@@ -119,9 +151,11 @@ class GeoPackageWorkspace(Workspace):
             ).fetchone()
             if not has:
                 return []
+            have = {row[1] for row in con.execute(f"PRAGMA table_info({META_TABLE})")}
+            extra = ", coverage, coverage_basis" if "coverage" in have else ", NULL, ''"
             cur = con.execute(
                 f"SELECT kind, version, source, sha256, imported_at, feature_count, repairs, notes,"
-                f" minx, miny, maxx, maxy, mode, current FROM {META_TABLE} {where} ORDER BY id",
+                f" minx, miny, maxx, maxy, mode, current{extra} FROM {META_TABLE} {where} ORDER BY id",
                 args,
             )
             out = []
@@ -131,7 +165,8 @@ class GeoPackageWorkspace(Workspace):
                     LayerInfo(
                         kind=r[0], version=r[1], source=r[2], sha256=r[3], imported_at=r[4],
                         feature_count=r[5], repairs=json.loads(r[6]), notes=json.loads(r[7]),
-                        bounds=bounds, mode=r[12], current=bool(r[13]),
+                        bounds=bounds, mode=r[12], current=bool(r[13]), coverage=r[14] or None,
+                        coverage_basis=r[15] or "",
                     )
                 )
             return out
@@ -172,22 +207,28 @@ class GeoPackageWorkspace(Workspace):
         sha256: str | None = None,
         notes: Notes | None = None,
         replace: bool = False,
+        coverage: Any = None,
+        coverage_basis: str = "",
     ) -> LayerInfo:
         if gdf.crs is None or gdf.crs.to_epsg() != 4490:
             raise WorkspaceError(
                 f"layer {kind!r} must be in {settings.storage_crs} before it is stored", path=self.path
             )
-        if len(gdf) == 0:
-            raise WorkspaceError(f"refusing to store an empty layer {kind!r}", path=self.path)
+        declared_empty = len(gdf) == 0
+        if declared_empty and coverage is None:
+            raise WorkspaceError(f"refusing to store an empty layer {kind!r}", path=self.path,
+                                 hint="to record that the kind has no features, give the coverage it holds for")
         with self.writing():
             return self._write_locked(kind, gdf, source=source, version=version, sha256=sha256, notes=notes,
-                                      replace=replace)
+                                      replace=replace, coverage=coverage, coverage_basis=coverage_basis,
+                                      declared_empty=declared_empty)
 
     def _write_locked(self, kind: str, gdf: gpd.GeoDataFrame, *, source: str, version: str,
-                      sha256: str | None, notes: Notes | None, replace: bool) -> LayerInfo:
+                      sha256: str | None, notes: Notes | None, replace: bool, coverage: Any,
+                      coverage_basis: str, declared_empty: bool) -> LayerInfo:
         data = gdf.drop(columns=[c for c in ("fid",) if c in gdf.columns])
         exists = kind in self.kinds()
-        append = exists and not replace
+        append = exists and not replace and not declared_empty
         notes = notes or Notes()
         info = LayerInfo(
             kind=kind,
@@ -198,8 +239,10 @@ class GeoPackageWorkspace(Workspace):
             feature_count=int(len(data)),
             repairs=[n.as_dict() for n in notes if n.code in {"repair", "drop_empty", "drop_z"}],
             notes=notes.as_dicts(),
-            bounds=tuple(float(b) for b in data.total_bounds),
-            mode="append" if append else "replace",
+            bounds=None if declared_empty else tuple(float(b) for b in data.total_bounds),
+            mode="empty" if declared_empty else ("append" if append else "replace"),
+            coverage=coverage_wkb(coverage),
+            coverage_basis=str(coverage_basis or ""),
         )
         with self._staged() as tmp:
             try:
@@ -226,29 +269,38 @@ class GeoPackageWorkspace(Workspace):
     def _record(self, db: Path, info: LayerInfo) -> None:
         with contextlib.closing(sqlite3.connect(db)) as con, con:
             con.execute(_META_DDL)
+            have = {row[1] for row in con.execute(f"PRAGMA table_info({META_TABLE})")}
+            for col, typ in _META_ADDED:
+                if col not in have:
+                    con.execute(f"ALTER TABLE {META_TABLE} ADD COLUMN {col} {typ}")
             con.execute(
                 "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, description)"
                 " VALUES (?, 'attributes', ?, ?)",
                 (META_TABLE, META_TABLE, "ecogis layer metadata and version history"),
             )
-            if info.mode == "replace":
+            cov, basis = info.coverage, info.coverage_basis
+            if info.mode in ("replace", "empty"):
                 con.execute(f"UPDATE {META_TABLE} SET current = 0 WHERE kind = ?", (info.kind,))
                 count = info.feature_count
             else:
                 prev = con.execute(
-                    f"SELECT feature_count FROM {META_TABLE} WHERE kind = ? AND current = 1", (info.kind,)
+                    f"SELECT feature_count, coverage, coverage_basis FROM {META_TABLE} WHERE kind = ? AND current = 1",
+                    (info.kind,),
                 ).fetchone()
                 con.execute(f"UPDATE {META_TABLE} SET current = 0 WHERE kind = ?", (info.kind,))
                 count = info.feature_count + (prev[0] if prev else 0)
+                if prev:
+                    cov = merged_coverage(prev[1], cov)
+                    basis = "; ".join(dict.fromkeys(x for x in (prev[2], basis) if x))
             b = info.bounds or (None, None, None, None)
             con.execute(
                 f"INSERT INTO {META_TABLE} (kind, version, source, sha256, imported_at, feature_count,"
-                " repairs, notes, minx, miny, maxx, maxy, mode, current)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+                " repairs, notes, minx, miny, maxx, maxy, mode, current, coverage, coverage_basis)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
                 (
                     info.kind, info.version, info.source, info.sha256, info.imported_at, count,
                     json.dumps(info.repairs, ensure_ascii=False), json.dumps(info.notes, ensure_ascii=False),
-                    *b, info.mode,
+                    *b, info.mode, cov, basis,
                 ),
             )
 

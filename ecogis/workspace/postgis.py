@@ -40,7 +40,7 @@ import shapely
 
 from ecogis.errors import WorkspaceError
 from ecogis.notes import Notes
-from ecogis.workspace.base import LayerInfo, Workspace
+from ecogis.workspace.base import LayerInfo, Workspace, coverage_wkb, merged_coverage
 
 META_TABLE = "ecogis_layers"
 LEDGER_TABLE = "ecogis_ledger"
@@ -69,6 +69,8 @@ CREATE TABLE IF NOT EXISTS {META_TABLE} (
     table_name TEXT NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS {META_TABLE}_one_current ON {META_TABLE} (kind) WHERE current = 1;
+ALTER TABLE {META_TABLE} ADD COLUMN IF NOT EXISTS coverage TEXT;
+ALTER TABLE {META_TABLE} ADD COLUMN IF NOT EXISTS coverage_basis TEXT;
 """
 
 _LEDGER_DDL = f"""
@@ -277,9 +279,13 @@ class PostGISWorkspace(Workspace):
         if not self._has_table(META_TABLE):
             return []
         with self._guard("cannot read the layer metadata"):
+            has_cov = self.conn.execute(
+                "SELECT 1 FROM information_schema.columns WHERE table_name = %s AND column_name = 'coverage'"
+                " AND table_schema = current_schema()", (META_TABLE,)).fetchone() is not None
+            extra = ", coverage, coverage_basis" if has_cov else ", NULL, ''"
             rows = self.conn.execute(
                 f"SELECT kind, version, source, sha256, imported_at, feature_count, repairs, notes,"
-                f" minx, miny, maxx, maxy, mode, current, table_name FROM {META_TABLE} {where} ORDER BY id",
+                f" minx, miny, maxx, maxy, mode, current, table_name{extra} FROM {META_TABLE} {where} ORDER BY id",
                 args,
             ).fetchall()
         out = []
@@ -288,7 +294,8 @@ class PostGISWorkspace(Workspace):
             out.append((
                 LayerInfo(kind=r[0], version=r[1], source=r[2], sha256=r[3], imported_at=r[4],
                           feature_count=int(r[5]), repairs=json.loads(r[6]), notes=json.loads(r[7]),
-                          bounds=bounds, mode=r[12], current=bool(r[13])),
+                          bounds=bounds, mode=r[12], current=bool(r[13]), coverage=r[15] or None,
+                          coverage_basis=r[16] or ""),
                 r[14],
             ))
         return out
@@ -404,6 +411,23 @@ class PostGISWorkspace(Workspace):
         gdf.attrs["version"] = self._pinned()[kind].version
         return gdf
 
+    def count(self, kind: str) -> int:
+        """Rows in the pinned version table of ``kind`` (0 for an emptied table)."""
+        table = self.table_of(kind)
+        with self._guard(f"cannot count layer {kind!r}"):
+            return int(self.conn.execute(f"SELECT count(*) FROM {_quote(table)}").fetchone()[0])
+
+    def distinct(self, kind: str, column: str) -> list[Any]:
+        table = self.table_of(kind)
+        with self._guard(f"cannot read layer {kind!r}"):
+            has = self.conn.execute(
+                "SELECT 1 FROM pg_attribute WHERE attrelid = %s::regclass AND attname = %s AND NOT attisdropped",
+                (table, column)).fetchone()
+            if not has:
+                return []
+            return [r[0] for r in self.conn.execute(
+                f"SELECT DISTINCT {_quote(column)} FROM {_quote(table)} WHERE {_quote(column)} IS NOT NULL").fetchall()]
+
     # ------------------------------------------------------------------ writing
     def write(
         self,
@@ -415,13 +439,17 @@ class PostGISWorkspace(Workspace):
         sha256: str | None = None,
         notes: Notes | None = None,
         replace: bool = False,
+        coverage: Any = None,
+        coverage_basis: str = "",
     ) -> LayerInfo:
         if not _KIND_RE.match(kind or ""):
             raise WorkspaceError(f"bad layer kind {kind!r}: use lower-case letters, digits and _", path=self.uri)
         if gdf.crs is None or gdf.crs.to_epsg() != SRID:
             raise WorkspaceError(f"layer {kind!r} must be in EPSG:{SRID} before it is stored", path=self.uri)
-        if len(gdf) == 0:
-            raise WorkspaceError(f"refusing to store an empty layer {kind!r}", path=self.uri)
+        declared_empty = len(gdf) == 0
+        if declared_empty and coverage is None:
+            raise WorkspaceError(f"refusing to store an empty layer {kind!r}", path=self.uri,
+                                 hint="to record that the kind has no features, give the coverage it holds for")
         gname = gdf.geometry.name
         data = pd.DataFrame(gdf.drop(columns=[c for c in ("fid", gname) if c in gdf.columns]))
         data = data.rename(columns={c: str(c) for c in data.columns})
@@ -435,7 +463,8 @@ class PostGISWorkspace(Workspace):
             feature_count=int(len(data)),
             repairs=[n.as_dict() for n in notes if n.code in {"repair", "drop_empty", "drop_z"}],
             notes=notes.as_dicts(),
-            bounds=tuple(float(b) for b in gdf.total_bounds),
+            bounds=None if declared_empty else tuple(float(b) for b in gdf.total_bounds),
+            coverage=coverage_wkb(coverage), coverage_basis=str(coverage_basis or ""),
         )
         geoms = shapely.set_srid(np.asarray(gdf.geometry.values, dtype=object), SRID)
         ewkb = shapely.to_wkb(geoms, hex=True, include_srid=True)
@@ -444,10 +473,10 @@ class PostGISWorkspace(Workspace):
             con.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_META,))
             con.execute(_META_DDL)
             prev = con.execute(
-                f"SELECT table_name, feature_count, minx, miny, maxx, maxy FROM {META_TABLE}"
+                f"SELECT table_name, feature_count, minx, miny, maxx, maxy, coverage, coverage_basis FROM {META_TABLE}"
                 " WHERE kind = %s AND current = 1 FOR UPDATE", (kind,)
             ).fetchone()
-            append = prev is not None and not replace and self._oid(prev[0]) is not None
+            append = prev is not None and not replace and not declared_empty and self._oid(prev[0]) is not None
             n = con.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", (META_TABLE,)).fetchone()[0]
             table = f"ecogis_{kind}_v{int(n)}"
             coldefs = {c: _sql_type(data[c]) for c in data.columns}
@@ -482,17 +511,23 @@ class PostGISWorkspace(Workspace):
                 bounds = (min(prev[2], b[0]), min(prev[3], b[1]), max(prev[4], b[2]), max(prev[5], b[3]))
             else:
                 bounds = info.bounds
+            cov, cov_basis = info.coverage, info.coverage_basis
+            if append:
+                cov = merged_coverage(prev[6], cov)
+                cov_basis = "; ".join(dict.fromkeys(x for x in (prev[7], cov_basis) if x))
             info = LayerInfo(**{**info.__dict__, "feature_count": total, "bounds": bounds,
-                                "mode": "append" if append else "replace"})
+                                "mode": "empty" if declared_empty else ("append" if append else "replace"),
+                                "coverage": cov,
+                                "coverage_basis": cov_basis})
             con.execute(f"UPDATE {META_TABLE} SET current = 0 WHERE kind = %s AND current = 1", (kind,))
             b = info.bounds or (None, None, None, None)
             con.execute(
                 f"INSERT INTO {META_TABLE} (id, kind, version, source, sha256, imported_at, feature_count, repairs,"
-                " notes, minx, miny, maxx, maxy, mode, current, table_name)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 1, %s)",
+                " notes, minx, miny, maxx, maxy, mode, current, table_name, coverage, coverage_basis)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 1, %s, %s, %s)",
                 (int(n), info.kind, info.version, info.source, info.sha256, info.imported_at, total,
                  json.dumps(info.repairs, ensure_ascii=False), json.dumps(info.notes, ensure_ascii=False),
-                 *b, info.mode, table),
+                 *b, info.mode, table, info.coverage, info.coverage_basis),
             )
         self.refresh()
         self._prune(kind)
