@@ -104,7 +104,8 @@ def _cmd_screen(a: argparse.Namespace) -> int:
                              overrides=overrides, crs=a.crs, lang=a.lang, area_method=a.area_method)
     else:
         result = ecogis.screen(a.sites, a.workspace, rules, overrides=overrides, crs=a.crs, lang=a.lang,
-                               progress=not a.quiet, area_method=a.area_method, threads=a.threads)
+                               progress=not a.quiet, area_method=a.area_method, threads=a.threads,
+                               as_of=a.as_of)
     written = write_outputs(result, a.out, formats=a.format.split(","), lang=a.lang)
     for _, row in result.verdicts.iterrows():
         text = SEVERITY_TEXT[row["verdict"]][a.lang]
@@ -206,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="geodesic (default, Karney on the CGCS2000 ellipsoid) or equal_area (vectorised, "
                           "within 1e-5 of it; for province-scale runs)")
     scr.add_argument("--threads", type=int, help="threads for the overlaps (default: ECOGIS_THREADS or every core)")
+    scr.add_argument("--as-of", metavar="DATE",
+                     help="apply the rules in force on this date, YYYY-MM-DD (default: today); "
+                          "the report names the versions applied")
     scr.add_argument("--engine", choices=["local", "dask"], default="local",
                      help="local (default) or dask: partition the sites spatially and screen in parallel")
     scr.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local cluster)")

@@ -62,7 +62,7 @@ OUTSIDE_TESTS = ("outside",)
 FINDING_COLUMNS = [
     "site_id", "site_name", "rule_id", "rule_title", "severity", "layer_kind", "feature_id", "feature_name",
     "zone", "feature_code", "overlap_ha", "overlap_mu", "overlap_pct", "overlap_length_m", "distance_m",
-    "basis", "message", "next_steps", "rule_file", "source",
+    "basis", "message", "next_steps", "rule_file", "source", "citation", "basis_verified", "rule_version",
 ]
 
 
@@ -133,6 +133,7 @@ def screen(
     area_method: str = "geodesic",
     progress: bool | None = None,
     threads: int | None = None,
+    as_of: Any = None,
 ) -> ScreenResult:
     """Screen project sites against a workspace's layers under a set of rules.
 
@@ -161,20 +162,36 @@ def screen(
     threads:
         Threads for the exact overlaps (default: ``settings.threads``; 0 or
         ``None`` there means every core).  Results do not depend on it.
+    as_of:
+        Apply the rules in force on this date (``YYYY-MM-DD`` or a date;
+        default today).  ``result.meta["rule_versions"]`` names each version applied.
     """
     lang = lang or settings.lang
     notes = Notes()
-    site_gdf, inputs, ws, ruleset = resolve_inputs(sites, workspace, rules, overrides=overrides, crs=crs, notes=notes)
+    site_gdf, inputs, ws, ruleset = resolve_inputs(sites, workspace, rules, overrides=overrides, crs=crs, notes=notes,
+                                                   as_of=as_of)
     progress = settings.progress if progress is None else progress
     return _run(site_gdf, ws, ruleset, lang=lang, area_method=area_method, progress=progress,
                 inputs=inputs, notes=notes, threads=threads)
 
 
-def resolve_inputs(sites, workspace, rules, *, overrides=None, crs=None, notes: Notes):
+def _as_of_date(as_of: Any) -> dt.date:
+    from ecogis.rules.model import parse_date
+
+    if as_of is None:
+        return dt.date.today()
+    try:
+        return parse_date(as_of)
+    except (TypeError, ValueError):
+        raise InputError(f"as_of is not a date: {as_of!r}", hint="write it as YYYY-MM-DD, e.g. 2026-03-15") from None
+
+
+def resolve_inputs(sites, workspace, rules, *, overrides=None, crs=None, notes: Notes, as_of: Any = None):
     """Sites, their input checksums, the open workspace and the rule set, as every engine needs them.
 
     Without ``rules`` the bundled national rules and the local rules of the
-    workspace's own city are used.
+    workspace's own city are used.  Only the rules in force on ``as_of``
+    (default today) are kept.
     """
     from ecogis.rules import RuleSet, load_rules
     from ecogis.screening.sites import load_sites, prepare_sites
@@ -197,7 +214,12 @@ def resolve_inputs(sites, workspace, rules, *, overrides=None, crs=None, notes: 
         ruleset = _local_for_workspace(load_rules(None, check_cases=False), ws, notes)
     else:
         ruleset = load_rules(rules)
-    return site_gdf, inputs, ws, ruleset
+    day = _as_of_date(as_of)
+    in_force = ruleset.in_force(day)
+    old = [f.path for f in ruleset.files if f not in in_force.files]
+    if old:
+        notes.add("rules", f"rule files not in force on {day.isoformat()} not applied: " + ", ".join(old))
+    return site_gdf, inputs, ws, in_force
 
 
 def _local_for_workspace(ruleset, ws: Workspace, notes: Notes):
@@ -377,6 +399,8 @@ def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, input
         "workspace": ws.uri,
         "layers": layers_used,
         "rule_files": _rule_files(ruleset),
+        "as_of": getattr(ruleset, "as_of", ""),
+        "rule_versions": ruleset.versions() if hasattr(ruleset, "versions") else [],
         "inputs": inputs,
         "area_method": area_method,
         "area_method_text": AREA_METHOD_TEXT[area_method],
@@ -561,6 +585,9 @@ def _assemble(parts: list[dict[str, Any]], site_gdf: gpd.GeoDataFrame, site_area
             "basis": r.basis,
             "rule_file": str(getattr(r, "file", "")),
             "source": _source_text(r),
+            "citation": getattr(r, "citation", "") or "",
+            "basis_verified": bool(getattr(r, "basis_verified", True)),
+            "rule_version": str(getattr(r, "version", "") or ""),
             "_rule": [r] * len(s),
             "geometry": p["geom"],
         }))
