@@ -408,8 +408,11 @@ def _load_rules(
 
 
 def _file_ends(parsed: Sequence[tuple[Path, str, Any, str, str]], errors: _Errors) -> dict[str, str]:
-    """The first day each file is no longer in force: ``effective_until``, else the superseding file's start."""
-    starts = {shown: doc.get("effective_from", "") for _, shown, doc, _, _ in parsed}
+    """The first day each file is no longer in force: ``effective_until``, else the superseding file's start.
+
+    ``superseded_by`` names a file under the rules folder (``national/x.yaml``) or next to the file.
+    """
+    starts = {p.resolve(): doc.get("effective_from", "") for p, _, doc, _, _ in parsed}
     out: dict[str, str] = {}
     for p, shown, doc, _, _ in parsed:
         for key in ("effective_from", "effective_until"):
@@ -422,15 +425,19 @@ def _file_ends(parsed: Sequence[tuple[Path, str, Any, str, str]], errors: _Error
         end = doc.get("effective_until", "")
         by = doc.get("superseded_by", "")
         if by:
-            nxt = starts.get(by)
-            if nxt is None:
-                q = Path(settings.rules_dir) / by
-                try:
-                    nxt = (read_yaml(q)[0] or {}).get("effective_from", "") if q.is_file() else None
-                except RuleError:
-                    nxt = None
-                if hasattr(nxt, "isoformat"):
-                    nxt = nxt.isoformat()
+            nxt = None
+            for cand in (Path(settings.rules_dir) / by, p.parent / by):
+                if cand.resolve() in starts:
+                    nxt = starts[cand.resolve()]
+                    break
+                if cand.is_file():
+                    try:
+                        nxt = (read_yaml(cand)[0] or {}).get("effective_from", "")
+                    except RuleError:
+                        nxt = None
+                    break
+            if hasattr(nxt, "isoformat"):
+                nxt = nxt.isoformat()
             if nxt is None:
                 errors.add(f"superseded_by names no rule file: {by!r}", path=shown, key="superseded_by",
                            hint="give the path under rules/, e.g. national/nature_reserve_2026.yaml")
@@ -441,9 +448,13 @@ def _file_ends(parsed: Sequence[tuple[Path, str, Any, str, str]], errors: _Error
                 continue
             end = end or str(nxt)
         start = doc.get("effective_from", "")
-        if start and end and parse_date(end) <= parse_date(start):
-            errors.add(f"the file stops being in force ({end}) before it starts ({start})", path=shown,
-                       key="effective_until")
+        if start and end:
+            try:
+                if parse_date(end) <= parse_date(start):
+                    errors.add(f"the file stops being in force ({end}) before it starts ({start})", path=shown,
+                               key="effective_until")
+            except ValueError:
+                pass
         out[shown] = end
     return out
 
