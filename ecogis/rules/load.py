@@ -57,6 +57,11 @@ _FALLBACK_ATTRS: dict[str, dict[str, tuple[str, ...] | None]] = {
     "project": {},
     "no_burn_zone": {},
     "sand_closure": {},
+    "forest": {"origin": ("天然林", "人工林"), "category": ("公益林", "商品林")},
+    "contaminated_site": {"status": ("疑似污染地块", "污染地块", "已完成修复"), "former_use": None},
+    "noise_sensitive_area": {"type": ("居住区", "文教区", "医疗区", "机关办公区", "文化生活区", "其他")},
+    "ecological_function_zone": {"zone": None},
+    "groundwater_zone": {"zone": ("超采区", "禁采区", "限采区", "地下水污染防治重点区", "水源补给区")},
 }
 
 

@@ -39,6 +39,7 @@ TESTS = ("intersects", "within", "outside", "within_distance", "overlap_share")
 LAYER_KINDS = (
     "admin", "redline", "protected_area", "water_source", "control_unit", "farmland", "urban_boundary",
     "grassland", "wetland", "mine", "road", "railway", "river", "project", "no_burn_zone", "sand_closure",
+    "forest", "contaminated_site", "noise_sensitive_area", "ecological_function_zone", "groundwater_zone",
 )
 
 #: Placeholders a message template may use.
