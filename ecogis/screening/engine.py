@@ -589,12 +589,13 @@ def _assemble(parts: list[dict[str, Any]], site_gdf: gpd.GeoDataFrame, site_area
             "basis_verified": bool(getattr(r, "basis_verified", True)),
             "rule_version": str(getattr(r, "version", "") or ""),
             "_rule": [r] * len(s),
+            **{f"_attr_{a}": _feature_attr(feats, f, a) for a in _MESSAGE_ATTRS},
             "geometry": p["geom"],
         }))
     df = pd.concat(frames, ignore_index=True)
     df["message"] = [_message(rule, rec, lang) for rule, rec in zip(df["_rule"], df.to_dict("records"))]
     df["next_steps"] = [_next_steps(rule, lang) for rule in df["_rule"]]
-    df = df.drop(columns=["_rule"])
+    df = df.drop(columns=["_rule"] + [f"_attr_{a}" for a in _MESSAGE_ATTRS])
     rank = df["severity"].map(SEVERITY_RANK)
     df = df.assign(_rank=-rank).sort_values(["site_id", "_rank", "rule_id", "feature_name"], kind="stable")
     df = df.drop(columns=["_rank"]).reset_index(drop=True)
@@ -619,8 +620,13 @@ def _fmt(v: Any, nd: int = 2) -> str:
     return str(v)
 
 
+#: Feature attributes message templates may name directly ({type}, {status} …; see rules/README.md).
+_MESSAGE_ATTRS = ("type", "status", "level", "function", "method", "green", "feature")
+
+
 def _message(rule, rec: dict[str, Any], lang: str) -> str:
     values = {
+        **{a: _fmt(rec.get(f"_attr_{a}")) for a in _MESSAGE_ATTRS if rec.get(f"_attr_{a}") is not None},
         "site_name": rec["site_name"], "site_id": rec["site_id"], "feature_name": _fmt(rec["feature_name"]),
         "zone": _fmt(rec["zone"]), "grade": _fmt(rec["zone"]), "class": _fmt(rec["zone"]),
         "layer_kind": rec["layer_kind"], "overlap_ha": _fmt(rec["overlap_ha"], 4),
