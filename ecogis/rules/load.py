@@ -128,7 +128,8 @@ def _dates_as_text(doc: Any) -> None:
 
     if not isinstance(doc, dict):
         return
-    items = [doc] + [r for r in (doc.get("rules") or []) if isinstance(r, dict)]
+    rules = doc.get("rules")
+    items = [doc] + ([r for r in rules if isinstance(r, dict)] if isinstance(rules, list) else [])
     for d in items:
         for k in _DATE_KEYS:
             if isinstance(d.get(k), _dt.date):

@@ -62,7 +62,7 @@ OUTSIDE_TESTS = ("outside",)
 FINDING_COLUMNS = [
     "site_id", "site_name", "rule_id", "rule_title", "severity", "layer_kind", "feature_id", "feature_name",
     "zone", "feature_code", "overlap_ha", "overlap_mu", "overlap_pct", "overlap_length_m", "distance_m",
-    "basis", "message", "next_steps", "rule_file", "source", "citation", "basis_verified", "rule_version",
+    "basis", "message", "next_steps", "rule_file", "source", "citation", "basis_verified", "basis_unverified", "rule_version",
 ]
 
 
@@ -587,6 +587,7 @@ def _assemble(parts: list[dict[str, Any]], site_gdf: gpd.GeoDataFrame, site_area
             "source": _source_text(r),
             "citation": getattr(r, "citation", "") or "",
             "basis_verified": bool(getattr(r, "basis_verified", True)),
+            "basis_unverified": str(getattr(r, "unverified", "") or ""),
             "rule_version": str(getattr(r, "version", "") or ""),
             "_rule": [r] * len(s),
             **{f"_attr_{a}": _feature_attr(feats, f, a) for a in _MESSAGE_ATTRS},
