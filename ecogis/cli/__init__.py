@@ -101,7 +101,8 @@ def _cmd_screen(a: argparse.Namespace) -> int:
         from ecogis.screening.distributed import screen_dask
 
         result = screen_dask(a.sites, a.workspace, rules, scheduler=a.scheduler, workers=a.workers,
-                             overrides=overrides, crs=a.crs, lang=a.lang, area_method=a.area_method)
+                             overrides=overrides, crs=a.crs, lang=a.lang, area_method=a.area_method,
+                             as_of=a.as_of)
     else:
         result = ecogis.screen(a.sites, a.workspace, rules, overrides=overrides, crs=a.crs, lang=a.lang,
                                progress=not a.quiet, area_method=a.area_method, threads=a.threads,
