@@ -14,10 +14,13 @@ from ecogis.rules import LAYER_KINDS, SEVERITY_RANK, load_rules, prepare_sites
 from ecogis.rules.load import layer_attributes
 from ecogis.settings import settings
 
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+#: The seed plans: ``shared/seeds`` next to the checkout (worktrees sit one level deeper).
+SEEDS = next((p / "shared" / "seeds" for p in Path(__file__).resolve().parents if (p / "shared" / "seeds").is_dir()),
+             Path(__file__).resolve().parents[2] / "shared" / "seeds")
 
 EXPECTED_FILES = {
-    "national/redline_142.yaml", "national/nature_reserve.yaml", "national/protected_area_system_2019.yaml",
+    "national/redline_142.yaml", "national/nature_reserve.yaml", "national/nature_reserve_2026.yaml",
+    "national/protected_area_system_2019.yaml", "national/forest.yaml", "national/soil_contamination.yaml",
     "national/water_source.yaml", "national/farmland.yaml", "national/grassland.yaml", "national/wetland.yaml",
     "national/mining_setbacks.yaml", "national/sand_control.yaml",
     "local/genhe.yaml", "local/arxan.yaml", "local/manzhouli.yaml", "local/xilinhot.yaml",
@@ -104,11 +107,17 @@ def test_where_attributes_exist_for_their_layer(rules):
 
 
 def test_redline_family_single_verdicts(rules):
-    """The 142 examples from the issue: mining prohibited, strategic minerals and unavoidable linear works restricted."""
+    """The 142 examples: mining prohibited (a self-declared strategic-mineral tag on a new mine included, D6),
+    exploration, existing rights and unavoidable linear works restricted, rebuilt existing roads restricted (D9)."""
     fam = [r for r in rules if r.family == "RL-142"]
     sites = pd.DataFrame([
         {"industry": "B0610", "nature": "新建"},
         {"industry": "B0911", "nature": "新建", "activity": ["strategic_mineral"]},
+        {"industry": "M7474", "activity": ["strategic_mineral"]},
+        {"industry": "B0911", "nature": "改建", "activity": ["strategic_mineral"]},
+        {"industry": "B0911", "nature": "新建", "activity": ["rl142_5_tourism_education"]},
+        {"industry": "E4812", "nature": "改建"},
+        {"industry": "E4812", "nature": "扩建"},
         {"industry": "E4812", "nature": "新建", "linear": True, "unavoidable": True},
         {"industry": "E4812", "nature": "新建", "linear": True},
         {"industry": "E4811", "nature": "新建", "linear": True, "unavoidable": True, "national_major": True},
@@ -121,7 +130,12 @@ def test_redline_family_single_verdicts(rules):
         verdicts.append((hits[0].id, hits[0].severity))
     assert verdicts == [
         ("RL-142-MINING", "prohibited"),
+        ("RL-142-MINING", "prohibited"),
         ("RL-142-MINERAL", "restricted"),
+        ("RL-142-MINERAL", "restricted"),
+        ("RL-142-MINING", "prohibited"),
+        ("RL-142-EXISTING", "restricted"),
+        ("RL-142-DEVELOPMENT", "prohibited"),
         ("RL-142-LINEAR", "restricted"),
         ("RL-142-DEVELOPMENT", "prohibited"),
         ("RL-142-NATIONAL-MAJOR", "restricted"),
@@ -187,7 +201,7 @@ def test_local_quotes_are_on_the_cited_lines(rules):
 def test_rule_count_per_file_is_reported(rules, capsys):
     table = {f.path: f.rule_count for f in rules.files}
     print("\n".join(f"{k}: {v}" for k, v in sorted(table.items())))
-    assert all(v >= 2 for v in table.values())
+    assert all(v >= 1 for v in table.values())
     assert table["local/manzhouli.yaml"] >= 10 and table["national/redline_142.yaml"] >= 6
 
 

@@ -25,9 +25,10 @@ def test_applies_mask_is_vectorised_and_typed(rules):
     })
     mask = r.applies_mask(sites)
     assert isinstance(mask, np.ndarray) and mask.dtype == bool and mask.shape == (5,)
-    # unknown industry (row 4) matches the industry filter: an unknown never hides a restriction
-    assert mask.tolist() == [True, True, False, False, True]
-    assert r.applies_mask(sites, unknown_industry="no_match").tolist() == [True, True, False, False, False]
+    # unknown industry (row 4) matches the industry filter: an unknown never hides a restriction;
+    # a new mine claiming a strategic mineral (row 3) is still mining (audit D6)
+    assert mask.tolist() == [True, True, False, True, True]
+    assert r.applies_mask(sites, unknown_industry="no_match").tolist() == [True, True, False, True, False]
 
 
 def test_missing_columns(rules):

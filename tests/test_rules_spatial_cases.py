@@ -9,6 +9,8 @@ workspace per layer kind, and one ``screen`` call per kind checks them all.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from collections import defaultdict
 
 import geopandas as gpd
@@ -60,6 +62,13 @@ def _geoms(kind: str, place: str, lon: float, lat: float):
     return to_ll(feat), to_ll(site)
 
 
+def _day_in_force(rule) -> str:
+    """A date on which ``rule`` is in force: today, or the last day before it was superseded."""
+    if rule.effective_until:
+        return (dt.date.fromisoformat(rule.effective_until) - dt.timedelta(days=1)).isoformat()
+    return dt.date.today().isoformat()
+
+
 def _all_cases():
     rs = load_rules()
     cells = []
@@ -74,11 +83,12 @@ RULESET, CELLS = _all_cases()
 
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory):
-    by_kind: dict[str, list] = defaultdict(list)
+    # one screening per layer kind and per date: a superseded rule is screened on its last day in force
+    by_kind: dict[tuple[str, str], list] = defaultdict(list)
     for cell in CELLS:
-        by_kind[cell[0].layer].append(cell)
+        by_kind[(cell[0].layer, _day_in_force(cell[0]))].append(cell)
     got: dict[tuple[str, int], bool] = {}
-    for kind, cells in by_kind.items():
+    for (kind, day), cells in by_kind.items():
         ncol = int(np.ceil(np.sqrt(len(cells))))
         feats, sites = [], []
         for i, (rule, j, case) in enumerate(cells):
@@ -88,7 +98,7 @@ def outcomes(tmp_path_factory):
             feats.append({"name": f"F{i}", **dict(case.feature), "geometry": feat})
             proj = {k: (";".join(v) if isinstance(v, (list, tuple)) else v) for k, v in dict(case.project).items()}
             sites.append({"site_id": f"{rule.id}#{j}", "name": f"case {i}", **proj, "geometry": site})
-        ws = open_workspace(tmp_path_factory.mktemp(kind) / "ws.gpkg", create=True)
+        ws = open_workspace(tmp_path_factory.mktemp(f"{kind}_{day}") / "ws.gpkg", create=True)
         fdf = gpd.GeoDataFrame(pd.DataFrame(feats), geometry="geometry", crs=4490)
         for col in fdf.columns:
             if col != "geometry" and fdf[col].dtype == object:
@@ -100,9 +110,10 @@ def outcomes(tmp_path_factory):
                                  geometry=[shapely.box(lons[0], lats[0], lons[1], lats[1])], crs=4490)
         ws.write("admin", admin, source="test", version="t")
         sdf = gpd.GeoDataFrame(pd.DataFrame(sites), geometry="geometry", crs=4490)
-        rules = RuleSet(rules=tuple(r for r in RULESET if r.layer == kind), files=RULESET.files,
+        ids = {c[0].id for c in cells}
+        rules = RuleSet(rules=tuple(r for r in RULESET if r.id in ids), files=RULESET.files,
                         parameters=RULESET.parameters, taxonomy=RULESET.taxonomy, activities=RULESET.activities)
-        res = ecogis.screen(sdf, ws, rules, progress=False)
+        res = ecogis.screen(sdf, ws, rules, progress=False, as_of=day)
         # a case's expectation is about the project as declared: questions about undeclared activities and
         # worst-case readings of unknown attributes (certainty "conditional") are not triggers
         firm = res.findings[res.findings["certainty"] != "conditional"]

@@ -50,7 +50,9 @@ def _normalise_html(html: str) -> str:
 def outputs(tmp_path_factory):
     out = tmp_path_factory.mktemp("golden")
     # a 国土TXT file carries no industry code: the reviewer gives it, as on the command line
-    result = ecogis.screen(SITE, WS, overrides={"industry": "B0620", "nature": "新建"}, progress=False)
+    # a fixed date: the rules in force are part of the result (issue 11)
+    result = ecogis.screen(SITE, WS, overrides={"industry": "B0620", "nature": "新建"}, progress=False,
+                           as_of="2026-12-01")
     write_outputs(result, out)
     return result, out
 

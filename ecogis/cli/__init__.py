@@ -168,10 +168,12 @@ def _cmd_screen(a: argparse.Namespace) -> int:
         from ecogis.screening.distributed import screen_dask
 
         result = screen_dask(a.sites, a.workspace, rules, scheduler=a.scheduler, workers=a.workers,
-                             overrides=overrides, crs=a.crs, lang=a.lang, area_method=a.area_method)
+                             overrides=overrides, crs=a.crs, lang=a.lang, area_method=a.area_method,
+                             as_of=a.as_of)
     else:
         result = ecogis.screen(a.sites, a.workspace, rules, overrides=overrides, crs=a.crs, lang=a.lang,
-                               progress=not a.quiet, area_method=a.area_method, threads=a.threads)
+                               progress=not a.quiet, area_method=a.area_method, threads=a.threads,
+                               as_of=a.as_of)
     written = write_outputs(result, a.out, formats=a.format.split(","), lang=a.lang, progress=not a.quiet)
     verbose = getattr(a, "verbose", False)
     print("\n".join(screen_summary(result, a.lang, verbose=verbose)))
@@ -296,6 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "sites: counts by verdict and rule and the worst sites)")
     scr.add_argument("--threads", type=int_in(0, 1024, meaning=" (0: every core)"),
                      help="threads for the overlaps: 0 every core (default: ECOGIS_THREADS, else every core)")
+    scr.add_argument("--as-of", metavar="DATE",
+                     help="apply the rules in force on this date, YYYY-MM-DD (default: today); "
+                          "the report names the versions applied")
     scr.add_argument("--engine", choices=["local", "dask"], default="local",
                      help="local (default) or dask: partition the sites spatially and screen in parallel")
     scr.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local cluster)")

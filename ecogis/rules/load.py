@@ -24,7 +24,7 @@ from ecogis.errors import EcogisError, RuleError
 from ecogis.rules.activities import Activities, load_activities
 from ecogis.rules.model import (
     LAYER_KINDS, PLACEHOLDERS, Applicability, Case, Clause, Parameter, Rule, RuleFile, RuleSet,
-    Source, SpatialTest, WhereTerm, parse_place, template_fields,
+    Source, SpatialTest, WhereTerm, parse_date, parse_place, template_fields,
 )
 from ecogis.rules.schema import rule_validator, schema_errors
 from ecogis.rules.taxonomy import Taxonomy, load_taxonomy
@@ -33,7 +33,10 @@ from ecogis.settings import settings
 
 
 #: Files in the rules folder that are not rule files.
-RESERVED = frozenset({"taxonomy.yaml", "activities.yaml", "schema.json", "schema.yaml"})
+RESERVED = frozenset({"taxonomy.yaml", "activities.yaml", "schema.json", "schema.yaml", "plans.yaml"})
+
+#: Date keys that YAML may have read as dates; they are kept as ``YYYY-MM-DD`` text.
+_DATE_KEYS = ("effective_from", "effective_until", "date")
 
 # Attributes of each layer kind when the layer schema folder has no file for it.
 _FALLBACK_ATTRS: dict[str, dict[str, tuple[str, ...] | None]] = {
@@ -54,6 +57,11 @@ _FALLBACK_ATTRS: dict[str, dict[str, tuple[str, ...] | None]] = {
     "project": {},
     "no_burn_zone": {},
     "sand_closure": {},
+    "forest": {"origin": ("天然林", "人工林"), "category": ("公益林", "商品林")},
+    "contaminated_site": {"status": ("疑似污染地块", "污染地块", "已完成修复"), "former_use": None},
+    "noise_sensitive_area": {"type": ("居住区", "文教区", "医疗区", "机关办公区", "文化生活区", "其他")},
+    "ecological_function_zone": {"zone": None},
+    "groundwater_zone": {"zone": ("超采区", "禁采区", "限采区", "地下水污染防治重点区", "水源补给区")},
 }
 
 
@@ -88,6 +96,44 @@ def _layer_attrs(schema_dir: str) -> dict[str, dict[str, tuple[str, ...] | None]
 def layer_attributes(kind: str) -> dict[str, tuple[str, ...] | None]:
     """Attribute names of a layer kind, each with its allowed values (``None`` = any text)."""
     return _layer_attrs(str(Path(settings.schema_dir).resolve())).get(kind, {})
+
+
+# ---------------------------------------------------------------------------
+# plans (local rule files cite them by key)
+# ---------------------------------------------------------------------------
+@functools.lru_cache(maxsize=4)
+def _plans(path: str, mtime: float) -> dict[str, dict[str, Any]]:
+    doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    out = {}
+    for key, spec in (doc.get("plans") or {}).items():
+        spec = dict(spec or {})
+        for need in ("title", "year", "issuer", "source_file"):
+            if not spec.get(need):
+                raise RuleError(f"plan {key!r} needs {need!r}", path=path)
+        out[str(key)] = spec
+    return out
+
+
+def load_plans(path: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:
+    """The plans local rules cite: key → ``title``, ``year``, ``issuer``, ``source_file`` (``rules/plans.yaml``)."""
+    p = Path(path) if path is not None else Path(settings.rules_dir) / "plans.yaml"
+    if not p.is_file():
+        return {}
+    return _plans(str(p.resolve()), p.stat().st_mtime)
+
+
+def _dates_as_text(doc: Any) -> None:
+    """YAML reads unquoted ``2026-03-15`` as a date; keep such values as text for the schema."""
+    import datetime as _dt
+
+    if not isinstance(doc, dict):
+        return
+    rules = doc.get("rules")
+    items = [doc] + ([r for r in rules if isinstance(r, dict)] if isinstance(rules, list) else [])
+    for d in items:
+        for k in _DATE_KEYS:
+            if isinstance(d.get(k), _dt.date):
+                d[k] = d[k].isoformat()
 
 
 # ---------------------------------------------------------------------------
@@ -210,7 +256,7 @@ def load_rules(
         return _load_rules(paths, params=params, taxonomy=taxonomy, activities=activities, check_cases=check_cases)
     files = collect_rule_files(paths)
     base = Path(settings.rules_dir)
-    extra = [base / "taxonomy.yaml", base / "activities.yaml", base / "schema.json"]
+    extra = [base / "taxonomy.yaml", base / "activities.yaml", base / "schema.json", base / "plans.yaml"]
     sdir = Path(settings.schema_dir)
     extra += sorted(sdir.glob("*.yaml")) if sdir.is_dir() else []
     try:
@@ -275,6 +321,7 @@ def _load_rules(
         if not isinstance(doc, Mapping):
             errors.add("a rule file must be a mapping with a 'rules' list", path=shown)
             continue
+        _dates_as_text(doc)
         lines = _rule_lines(text)
         bad = schema_errors(doc, validator=validator)
         for rid, fld, msg, hint in bad:
@@ -317,19 +364,33 @@ def _load_rules(
             continue
         parameters[name] = Parameter(**{**par.__dict__, "value": fv})
 
+    plans = load_plans()
+    ends = _file_ends(parsed, errors)
     rules: list[Rule] = []
     rule_files: list[RuleFile] = []
     seen_ids: dict[str, str] = {}
     for p, shown, doc, text, sha in parsed:
         lines = _rule_lines(text)
         before = len(errors.items)
+        plan: dict[str, Any] = {}
         if doc["scope"] == "local":
-            for key in ("city", "adcode", "source_file"):
+            for key in ("city", "adcode", "source_file", "plan"):
                 if not doc.get(key):
-                    errors.add(f"a local rule file needs {key!r} in its header", path=shown, key=key)
+                    errors.add(f"a local rule file needs {key!r} in its header", path=shown, key=key,
+                               hint="plan: the plan's key in rules/plans.yaml" if key == "plan" else None)
+            if doc.get("plan"):
+                plan = plans.get(doc["plan"], {})
+                if not plan:
+                    errors.add(f"plan {doc['plan']!r} is not in rules/plans.yaml", path=shown, key="plan",
+                               hint="known plans: " + ", ".join(sorted(plans)))
+                elif doc.get("source_file") and plan.get("source_file") != doc["source_file"]:
+                    errors.add(f"plan {doc['plan']!r} is the seed {plan.get('source_file')!r}, not "
+                               f"{doc['source_file']!r}", path=shown, key="plan")
+        fctx = {"plan": plan, "until": ends.get(shown, "")}
         built: list[Rule] = []
         for raw in doc["rules"]:
-            rule = _build_rule(raw, doc, shown, sha, lines, parameters, taxonomy, activities, errors, check_cases)
+            rule = _build_rule(raw, doc, shown, sha, lines, parameters, taxonomy, activities, errors, check_cases,
+                               fctx)
             rid = raw["id"]
             if rid in seen_ids:
                 errors.add(f"duplicate rule ID (also in {seen_ids[rid]})", path=shown, rule=rid, fld="id",
@@ -344,10 +405,64 @@ def _load_rules(
                 path=shown, sha256=sha, rule_count=len(built), title=doc["title"], document=doc["document"],
                 scope=doc["scope"], version=str(doc["version"]), date=str(doc.get("date", "")),
                 number=doc.get("number", ""), city=doc.get("city", ""), adcode=doc.get("adcode", ""),
-                source_file=doc.get("source_file", ""),
+                source_file=doc.get("source_file", ""), effective_from=doc.get("effective_from", ""),
+                effective_until=fctx["until"], superseded_by=doc.get("superseded_by", ""),
+                plan=doc.get("plan", ""), plan_title=plan.get("title", ""),
             ))
     errors.raise_if_any()
     return RuleSet(tuple(rules), tuple(rule_files), dict(parameters), taxonomy, activities)
+
+
+def _file_ends(parsed: Sequence[tuple[Path, str, Any, str, str]], errors: _Errors) -> dict[str, str]:
+    """The first day each file is no longer in force: ``effective_until``, else the superseding file's start.
+
+    ``superseded_by`` names a file under the rules folder (``national/x.yaml``) or next to the file.
+    """
+    starts = {p.resolve(): doc.get("effective_from", "") for p, _, doc, _, _ in parsed}
+    out: dict[str, str] = {}
+    for p, shown, doc, _, _ in parsed:
+        for key in ("effective_from", "effective_until"):
+            if doc.get(key):
+                try:
+                    parse_date(doc[key])
+                except ValueError:
+                    errors.add(f"{doc[key]!r} is not a date (YYYY-MM-DD)", path=shown, key=key)
+                    doc = {**doc, key: ""}
+        end = doc.get("effective_until", "")
+        by = doc.get("superseded_by", "")
+        if by:
+            nxt = None
+            for cand in (Path(settings.rules_dir) / by, p.parent / by):
+                if cand.resolve() in starts:
+                    nxt = starts[cand.resolve()]
+                    break
+                if cand.is_file():
+                    try:
+                        nxt = (read_yaml(cand)[0] or {}).get("effective_from", "")
+                    except RuleError:
+                        nxt = None
+                    break
+            if hasattr(nxt, "isoformat"):
+                nxt = nxt.isoformat()
+            if nxt is None:
+                errors.add(f"superseded_by names no rule file: {by!r}", path=shown, key="superseded_by",
+                           hint="give the path under rules/, e.g. national/nature_reserve_2026.yaml")
+                continue
+            if not nxt and not end:
+                errors.add(f"the superseding file {by!r} has no effective_from; give effective_until here",
+                           path=shown, key="superseded_by")
+                continue
+            end = end or str(nxt)
+        start = doc.get("effective_from", "")
+        if start and end:
+            try:
+                if parse_date(end) <= parse_date(start):
+                    errors.add(f"the file stops being in force ({end}) before it starts ({start})", path=shown,
+                               key="effective_until")
+            except ValueError:
+                pass
+        out[shown] = end
+    return out
 
 
 def _codes(codes: Sequence[str], fld: str, ctx: dict, taxonomy: Taxonomy) -> tuple[str, ...]:
@@ -421,7 +536,7 @@ def _where(spec: Mapping[str, Any] | None) -> tuple[WhereTerm, ...]:
 
 def _build_rule(raw: Mapping[str, Any], doc: Mapping[str, Any], shown: str, sha: str, lines: Mapping[str, int],
                 parameters: Mapping[str, Parameter], taxonomy: Taxonomy, activities: Activities, errors: _Errors,
-                check_cases: bool) -> Rule | None:
+                check_cases: bool, fctx: Mapping[str, Any] | None = None) -> Rule | None:
     rid = raw["id"]
     ctx = {"errors": errors, "path": shown, "rule": rid, "line": lines.get(rid)}
     n_before = len(errors.items)
@@ -505,6 +620,29 @@ def _build_rule(raw: Mapping[str, Any], doc: Mapping[str, Any], shown: str, sha:
             err("a local rule must cite its plan file and line", "source", "add source: {file: ..., line: ...}")
         if not raw.get("quote"):
             err("a local rule must quote the plan text it encodes", "quote")
+        if not raw.get("section"):
+            err("a local rule must name the plan's chapter/section it comes from", "section",
+                "e.g. section: 第五章第二节（三）")
+    basis_verified = bool(raw.get("basis_verified", True))
+    if not basis_verified and not raw.get("unverified"):
+        err("basis_verified is false: say what was not verified in 'unverified'", "unverified")
+    if basis_verified and raw.get("unverified"):
+        err("'unverified' is given but basis_verified is not false", "basis_verified")
+    fctx = fctx or {}
+    plan = fctx.get("plan") or {}
+    section = str(raw.get("section", "")).strip()
+    if scope == "local":
+        citation = f"{plan.get('title', doc.get('document', ''))}{section}"
+    else:
+        citation = doc["document"]
+    eff_from = raw.get("effective_from") or doc.get("effective_from", "")
+    eff_until = raw.get("effective_until") or fctx.get("until", "")
+    for key, val in (("effective_from", raw.get("effective_from")), ("effective_until", raw.get("effective_until"))):
+        if val:
+            try:
+                parse_date(val)
+            except ValueError:
+                err(f"{val!r} is not a date (YYYY-MM-DD)", key)
 
     # cases
     cases = []
@@ -540,7 +678,9 @@ def _build_rule(raw: Mapping[str, Any], doc: Mapping[str, Any], shown: str, sha:
         file=shown, file_sha256=sha, scope=scope, document=doc["document"], city=doc.get("city", ""),
         adcode=doc.get("adcode", ""), source=source,
         quote=raw.get("quote", "").strip(), note=raw.get("note", "").strip(),
-        _taxonomy=taxonomy, _activities=activities,
+        version=str(doc["version"]), effective_from=str(eff_from), effective_until=str(eff_until),
+        basis_verified=basis_verified, unverified=str(raw.get("unverified", "")).strip(), citation=citation,
+        section=section, _taxonomy=taxonomy, _activities=activities,
     )
     if check_cases:
         for i, c in enumerate(cases):
@@ -558,4 +698,4 @@ def _build_rule(raw: Mapping[str, Any], doc: Mapping[str, Any], shown: str, sha:
     return rule
 
 
-__all__ = ["load_rules", "read_yaml", "collect_rule_files", "default_rule_paths", "layer_attributes"]
+__all__ = ["load_rules", "read_yaml", "collect_rule_files", "default_rule_paths", "layer_attributes", "load_plans"]

@@ -10,6 +10,7 @@ screening engine uses three things from it, all vectorised:
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import string
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ TESTS = ("intersects", "within", "outside", "within_distance", "overlap_share")
 LAYER_KINDS = (
     "admin", "redline", "protected_area", "water_source", "control_unit", "farmland", "urban_boundary",
     "grassland", "wetland", "mine", "road", "railway", "river", "project", "no_burn_zone", "sand_closure",
+    "forest", "contaminated_site", "noise_sensitive_area", "ecological_function_zone", "groundwater_zone",
 )
 
 #: Placeholders a message template may use.
@@ -48,6 +50,21 @@ PLACEHOLDERS = frozenset({
 })
 
 _MISSING = "—"
+
+#: What a report prints for a rule whose article or wording could not be checked against the text.
+UNVERIFIED_ZH = "条款未核实"
+UNVERIFIED_EN = "article not verified"
+
+
+def parse_date(value: Any) -> dt.date | None:
+    """A date from ``YYYY-MM-DD`` text, a :class:`datetime.date` or ``None``."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value).strip())
 
 
 def severity_rank(severity: str) -> int:
@@ -296,9 +313,29 @@ class RuleFile:
     city: str = ""
     adcode: str = ""
     source_file: str = ""
+    effective_from: str = ""
+    effective_until: str = ""
+    superseded_by: str = ""
+    plan: str = ""
+    plan_title: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+    def in_force(self, on: dt.date | str | None) -> bool:
+        """Whether the file's text is in force on ``on`` (``None``: always true)."""
+        return _in_force(self.effective_from, self.effective_until, on)
+
+
+def _in_force(start: str, end: str, on: dt.date | str | None) -> bool:
+    if on is None:
+        return True
+    day = parse_date(on)
+    if start and day < parse_date(start):
+        return False
+    if end and day >= parse_date(end):
+        return False
+    return True
 
 
 # ---------------------------------------------------------------------------
@@ -332,6 +369,13 @@ class Rule:
     source: Source | None = None
     quote: str = ""
     note: str = ""
+    version: str = ""
+    effective_from: str = ""
+    effective_until: str = ""
+    basis_verified: bool = True
+    unverified: str = ""
+    citation: str = ""
+    section: str = ""
     _taxonomy: Taxonomy | None = field(default=None, compare=False, repr=False)
     _activities: Activities | None = field(default=None, compare=False, repr=False)
 
@@ -354,6 +398,17 @@ class Rule:
 
     def title(self, lang: str = "zh") -> str:
         return self.title_zh if lang == "zh" else self.title_en
+
+    def in_force(self, on: dt.date | str | None) -> bool:
+        """Whether the rule's text is in force on ``on`` (``None``: always true)."""
+        return _in_force(self.effective_from, self.effective_until, on)
+
+    def verified_text(self, lang: str = "zh") -> str:
+        """``""`` when the basis was checked against the text, else 条款未核实 (and what)."""
+        if self.basis_verified:
+            return ""
+        head = UNVERIFIED_ZH if lang == "zh" else UNVERIFIED_EN
+        return f"{head}：{self.unverified}" if (self.unverified and lang == "zh") else head
 
     def next_steps(self, lang: str = "zh") -> tuple[str, ...]:
         return self.next_steps_zh if lang == "zh" else self.next_steps_en
@@ -466,6 +521,8 @@ class RuleSet:
     parameters: Mapping[str, Parameter]
     taxonomy: Taxonomy | None = field(default=None, compare=False, repr=False)
     activities: Activities | None = field(default=None, compare=False, repr=False)
+    #: The date the rules were selected for (``in_force``), ``""`` if not selected by date.
+    as_of: str = ""
 
     def __iter__(self) -> Iterator[Rule]:
         return iter(self.rules)
@@ -527,7 +584,28 @@ class RuleSet:
         )
         paths = {r.file for r in keep}
         return RuleSet(keep, tuple(f for f in self.files if f.path in paths), self.parameters,
-                       self.taxonomy, self.activities)
+                       self.taxonomy, self.activities, as_of=self.as_of)
+
+    def in_force(self, on: dt.date | str | None) -> RuleSet:
+        """The rules (and files) in force on ``on``; ``None`` keeps every rule.
+
+        A file superseded on a date (``superseded_by`` / ``effective_until``) no
+        longer applies from that date; a file not yet in force (``effective_from``
+        after ``on``) does not apply either.
+        """
+        if on is None:
+            return self
+        day = parse_date(on)
+        files = tuple(f for f in self.files if f.in_force(day))
+        paths = {f.path for f in files}
+        keep = tuple(r for r in self.rules if r.file in paths and r.in_force(day))
+        return RuleSet(keep, files, self.parameters, self.taxonomy, self.activities, as_of=day.isoformat())
+
+    def versions(self) -> list[dict[str, Any]]:
+        """One row per file: the document and version applied, and its dates (for the report)."""
+        keys = ("path", "title", "document", "number", "version", "effective_from", "effective_until",
+                "superseded_by", "plan_title", "sha256")
+        return [{k: getattr(f, k) for k in keys} for f in self.files]
 
     def summary(self) -> list[dict[str, Any]]:
         """One row per file: path, title, rule count, sha256 (for reports and provenance)."""

@@ -94,8 +94,9 @@ def screen_dask(
     crs: Any = None,
     lang: str | None = None,
     area_method: str = DEFAULT_AREA_METHOD,
+    as_of: Any = None,
 ):
-    """Screen sites like :func:`ecogis.screen`, partitioned over a Dask cluster.
+    """Screen sites like :func:`ecogis.screen`, partitioned over a Dask cluster (``as_of``: the rules' date).
 
     Parameters
     ----------
@@ -130,7 +131,8 @@ def screen_dask(
 
     lang = lang or settings.lang
     notes = Notes()
-    site_gdf, inputs, ws, ruleset = resolve_inputs(sites, workspace, rules, overrides=overrides, crs=crs, notes=notes)
+    site_gdf, inputs, ws, ruleset = resolve_inputs(sites, workspace, rules, overrides=overrides, crs=crs, notes=notes,
+                                                   as_of=as_of)
     if len(site_gdf) == 0:
         raise InputError("no sites to screen")
     ws.layers()  # pin the versions (PostGIS) before the workspace travels to the workers

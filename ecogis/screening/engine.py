@@ -85,6 +85,7 @@ def screen(
     area_method: str = DEFAULT_AREA_METHOD,
     progress: bool | None = None,
     threads: int | None = None,
+    as_of: Any = None,
 ) -> ScreenResult:
     """Screen project sites against a workspace's layers under a set of rules.
 
@@ -115,20 +116,36 @@ def screen(
     threads:
         Threads for the exact overlaps (default: ``settings.threads``; 0 or
         ``None`` there means every core).  Results do not depend on it.
+    as_of:
+        Apply the rules in force on this date (``YYYY-MM-DD`` or a date;
+        default today).  ``result.meta["rule_versions"]`` names each version applied.
     """
     lang = lang or settings.lang
     notes = Notes()
-    site_gdf, inputs, ws, ruleset = resolve_inputs(sites, workspace, rules, overrides=overrides, crs=crs, notes=notes)
+    site_gdf, inputs, ws, ruleset = resolve_inputs(sites, workspace, rules, overrides=overrides, crs=crs, notes=notes,
+                                                   as_of=as_of)
     progress = settings.progress if progress is None else progress
     return _run(site_gdf, ws, ruleset, lang=lang, area_method=area_method, progress=progress,
                 inputs=inputs, notes=notes, threads=threads)
 
 
-def resolve_inputs(sites, workspace, rules, *, overrides=None, crs=None, notes: Notes):
+def _as_of_date(as_of: Any) -> dt.date:
+    from ecogis.rules.model import parse_date
+
+    if as_of is None:
+        return dt.date.today()
+    try:
+        return parse_date(as_of)
+    except (TypeError, ValueError):
+        raise InputError(f"as_of is not a date: {as_of!r}", hint="write it as YYYY-MM-DD, e.g. 2026-03-15") from None
+
+
+def resolve_inputs(sites, workspace, rules, *, overrides=None, crs=None, notes: Notes, as_of: Any = None):
     """Sites, their input checksums, the open workspace and the rule set, as every engine needs them.
 
     Without ``rules`` the bundled national rules and the local rules of the
-    workspace's own city are used.
+    workspace's own city are used.  Only the rules in force on ``as_of``
+    (default today) are kept.
     """
     from ecogis.rules import RuleSet, load_rules
     from ecogis.screening.sites import load_sites, prepare_sites
@@ -151,7 +168,12 @@ def resolve_inputs(sites, workspace, rules, *, overrides=None, crs=None, notes: 
         ruleset = _local_for_workspace(load_rules(None, check_cases=False), ws, notes)
     else:
         ruleset = load_rules(rules)
-    return site_gdf, inputs, ws, ruleset
+    day = _as_of_date(as_of)
+    in_force = ruleset.in_force(day)
+    old = [f.path for f in ruleset.files if f not in in_force.files]
+    if old:
+        notes.add("rules", f"rule files not in force on {day.isoformat()} not applied: " + ", ".join(old))
+    return site_gdf, inputs, ws, in_force
 
 
 def _local_for_workspace(ruleset, ws: Workspace, notes: Notes):
@@ -424,6 +446,8 @@ def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, input
         "workspace": ws.uri,
         "layers": layers_used,
         "rule_files": _rule_files(ruleset),
+        "as_of": getattr(ruleset, "as_of", ""),
+        "rule_versions": ruleset.versions() if hasattr(ruleset, "versions") else [],
         "inputs": inputs,
         "area_method": area_method,
         "area_method_text": AREA_METHOD_TEXT[area_method],
@@ -699,8 +723,14 @@ def _assemble(parts: list[dict[str, Any]], site_gdf: gpd.GeoDataFrame, site_area
             "basis": const(r.basis),
             "rule_file": const(str(getattr(r, "file", ""))),
             "source": const(_source_text(r)),
+            "citation": const(getattr(r, "citation", "") or ""),
+            "basis_verified": const(bool(getattr(r, "basis_verified", True))),
+            "basis_unverified": const(str(getattr(r, "unverified", "") or "")),
+            "rule_version": const(str(getattr(r, "version", "") or "")),
             "geometry": np.asarray(p["geom"], dtype=object),
         }
+        for a in _MESSAGE_ATTRS:  # feature attributes a message may name ({type}, {status} …); not findings columns
+            part[f"_attr_{a}"] = _feature_attr(feats, f, a)
         # messages per part (one rule), formatted column-wise from the message columns only
         part["message"] = _messages(r, part, lang)
         part["next_steps"] = const(_next_steps(r, lang))
@@ -735,8 +765,13 @@ def _fmt(v: Any, nd: int = 2) -> str:
     return str(v)
 
 
+#: Feature attributes message templates may name directly ({type}, {status} …; see rules/README.md).
+_MESSAGE_ATTRS = ("type", "status", "level", "function", "method", "green", "feature")
+
+
 def _message(rule, rec: dict[str, Any], lang: str) -> str:
     values = {
+        **{a: _fmt(rec.get(f"_attr_{a}")) for a in _MESSAGE_ATTRS if rec.get(f"_attr_{a}") is not None},
         "site_name": rec["site_name"], "site_id": rec["site_id"], "feature_name": _fmt(rec["feature_name"]),
         "zone": _fmt(rec["zone"]), "grade": _fmt(rec["zone"]), "class": _fmt(rec["zone"]),
         "layer_kind": rec["layer_kind"], "overlap_ha": _fmt(rec["overlap_ha"], 4),
@@ -788,7 +823,7 @@ def _messages(rule, frame: "Mapping[str, np.ndarray] | pd.DataFrame", lang: str)
     template = rule.message_zh if lang == "zh" else rule.message_en
     pieces = list(string.Formatter().parse(template))
     if any(spec or conv or (name is not None and not name.isidentifier()) for _, name, spec, conv in pieces):
-        names = [c for c in FINDING_COLUMNS if c in frame and c not in ("message", "next_steps")]
+        names = [c for c in frame if c not in ("message", "next_steps", "geometry")]
         return np.array([_message(rule, dict(zip(names, row)), lang)
                          for row in zip(*(np.asarray(frame[c], dtype=object) for c in names))], dtype=object)
     given = {name for _, name, _, _ in pieces if name is not None}
@@ -803,6 +838,12 @@ def _messages(rule, frame: "Mapping[str, np.ndarray] | pd.DataFrame", lang: str)
             else:
                 columns[name] = _format_column(values.astype(object),
                                                lambda v, nd=nd, name=name: rule_fmt(name, _fmt(v, nd)))
+        elif name in _MESSAGE_ATTRS and f"_attr_{name}" in frame:
+            fallback = _render_single(rule, name, lang)
+            columns[name] = _format_column(
+                np.asarray(frame[f"_attr_{name}"], dtype=object),
+                lambda v, name=name, fb=fallback: fb if v is None or (isinstance(v, float) and np.isnan(v))
+                else rule_fmt(name, _fmt(v)))
         elif name in _MESSAGE_RAW:
             columns[name] = _format_column(np.asarray(frame[name], dtype=object),
                                            lambda v, name=name: "—" if v is None else rule_fmt(name, v))

@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 FINDING_COLUMNS: list[str] = [
     "site_id", "site_name", "rule_id", "rule_title", "severity", "layer_kind", "feature_id", "feature_name",
     "zone", "feature_code", "overlap_ha", "overlap_mu", "overlap_pct", "overlap_length_m", "distance_m",
-    "basis", "message", "next_steps", "rule_file", "source",
+    "basis", "message", "next_steps", "rule_file", "source", "citation", "basis_verified", "basis_unverified",
+    "rule_version",
 ]
 #: Columns of :attr:`ScreenResult.verdicts`.
 VERDICT_COLUMNS: list[str] = ["site_id", "name", "industry", "nature", "area_ha", "verdict", "verdict_text",
@@ -43,6 +44,8 @@ VERDICT_COLUMNS: list[str] = ["site_id", "name", "industry", "nature", "area_ha"
 
 # findings.json: text and number fields of a finding, in document order (next_steps is a list)
 _F_TEXT = ("rule_title", "feature_id", "feature_name", "zone", "feature_code", "rule_file", "source")
+#: The rule's citation for people, what of its basis is unverified, and its version (issue 11), when present.
+_F_RULE_TEXT = ("citation", "basis_unverified", "rule_version")
 _F_NUM = ("overlap_ha", "overlap_mu", "overlap_pct", "overlap_length_m", "distance_m")
 _F_ORDER = ("rule_id", "rule_title", "severity", "layer_kind", "feature_id", "feature_name", "zone", "feature_code",
             "overlap_ha", "overlap_mu", "overlap_pct", "overlap_length_m", "distance_m", "basis", "message",
@@ -235,6 +238,13 @@ class ScreenResult:
                 cols[c] = _num_col(f[c])
             cols["next_steps"] = _steps_col(f["next_steps"])
             order = list(_F_ORDER) + [c for c in _F_OPTIONAL if c in f.columns]
+            for c in _F_RULE_TEXT:
+                if c in f.columns:
+                    order.append(c)
+                    cols[c] = f[c].fillna("").astype(str).to_numpy(dtype=object)
+            if "basis_verified" in f.columns:
+                order.append("basis_verified")
+                cols["basis_verified"] = np.array(f["basis_verified"].fillna(True).astype(bool).tolist(), dtype=object)
             for c in _F_OPTIONAL:
                 if c in f.columns:
                     cols[c] = f[c].fillna("fact" if c == "certainty" else "").astype(str).to_numpy(dtype=object)

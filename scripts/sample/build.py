@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from ecogis.notes import Notes
 from ecogis.workspace import open_workspace
 
 from .boundary import SIMPLIFY_M, boundary_path, cnmaps_version
+from .extra import add_extra_layers
 from .geom import area_m2, clean, union
 from .layers import City
 from .sites import GENERIC, check_site, project_frame, write_site_files
@@ -36,6 +39,7 @@ def build_city(key: str) -> City:
     """Build every layer and site of city ``key`` and check them."""
     module = importlib.import_module(f"{__package__}.cities.{key}")
     city = module.build()
+    add_extra_layers(city)
     check_city(city)
     return city
 
@@ -98,6 +102,21 @@ def summary(city: City) -> str:
     return "\n".join(lines)
 
 
+def frame_sha256(gdf: gpd.GeoDataFrame) -> str:
+    """SHA-256 of a synthetic layer's content: attributes (JSON, columns sorted) and geometries (WKB, little-endian).
+
+    The sample layers have no source file to checksum; this digest identifies the exact
+    features written, and is the same on every build (the builder is deterministic).
+    """
+    h = hashlib.sha256()
+    cols = sorted(c for c in gdf.columns if c != gdf.geometry.name)
+    rows = gdf[cols].astype(object).where(gdf[cols].notna(), None).to_dict("records")
+    h.update(json.dumps(rows, ensure_ascii=False, sort_keys=True, default=str).encode("utf-8"))
+    for wkb in shapely.to_wkb(gdf.geometry.values, byte_order=1, output_dimension=2, include_srid=False):
+        h.update(wkb)
+    return h.hexdigest()
+
+
 def write_city(city: City, out_dir: Path) -> list[Path]:
     """Write ``<city>.gpkg`` through the workspace API and the site files."""
     synthetic, admin = source_strings()
@@ -110,8 +129,9 @@ def write_city(city: City, out_dir: Path) -> list[Path]:
             notes.add("shift", "GCJ-02 → WGS84 (ecogis.normalise.datum.shift_geometries, gcj02:wgs84)")
             notes.add("sample", f"simplified with a {SIMPLIFY_M:.0f} m topology-preserving tolerance")
         else:
-            source, sha = synthetic, None
+            source, sha = synthetic, frame_sha256(gdf)
             notes.add("sample", "synthetic sample data, not official; see layers/README.md")
+            notes.add("sample", "sha256 of the layer content (attributes as JSON, geometries as WKB)")
         if kind == "redline":
             notes.add("sample", f"calibrated to {city.facts['redline_target_m2'] / 1e6:.2f} km² "
                                 f"({city.facts.get('red_source', '')})")

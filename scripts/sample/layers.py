@@ -53,6 +53,11 @@ COLUMNS: dict[str, list[str]] = {
     "project": ["site_id", "name", "industry", "nature", "linear", "national_major", "unavoidable"],
     "no_burn_zone": ["name"],
     "sand_closure": ["name"],
+    "forest": ["name", "origin", "category"],
+    "contaminated_site": ["name", "status", "former_use"],
+    "noise_sensitive_area": ["name", "type"],
+    "ecological_function_zone": ["name", "zone"],
+    "groundwater_zone": ["name", "zone"],
 }
 
 #: Zone fractions of the protected-area styles (inner to outer).
