@@ -103,7 +103,7 @@ def layer_attributes(kind: str) -> dict[str, tuple[str, ...] | None]:
 # ---------------------------------------------------------------------------
 @functools.lru_cache(maxsize=4)
 def _plans(path: str, mtime: float) -> dict[str, dict[str, Any]]:
-    doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    doc = read_yaml(path, what="plan list")[0] or {}
     out = {}
     for key, spec in (doc.get("plans") or {}).items():
         spec = dict(spec or {})
