@@ -30,6 +30,9 @@ _CPG_ALIASES = {
 }
 
 
+_M_WARNING = r"Measured \(M\) geometry types are not supported"
+
+
 @contextlib.contextmanager
 def gdal_source(path: str | Path) -> Iterator[str]:
     """The path to hand to GDAL (pyogrio, fiona) for a local file: absolute, and never parsed as a URI.
@@ -55,7 +58,8 @@ def gdal_source(path: str | Path) -> Iterator[str]:
 def list_layers(path: str | Path) -> list[str]:
     """Names of the vector layers in a GeoPackage (attribute tables left out)."""
     try:
-        with gdal_source(path) as src:
+        with gdal_source(path) as src, warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=_M_WARNING)  # reported as a note when the layer is read
             return [str(n) for n, g in pyogrio.list_layers(src) if g is not None]
     except Exception as exc:
         raise FormatError(f"cannot open: {_gdal_message(exc)}", path=path) from None
@@ -225,16 +229,28 @@ def _read(source: str, layer: str | None, encoding: str | None, path, notes: Not
     pyogrio.set_gdal_config_options({"OGR_ARC_STEPSIZE": str(ARC_STEP_DEG)})
     try:
         try:
-            info = pyogrio.read_info(source, layer=layer, encoding=encoding)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=_M_WARNING)
+                info = pyogrio.read_info(source, layer=layer, encoding=encoding)
         except Exception as exc:
             raise FormatError(f"cannot read: {_gdal_message(exc)}", path=path) from None
         fields = [str(f) for f in info.get("fields", [])]
         clash = [f for f in fields if f in {"fid", "geometry"}]
         try:
-            gdf = pyogrio.read_dataframe(source, layer=layer, encoding=encoding, fid_as_index=True,
-                                         columns=[f for f in fields if f not in clash] if clash else None)
-            extra = (pyogrio.read_dataframe(source, layer=layer, encoding=encoding, fid_as_index=True,
-                                            columns=clash, read_geometry=False) if clash else None)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", UserWarning)
+                gdf = pyogrio.read_dataframe(source, layer=layer, encoding=encoding, fid_as_index=True,
+                                             columns=[f for f in fields if f not in clash] if clash else None)
+                extra = (pyogrio.read_dataframe(source, layer=layer, encoding=encoding, fid_as_index=True,
+                                                columns=clash, read_geometry=False) if clash else None)
+            for w in caught:
+                if "Could not parse column" in str(w.message):
+                    continue  # a JSON-subtype field holding plain text: kept as text, nothing lost
+                if "Measured (M) geometry types are not supported" in str(w.message):
+                    if notes is not None and not notes.by_code("drop_m"):
+                        notes.add("drop_m", "M (measure) values dropped (2-D analysis)")
+                else:
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         except UnicodeDecodeError as exc:
             raise FormatError(f"text is not in the declared encoding ({exc.reason})", path=path) from None
         except Exception as exc:
@@ -449,10 +465,26 @@ def _shp_encoding(cpg_text: str | None, dbf_guess: str | None, path, notes: Note
         notes.add("encoding", f"no .cpg file; attribute text detected as {dbf_guess}")
         return dbf_guess
     fam = {"UTF-8": "utf", "GBK": "gb", "GB18030": "gb"}
+    if fam.get(declared) is None and _is_codec(declared):
+        # a .cpg naming another code page (ISO-8859-1, 1252 …): single-byte text decodes as GBK too, so the
+        # detection cannot overrule it
+        notes.add("encoding", f"attribute text read as {cpg_text.strip()} (.cpg); if it looks garbled, "
+                  "pass --encoding gbk or utf-8")
+        return declared
     if fam.get(declared) != fam.get(dbf_guess):
         notes.add("encoding", f".cpg says {cpg_text.strip()} but the attribute text is {dbf_guess}; read as {dbf_guess}")
         return dbf_guess
     return declared
+
+
+def _is_codec(name: str) -> bool:
+    import codecs
+
+    try:
+        codecs.lookup(name)
+        return True
+    except LookupError:
+        return False
 
 
 def check_shapefile(path: str | Path) -> None:
