@@ -105,10 +105,32 @@ def arc_tolerance_text() -> str:
             f"{ARC_DEVIATION * 100:.4f} % of its radius ({ARC_DEVIATION * 1000:.2f} m on a 1 km radius)")
 
 
-def wkb_type_codes(wkb: np.ndarray) -> np.ndarray:
-    """ISO geometry type code (``% 1000``, Z/M flags removed) of each WKB value; -1 for a missing one."""
+def wkb_type_codes(wkb) -> np.ndarray:
+    """ISO geometry type code (``% 1000``, Z/M flags removed) of each WKB value; -1 for a missing one.
+
+    ``wkb`` is a pyarrow binary array (read straight from its buffers, no
+    copy per feature) or a sequence of ``bytes``.
+    """
+    import pyarrow as pa
+
+    if isinstance(wkb, (pa.Array, pa.ChunkedArray)):
+        col = wkb.combine_chunks() if isinstance(wkb, pa.ChunkedArray) else wkb
+        n = len(col)
+        big = pa.types.is_large_binary(col.type)
+        offsets = np.frombuffer(col.buffers()[1], dtype=np.int64 if big else np.int32)[col.offset:col.offset + n + 1]
+        buf = col.buffers()[2]
+        data = np.frombuffer(buf, dtype=np.uint8) if buf is not None else np.zeros(0, np.uint8)
+        start, length = offsets[:-1].astype(np.int64), np.diff(offsets)
+        ok = np.asarray(col.is_valid().to_numpy(zero_copy_only=False), dtype=bool) & (length >= 5)
+        out = np.full(n, -1, dtype=np.int64)
+        if ok.any():
+            b = [data[start[ok] + k].astype(np.int64) for k in range(5)]
+            le = b[1] | (b[2] << 8) | (b[3] << 16) | (b[4] << 24)
+            be = b[4] | (b[3] << 8) | (b[2] << 16) | (b[1] << 24)
+            out[ok] = (np.where(b[0] == 1, le, be) & 0x0FFFFFFF) % 1000
+        return out
     out = np.full(len(wkb), -1, dtype=np.int64)
-    for i, b in enumerate(wkb):  # 5 bytes each; only called on layers declared with a non-linear type
+    for i, b in enumerate(wkb):  # plain bytes (small inputs)
         if b is None or len(b) < 5:
             continue
         code = int.from_bytes(b[1:5], "little" if b[0] == 1 else "big")
@@ -116,15 +138,14 @@ def wkb_type_codes(wkb: np.ndarray) -> np.ndarray:
     return out
 
 
-def _layer_wkb(source: str, layer: str | None) -> tuple[np.ndarray, np.ndarray]:
-    """The raw (not linearised) WKB of every feature and their FIDs, through GDAL's Arrow path."""
+def _layer_wkb(source: str, layer: str | None):
+    """The raw (not linearised) WKB of every feature, as a pyarrow array, and their FIDs (GDAL's Arrow path)."""
     meta, table = pyogrio.read_arrow(source, layer=layer, columns=[], return_fids=True)
     geom_name = meta.get("geometry_name") or "wkb_geometry"
     if geom_name not in table.column_names:
         geom_name = [c for c in table.column_names if c not in {"fid", "OGC_FID"}][-1]
     fid_col = "fid" if "fid" in table.column_names else table.column_names[0]
-    return (np.asarray(table.column(geom_name).to_pylist(), dtype=object),
-            np.asarray(table.column(fid_col).to_numpy()))
+    return table.column(geom_name), np.asarray(table.column(fid_col).to_numpy())
 
 
 def _type_names(codes) -> str:
