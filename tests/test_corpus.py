@@ -160,9 +160,64 @@ def test_manifest_is_well_formed_and_matches_the_builder():
         assert c["file"] in build_corpus.BUILDERS, f"manifest names {c['file']}, which tests/corpus/build.py does not build"
         if c["expect"] == "error":
             assert c.get("error") and c.get("phrase"), f"{_case_id(c)}: an error case needs error and phrase"
+        if c["file"].startswith("third_party/"):
+            src = c.get("source") or {}
+            assert {"repo", "path", "commit", "licence"} <= set(src), f"{_case_id(c)}: a third-party file needs its source"
     unused = set(build_corpus.BUILDERS) - {c["file"] for c in CASES}
     assert not unused, f"built but not in the manifest: {sorted(unused)}"
     assert len({c["file"] for c in CASES}) >= 100
+    assert len(CASES) >= 350
+
+
+#: The classes of issue 12 (items 3 and 7) and the corpus files that cover them.
+ISSUE12_CLASSES: dict[str, tuple[str, ...]] = {
+    ".shp/.shx/.dbf record counts disagree": (
+        "shp/dbf_fewer_records/", "shp/dbf_more_records/", "shp/dbf_unheaded_record/", "shp/shp_more_than_shx/",
+        "shp/shx_cut_short/", "shp/shx_offset_past_end/", "zip/dbf_fewer_records", "zip/shp_more_than_shx"),
+    "KML Multi* elements, nested MultiGeometry, gx:Track": (
+        "kml/multipolygon_element", "kml/multilinestring_element", "kml/multipoint_element", "kml/nested_multigeometry",
+        "kml/gml_members", "kml/gx_track", "kml/gx_multitrack", "kmz/multipolygon_element"),
+    "curved geometries linearised (or refused inside a collection)": (
+        "gpkg/curvepolygon", "gpkg/compoundcurve_line", "gpkg/multisurface_declared", "gpkg/collection_with_curve",
+        "csv/curvepolygon_wkt", "csv/compoundcurve_wkt", "csv/collection_with_curve", "csv/broken_curve_wkt",
+        "third_party/fiona/csv/curves_line", "third_party/pyogrio/gpkg/curve"),
+    "3-D MultiPatch / TIN refused with what to do": (
+        "shp/multipatch/", "zip/multipatch", "gpkg/tin", "gpkg/polyhedral_surface", "csv/tin_wkt",
+        "third_party/fiona/test_tin", "third_party/fiona/csv/test_tin"),
+    "zero-area 面 parcels and polygons refused with the place": (
+        "guotu/collinear_", "guotu/flat_hole", "guotu/second_parcel_flat", "shp/zero_area_polygon/", "shp/ring_three_points/",
+        "geojson/zero_area_polygon", "kml/zero_area_polygon", "csv/zero_area_wkt"),
+    "repairs reported in the terminal and findings.json": (
+        "guotu/bowtie_", "shp/bowtie/", "geojson/bowtie", "kml/bowtie", "csv/bowtie_wkt", "gpkg/bowtie"),
+    "NaN / infinite coordinates named": (
+        "guotu/coordinate_nan", "guotu/coordinate_inf", "shp/nan_coordinates/", "shp/inf_coordinates/",
+        "gpkg/nan_coordinates", "geojson/nan_literal", "geojson/infinity_literal", "csv/nan_", "kml/coordinates_nan",
+        "kml/coordinates_inf"),
+    "odd field and file names import": (
+        "gpkg/odd_field_names", "gpkg/odd_layer_name", "shp/odd_field_names/", "geojson/odd_field_names",
+        "geojson/fid_property", "geojson/geometry_property", "geojson/name_and_NAME", "csv/odd_headers",
+        "kml/odd_extended_data", "geojson/bang!name", "shp/with!bang/", "third_party/fiona/geojson/!test"),
+    "data outside China or its GK zone warned (item 7)": (
+        "geojson/us_wilderness", "shp/outside_china/", "kml/outside_china", "csv/outside_china_points",
+        "gpkg/outside_gk_band", "guotu/outside_zone_band", "third_party/fiona/coutwildrnp", "third_party/fiona/zip/coutwildrnp"),
+}
+
+
+def _format(file: str) -> str:
+    parts = file.split("/")
+    return parts[2] if parts[0] == "third_party" and len(parts) > 3 else Path(file).suffix.lstrip(".") or parts[0]
+
+
+@pytest.mark.parametrize("name", list(ISSUE12_CLASSES))
+def test_issue12_class_is_covered_across_formats(name):
+    cases = [c for c in CASES if c["file"].startswith(ISSUE12_CLASSES[name])]
+    assert len(cases) >= 3, f"{name}: {len(cases)} cases"
+    formats = {_format(c["file"]) for c in cases}
+    assert len(formats) >= 2, f"{name}: only {formats}"
+    if name.startswith("repairs"):
+        assert any(c.get("site_repairs") for c in cases), "no case checks findings.json"
+    if name.startswith("data outside"):
+        assert all("extent" in c.get("notes", []) for c in cases if c["expect"] != "error"), "a case without the warning"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[_case_id(c) for c in CASES])

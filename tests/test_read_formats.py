@@ -170,3 +170,130 @@ def test_kml_external_entity_never_resolved(tmp_path):
     )
     with pytest.raises(FormatError, match="entities"):
         read_file(p)
+
+
+# ---------------------------------------------------------------------------- issue 12: no silent drops
+def _write_parcels(path, n=2):
+    from corpus.build import _poly, write_shapefile
+
+    write_shapefile(path, [(5, [_poly(0.01 * i)]) for i in range(n)], [{"name": f"P{i}".encode()} for i in range(n)])
+
+
+def test_shapefile_record_counts_must_agree(tmp_path):
+    shp = tmp_path / "parcels.shp"
+    _write_parcels(shp, 3)
+    short = tmp_path / "short.shp"
+    _write_parcels(short, 2)
+    shp.with_suffix(".dbf").write_bytes(short.with_suffix(".dbf").read_bytes())  # 3 shapes, 2 attribute rows
+    with pytest.raises(FormatError) as e:
+        read_file(shp)
+    msg = str(e.value)
+    assert "parcels.shp holds 3 shapes" in msg and "parcels.shx indexes 3" in msg and "parcels.dbf holds 2" in msg
+    assert e.value.where == "record 3"
+
+
+def test_multipatch_shapefile_is_refused_with_what_to_do(tmp_path):
+    import struct
+
+    shp = tmp_path / "b.shp"
+    _write_parcels(shp)
+    data = bytearray(shp.read_bytes())
+    data[32:36] = struct.pack("<i", 31)
+    shp.write_bytes(bytes(data))
+    with pytest.raises(FormatError, match="MultiPatch") as e:
+        read_file(shp)
+    assert "PolygonZ" in str(e.value) and "ogr2ogr" in str(e.value)
+
+
+@pytest.mark.parametrize("body, kind, parts", [
+    ("<MultiPolygon>{p}{p}</MultiPolygon>", "MultiPolygon", 2),
+    ("<MultiLineString>{l}{l}</MultiLineString>", "MultiLineString", 2),
+    ("<MultiPoint>{pt}{pt}{pt}</MultiPoint>", "MultiPoint", 3),
+    ("<MultiGeometry><MultiGeometry>{p}</MultiGeometry><MultiGeometry><MultiGeometry>{p}</MultiGeometry>"
+     "</MultiGeometry></MultiGeometry>", "MultiPolygon", 2),
+    ("<gx:Track><gx:coord>116 43.9 10</gx:coord><gx:coord>116.01 43.91 10</gx:coord></gx:Track>", "LineString", 1),
+])
+def test_kml_multi_elements_are_read(tmp_path, body, kind, parts):
+    ring = "116,43.9 116.001,43.9 116.001,43.899 116,43.899 116,43.9"
+    p = f"<Polygon><outerBoundaryIs><LinearRing><coordinates>{ring}</coordinates></LinearRing></outerBoundaryIs></Polygon>"
+    doc = ('<kml xmlns="http://www.opengis.net/kml/2.2" xmlns:gx="http://www.google.com/kml/ext/2.2"><Document>'
+           "<Placemark><name>a</name>" + body.format(p=p, l="<LineString><coordinates>116,43.9 116.1,44</coordinates>"
+                                                    "</LineString>", pt="<Point><coordinates>116,43.9</coordinates></Point>")
+           + "</Placemark></Document></kml>")
+    f = tmp_path / "m.kml"
+    f.write_text(doc, encoding="utf-8")
+    notes = Notes()
+    gdf = read_file(f, notes=notes)
+    assert len(gdf) == 1 and gdf.geom_type.iloc[0] == kind
+    assert shapely.get_num_geometries(gdf.geometry.iloc[0]) == parts
+    assert not notes.by_code("drop_empty")
+
+
+def test_curved_wkt_is_linearised_to_the_stated_tolerance(tmp_path):
+    import math
+
+    from ecogis.read.vector import ARC_DEVIATION, ARC_STEP_DEG
+
+    cx, cy = 500_000.0, 4_862_000.0  # a circle of radius 1000 m on the central meridian of GK CM 117°E
+    f = tmp_path / "c.csv"
+    pts = [(cx, cy - 1000), (cx + 1000, cy), (cx, cy + 1000), (cx - 1000, cy), (cx, cy - 1000)]
+    f.write_text('name,wkt\na,"CURVEPOLYGON (CIRCULARSTRING (' + ", ".join(f"{x} {y}" for x, y in pts) + '))"\n')
+    notes = Notes()
+    gdf = read_file(f, crs="EPSG:4548", notes=notes)
+    ring = gdf.geometry.iloc[0]
+    assert gdf.geom_type.iloc[0] == "Polygon"
+    assert shapely.get_num_coordinates(ring) >= 360 / ARC_STEP_DEG
+    r = [math.hypot(x - cx, y - cy) for x, y in ring.exterior.coords]
+    assert max(r) == pytest.approx(1000, abs=1e-6)  # vertices on the arc
+    assert 1 - ring.area / (math.pi * 1000**2) < ARC_DEVIATION * 2  # chords within the stated deviation
+    assert notes.by_code("linearise") and "1° of arc" in notes.by_code("linearise")[0].message
+
+
+def test_3d_surfaces_in_wkt_are_refused_by_line(tmp_path):
+    f = tmp_path / "t.csv"
+    f.write_text('name,wkt\na,"POINT (116 43.9)"\nb,"TRIANGLE ((0 0 0, 0 1 0, 1 1 0, 0 0 0))"\n')
+    with pytest.raises(FormatError, match="TRIANGLE") as e:
+        read_file(f, crs="EPSG:4490")
+    assert e.value.where == "line 3"
+
+
+def test_zero_area_polygon_is_refused_not_made_a_line(tmp_path):
+    from ecogis.errors import GeometryError
+
+    f = tmp_path / "flat.geojson"
+    f.write_text('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"x"},"geometry":'
+                 '{"type":"Polygon","coordinates":[[[116,43.9],[116.001,43.899],[116.002,43.898],[116,43.9]]]}}]}')
+    with pytest.raises(GeometryError, match="zero area"):
+        load_layer(f, "project")
+
+
+def test_fields_named_fid_geometry_or_differing_in_case_are_kept(tmp_path):
+    f = tmp_path / "p.geojson"
+    f.write_text('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"fid":7,"geometry":"g",'
+                 '"name":"a","NAME":"b","na\\"me\'x":"q"},"geometry":{"type":"Point","coordinates":[116,43.9]}}]}')
+    notes = Notes()
+    gdf = read_file(f, notes=notes)
+    row = gdf.iloc[0]
+    assert (row["fid_attr"], row["geometry_attr"], row["name"], row["NAME_2"], row["na\"me'x"]) == (7, "g", "a", "b", "q")
+
+
+def test_data_outside_china_warns(tmp_path):
+    f = tmp_path / "utah.geojson"
+    f.write_text('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"w"},"geometry":'
+                 '{"type":"Polygon","coordinates":[[[-110,40],[-109.9,40],[-109.9,40.1],[-110,40]]]}}]}')
+    notes = Notes()
+    load_layer(f, "redline", notes=notes)
+    (warn,) = notes.by_code("extent")
+    assert "outside China" in warn.message and "109.9" in warn.message.replace("109.97", "109.9")
+
+
+def test_site_repairs_reach_the_sites_table(tmp_path):
+    from ecogis.screening.sites import load_sites
+
+    f = tmp_path / "bow.geojson"
+    f.write_text('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"b"},"geometry":'
+                 '{"type":"Polygon","coordinates":[[[116,43.9],[116.001,43.899],[116,43.899],[116.001,43.9],'
+                 '[116,43.9]]]}},{"type":"Feature","properties":{"name":"ok"},"geometry":{"type":"Point",'
+                 '"coordinates":[116.01,43.9]}}]}')
+    sites = load_sites([f])
+    assert "make_valid" in sites["repairs"].iloc[0] and sites["repairs"].iloc[1] == ""

@@ -77,6 +77,7 @@ def repair(gdf: gpd.GeoDataFrame, notes: Notes, *, family: str = "any", path: An
     geoms = gdf.geometry.values
     invalid = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
     if not invalid.any():
+        check_degenerate(gdf, path=path)
         return gdf
     reasons = shapely.is_valid_reason(geoms[invalid])
     fixed = shapely.make_valid(geoms[invalid])
@@ -101,7 +102,30 @@ def repair(gdf: gpd.GeoDataFrame, notes: Notes, *, family: str = "any", path: An
             "geometry collapsed to nothing when repaired (a polygon of zero area, or a degenerate line)",
             path=path, where="features " + ", ".join(str(i) for i in ids[collapsed][:10]),
         )
+    check_degenerate(out, path=path)
     return out
+
+
+def check_degenerate(gdf: gpd.GeoDataFrame, *, path: Any = None) -> None:
+    """Refuse polygons of (numerically) zero area: points on one line are no parcel and no zone.
+
+    Such a ring passes GEOS's validity test when rounding leaves it a sliver
+    of 1e-17 square degrees; the test here is scale-free (area against the
+    square of the perimeter).
+    """
+    geoms = gdf.geometry.values
+    poly = np.isin(shapely.get_type_id(geoms), [3, 6])
+    if not poly.any():
+        return
+    area = shapely.area(geoms[poly])
+    flat = area <= 1e-9 * shapely.length(geoms[poly]) ** 2
+    if flat.any():
+        ids = feature_ids(gdf)[poly][flat]
+        raise GeometryError(
+            "polygon has zero area: its points lie on one line",
+            path=path, where="features " + ", ".join(str(i) for i in ids[:10]) + (" …" if len(ids) > 10 else ""),
+            hint="check the coordinates; a line must be given as a line, not as a polygon",
+        )
 
 
 def _keep_dim(geom, dim: int):

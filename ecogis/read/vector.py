@@ -30,6 +30,9 @@ _CPG_ALIASES = {
 }
 
 
+_M_WARNING = r"Measured \(M\) geometry types are not supported"
+
+
 @contextlib.contextmanager
 def gdal_source(path: str | Path) -> Iterator[str]:
     """The path to hand to GDAL (pyogrio, fiona) for a local file: absolute, and never parsed as a URI.
@@ -55,7 +58,8 @@ def gdal_source(path: str | Path) -> Iterator[str]:
 def list_layers(path: str | Path) -> list[str]:
     """Names of the vector layers in a GeoPackage (attribute tables left out)."""
     try:
-        with gdal_source(path) as src:
+        with gdal_source(path) as src, warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=_M_WARNING)  # reported as a note when the layer is read
             return [str(n) for n, g in pyogrio.list_layers(src) if g is not None]
     except Exception as exc:
         raise FormatError(f"cannot open: {_gdal_message(exc)}", path=path) from None
@@ -101,10 +105,32 @@ def arc_tolerance_text() -> str:
             f"{ARC_DEVIATION * 100:.4f} % of its radius ({ARC_DEVIATION * 1000:.2f} m on a 1 km radius)")
 
 
-def wkb_type_codes(wkb: np.ndarray) -> np.ndarray:
-    """ISO geometry type code (``% 1000``, Z/M flags removed) of each WKB value; -1 for a missing one."""
+def wkb_type_codes(wkb) -> np.ndarray:
+    """ISO geometry type code (``% 1000``, Z/M flags removed) of each WKB value; -1 for a missing one.
+
+    ``wkb`` is a pyarrow binary array (read straight from its buffers, no
+    copy per feature) or a sequence of ``bytes``.
+    """
+    import pyarrow as pa
+
+    if isinstance(wkb, (pa.Array, pa.ChunkedArray)):
+        col = wkb.combine_chunks() if isinstance(wkb, pa.ChunkedArray) else wkb
+        n = len(col)
+        big = pa.types.is_large_binary(col.type)
+        offsets = np.frombuffer(col.buffers()[1], dtype=np.int64 if big else np.int32)[col.offset:col.offset + n + 1]
+        buf = col.buffers()[2]
+        data = np.frombuffer(buf, dtype=np.uint8) if buf is not None else np.zeros(0, np.uint8)
+        start, length = offsets[:-1].astype(np.int64), np.diff(offsets)
+        ok = np.asarray(col.is_valid().to_numpy(zero_copy_only=False), dtype=bool) & (length >= 5)
+        out = np.full(n, -1, dtype=np.int64)
+        if ok.any():
+            b = [data[start[ok] + k].astype(np.int64) for k in range(5)]
+            le = b[1] | (b[2] << 8) | (b[3] << 16) | (b[4] << 24)
+            be = b[4] | (b[3] << 8) | (b[2] << 16) | (b[1] << 24)
+            out[ok] = (np.where(b[0] == 1, le, be) & 0x0FFFFFFF) % 1000
+        return out
     out = np.full(len(wkb), -1, dtype=np.int64)
-    for i, b in enumerate(wkb):  # 5 bytes each; only called on layers declared with a non-linear type
+    for i, b in enumerate(wkb):  # plain bytes (small inputs)
         if b is None or len(b) < 5:
             continue
         code = int.from_bytes(b[1:5], "little" if b[0] == 1 else "big")
@@ -112,15 +138,14 @@ def wkb_type_codes(wkb: np.ndarray) -> np.ndarray:
     return out
 
 
-def _layer_wkb(source: str, layer: str | None) -> tuple[np.ndarray, np.ndarray]:
-    """The raw (not linearised) WKB of every feature and their FIDs, through GDAL's Arrow path."""
+def _layer_wkb(source: str, layer: str | None):
+    """The raw (not linearised) WKB of every feature, as a pyarrow array, and their FIDs (GDAL's Arrow path)."""
     meta, table = pyogrio.read_arrow(source, layer=layer, columns=[], return_fids=True)
     geom_name = meta.get("geometry_name") or "wkb_geometry"
     if geom_name not in table.column_names:
         geom_name = [c for c in table.column_names if c not in {"fid", "OGC_FID"}][-1]
     fid_col = "fid" if "fid" in table.column_names else table.column_names[0]
-    return (np.asarray(table.column(geom_name).to_pylist(), dtype=object),
-            np.asarray(table.column(fid_col).to_numpy()))
+    return table.column(geom_name), np.asarray(table.column(fid_col).to_numpy())
 
 
 def _type_names(codes) -> str:
@@ -225,16 +250,28 @@ def _read(source: str, layer: str | None, encoding: str | None, path, notes: Not
     pyogrio.set_gdal_config_options({"OGR_ARC_STEPSIZE": str(ARC_STEP_DEG)})
     try:
         try:
-            info = pyogrio.read_info(source, layer=layer, encoding=encoding)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=_M_WARNING)
+                info = pyogrio.read_info(source, layer=layer, encoding=encoding)
         except Exception as exc:
             raise FormatError(f"cannot read: {_gdal_message(exc)}", path=path) from None
         fields = [str(f) for f in info.get("fields", [])]
         clash = [f for f in fields if f in {"fid", "geometry"}]
         try:
-            gdf = pyogrio.read_dataframe(source, layer=layer, encoding=encoding, fid_as_index=True,
-                                         columns=[f for f in fields if f not in clash] if clash else None)
-            extra = (pyogrio.read_dataframe(source, layer=layer, encoding=encoding, fid_as_index=True,
-                                            columns=clash, read_geometry=False) if clash else None)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", UserWarning)
+                gdf = pyogrio.read_dataframe(source, layer=layer, encoding=encoding, fid_as_index=True,
+                                             columns=[f for f in fields if f not in clash] if clash else None)
+                extra = (pyogrio.read_dataframe(source, layer=layer, encoding=encoding, fid_as_index=True,
+                                                columns=clash, read_geometry=False) if clash else None)
+            for w in caught:
+                if "Could not parse column" in str(w.message):
+                    continue  # a JSON-subtype field holding plain text: kept as text, nothing lost
+                if "Measured (M) geometry types are not supported" in str(w.message):
+                    if notes is not None and not notes.by_code("drop_m"):
+                        notes.add("drop_m", "M (measure) values dropped (2-D analysis)")
+                else:
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         except UnicodeDecodeError as exc:
             raise FormatError(f"text is not in the declared encoding ({exc.reason})", path=path) from None
         except Exception as exc:
@@ -449,10 +486,26 @@ def _shp_encoding(cpg_text: str | None, dbf_guess: str | None, path, notes: Note
         notes.add("encoding", f"no .cpg file; attribute text detected as {dbf_guess}")
         return dbf_guess
     fam = {"UTF-8": "utf", "GBK": "gb", "GB18030": "gb"}
+    if fam.get(declared) is None and _is_codec(declared):
+        # a .cpg naming another code page (ISO-8859-1, 1252 …): single-byte text decodes as GBK too, so the
+        # detection cannot overrule it
+        notes.add("encoding", f"attribute text read as {cpg_text.strip()} (.cpg); if it looks garbled, "
+                  "pass --encoding gbk or utf-8")
+        return declared
     if fam.get(declared) != fam.get(dbf_guess):
         notes.add("encoding", f".cpg says {cpg_text.strip()} but the attribute text is {dbf_guess}; read as {dbf_guess}")
         return dbf_guess
     return declared
+
+
+def _is_codec(name: str) -> bool:
+    import codecs
+
+    try:
+        codecs.lookup(name)
+        return True
+    except LookupError:
+        return False
 
 
 def check_shapefile(path: str | Path) -> None:

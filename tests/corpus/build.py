@@ -695,6 +695,399 @@ for _name, _fn in _Y.items():
     BUILDERS[_name] = _fn
 
 
+# =============================================================================== issue 12: readers never drop silently
+# Record counts of a shapefile's parts.
+def _dbf_keep(n: int):
+    """Keep the first ``n`` records of the .dbf, header count included (a consistent but shorter table)."""
+
+    def after(shp: Path) -> None:
+        dbf = shp.with_suffix(".dbf")
+        data = bytearray(dbf.read_bytes())
+        hdr, rec = struct.unpack("<HH", data[8:12])
+        data[4:8] = struct.pack("<I", n)
+        dbf.write_bytes(bytes(data[: hdr + n * rec]) + b"\x1a")
+
+    return after
+
+
+def _dbf_unheaded_record(shp: Path) -> None:
+    """A .dbf that holds one record more than its header declares."""
+    dbf = shp.with_suffix(".dbf")
+    data = bytearray(dbf.read_bytes())
+    hdr, rec = struct.unpack("<HH", data[8:12])
+    body = bytes(data[hdr:hdr + rec])
+    dbf.write_bytes(bytes(data[: len(data) - 1]) + body + b"\x1a")
+
+
+def _shx_keep(n: int):
+    """Keep the first ``n`` entries of the .shx (its header length updated): the .shp holds more."""
+
+    def after(shp: Path) -> None:
+        shx = shp.with_suffix(".shx")
+        data = bytearray(shx.read_bytes()[: 100 + 8 * n])
+        data[24:28] = struct.pack(">i", len(data) // 2)
+        shx.write_bytes(bytes(data))
+
+    return after
+
+
+def _shx_cut(shp: Path) -> None:
+    shx = shp.with_suffix(".shx")
+    shx.write_bytes(shx.read_bytes()[:-3])
+
+
+def _shape_type(t: int):
+    def after(shp: Path) -> None:
+        for ext in (".shp", ".shx"):
+            f = shp.with_suffix(ext)
+            data = bytearray(f.read_bytes())
+            data[32:36] = struct.pack("<i", t)
+            f.write_bytes(bytes(data))
+
+    return after
+
+
+def _three_records():
+    return [(5, [_poly()]), (5, [_poly(0.01)]), (5, [_poly(0.02)])]
+
+
+_BOWTIE = [(116.0, 43.9), (116.001, 43.899), (116.0, 43.899), (116.001, 43.9), (116.0, 43.9)]
+_FLAT = [(116.0, 43.9), (116.001, 43.899), (116.002, 43.898), (116.0, 43.9)]
+_US = [(-110.0, 40.0), (-109.9, 40.0), (-109.9, 40.1), (-110.0, 40.1), (-110.0, 40.0)]
+_AFRICA = [(20.0, 0.0), (20.1, 0.0), (20.1, 0.1), (20.0, 0.1), (20.0, 0.0)]
+
+_S12 = {
+    "shp/dbf_fewer_records/parcels.shp": _shp_then(_dbf_keep(1)),
+    "shp/dbf_unheaded_record/parcels.shp": _shp_then(_dbf_unheaded_record),
+    "shp/shp_more_than_shx/parcels.shp": _shp_then(_shx_keep(1)),
+    "shp/shx_cut_short/parcels.shp": _shp_then(_shx_cut),
+    "shp/multipatch/parcels.shp": _shp_then(_shape_type(31)),
+    "shp/unknown_shape_type/parcels.shp": _shp_then(_shape_type(77)),
+    "shp/zero_area_polygon/parcels.shp": _shp(records=[(5, [_FLAT]), (5, [_poly(0.01)])]),
+    "shp/outside_china/parcels.shp": _shp(records=[(5, [_AFRICA])], attrs=[{"name": "非洲".encode()}]),
+    "shp/with!bang/parcels.shp": _shp(),
+}
+
+
+def _dbf_more_records(path: Path) -> None:
+    """Two shapes, three attribute records (the .dbf of a three-record export next to a two-record .shp)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        other = Path(d) / "parcels.shp"
+        _shp(records=_three_records())(other)
+        _shp()(path)
+        path.with_suffix(".dbf").write_bytes(other.with_suffix(".dbf").read_bytes())
+
+
+_S12["shp/dbf_more_records/parcels.shp"] = _dbf_more_records
+
+
+def _odd_names_shp(path: Path) -> None:
+    recs = [(5, [_poly()]), (5, [_poly(0.01)])]
+    names = ['na"me\'x', "two words", "select", "名称"]
+    write_shapefile(path, recs, [{"name": f"地块{i + 1}".encode()} for i in range(2)])
+    # rewrite the .dbf with the odd names (write_shapefile encodes names as ASCII)
+    dbf = path.with_suffix(".dbf")
+    fields = ["name"] + names
+    rows = [[f"地块{i + 1}".encode()] + [f"v{i}{j}".encode() for j in range(len(names))] for i in range(2)]
+    widths = [max(len(r[j]) for r in rows) for j in range(len(fields))]
+    hdr_len = 32 + 32 * len(fields) + 1
+    rec_len = 1 + sum(widths)
+    out = struct.pack("<B3BIHH20x", 3, 124, 1, 1, len(rows), hdr_len, rec_len)
+    for f, w in zip(fields, widths):
+        out += struct.pack("<11sc4xBB14x", f.encode("utf-8")[:10], b"C", w, 0)
+    out += b"\r" + b"".join(b" " + b"".join(v.ljust(w) for v, w in zip(r, widths)) for r in rows) + b"\x1a"
+    dbf.write_bytes(out)
+
+
+_S12["shp/odd_field_names/parcels.shp"] = _odd_names_shp
+for _name, _fn in _S12.items():
+    BUILDERS[_name] = _fn
+
+
+def _zip_after(after: Callable[[Path], None], **kw):
+    """A zipped shapefile whose parts were changed by ``after`` before zipping."""
+
+    def write(path: Path) -> None:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as d:
+            shp = Path(d) / "parcels.shp"
+            _shp(**kw)(shp)
+            after(shp)
+            _zip({p.name: p.read_bytes() for p in sorted(Path(d).iterdir())})(path)
+
+    return write
+
+
+_Z12 = {
+    "zip/dbf_fewer_records.zip": _zip_after(_dbf_keep(1)),
+    "zip/shp_more_than_shx.zip": _zip_after(_shx_keep(1)),
+    "zip/multipatch.zip": _zip_after(_shape_type(31)),
+}
+for _name, _fn in _Z12.items():
+    BUILDERS[_name] = _fn
+
+
+# KML multi-part elements as exporters write them.
+def _kline(dx=0.0) -> str:
+    return f"<LineString><coordinates>{116.0 + dx},43.9 {116.001 + dx},43.899</coordinates></LineString>"
+
+
+def _kpt(dx=0.0) -> str:
+    return f"<Point><coordinates>{116.0005 + dx},43.8995</coordinates></Point>"
+
+
+_KML_NS = ('<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2" '
+           'xmlns:gx="http://www.google.com/kml/ext/2.2"><Document>')
+
+
+def _kmlx(body: str) -> str:
+    return _KML_NS + body + "</Document></kml>\n"
+
+
+def _ktrack(dx=0.0) -> str:
+    return ("<gx:Track><when>2024-05-01T08:00:00Z</when><when>2024-05-01T08:05:00Z</when>"
+            f"<gx:coord>{116.0 + dx} 43.9 1010</gx:coord><gx:coord>{116.001 + dx} 43.899 1012</gx:coord></gx:Track>")
+
+
+def _kring(ring) -> str:
+    return (f"<Polygon><outerBoundaryIs><LinearRing><coordinates>{_coords(ring)}</coordinates></LinearRing>"
+            "</outerBoundaryIs></Polygon>")
+
+
+_MULTIPOLY_KML = _kml(_pm("多面一", f"<MultiPolygon>{_kpoly()}{_kpoly(0.01)}</MultiPolygon>")
+                      + _pm("多面二", f"<MultiPolygon>{_kpoly(0.03)}</MultiPolygon>"))
+_K12 = {
+    "kml/multipolygon_element.kml": _text(_MULTIPOLY_KML),
+    "kml/multilinestring_element.kml": _text(_kml(_pm("多线", f"<MultiLineString>{_kline()}{_kline(0.01)}</MultiLineString>"))),
+    "kml/multipoint_element.kml": _text(_kml(_pm("多点", f"<MultiPoint>{_kpt()}{_kpt(0.01)}</MultiPoint>"))),
+    "kml/nested_multigeometry.kml": _text(_kml(_pm("嵌套", "<MultiGeometry><MultiGeometry>" + _kpoly() + "</MultiGeometry>"
+                                                   "<MultiGeometry><MultiGeometry>" + _kpoly(0.01)
+                                                   + "</MultiGeometry></MultiGeometry></MultiGeometry>"))),
+    "kml/gml_members.kml": _text(_kml(_pm("成员", f"<MultiPolygon><polygonMember>{_kpoly()}</polygonMember>"
+                                                f"<polygonMember>{_kpoly(0.01)}</polygonMember></MultiPolygon>"))),
+    "kml/gx_track.kml": _text(_kmlx(_pm("巡护轨迹", _ktrack()))),
+    "kml/gx_multitrack.kml": _text(_kmlx(_pm("多段轨迹", f"<gx:MultiTrack>{_ktrack()}{_ktrack(0.01)}</gx:MultiTrack>"))),
+    "kml/bowtie.kml": _text(_kml(_pm("自相交", _kring(_BOWTIE)))),
+    "kml/zero_area_polygon.kml": _text(_kml(_pm("零面积", _kring(_FLAT)))),
+    "kml/coordinates_inf.kml": _text(_kml(_pm("a", "<Point><coordinates>inf,43.9</coordinates></Point>"))),
+    "kml/outside_china.kml": _text(_kml(_pm("犹他", _kring(_US)))),
+    "kml/odd_extended_data.kml": _text(_kml(
+        "<Placemark><name>扩展</name><ExtendedData><Data name=\"na&quot;me'x\"><value>1</value></Data>"
+        "<Data name=\"select\"><value>2</value></Data><Data name=\"two words\"><value>3</value></Data>"
+        "<Data name=\"名称\"><value>扩展地块</value></Data></ExtendedData>" + _kpoly() + "</Placemark>")),
+    "kmz/multipolygon_element.kmz": _zip({"doc.kml": _MULTIPOLY_KML.encode()}),
+}
+for _name, _fn in _K12.items():
+    BUILDERS[_name] = _fn
+
+
+# Curves, 3-D surfaces and NaN in GeoPackages, written through GDAL from hand-made WKB.
+def _wkb_ring(pts, t: int = 8) -> bytes:
+    return struct.pack("<BII", 1, t, len(pts)) + b"".join(struct.pack("<dd", *p) for p in pts)
+
+
+_CIRCLE = [(116.0, 43.9), (116.001, 43.901), (116.002, 43.9), (116.001, 43.899), (116.0, 43.9)]
+_WKB = {
+    "curvepolygon": struct.pack("<BII", 1, 10, 1) + _wkb_ring(_CIRCLE),
+    "compoundcurve": struct.pack("<BII", 1, 9, 2) + _wkb_ring([(116.0, 43.9), (116.001, 43.901), (116.002, 43.9)])
+    + _wkb_ring([(116.002, 43.9), (116.003, 43.9)], 2),
+    "multisurface": struct.pack("<BII", 1, 12, 2) + struct.pack("<BII", 1, 10, 1) + _wkb_ring(_CIRCLE)
+    + struct.pack("<BII", 1, 3, 1) + struct.pack("<I", 5)
+    + b"".join(struct.pack("<dd", x + 0.01, y) for x, y in _poly()),
+    "polygon": struct.pack("<BII", 1, 3, 1) + struct.pack("<I", 5) + b"".join(struct.pack("<dd", *p) for p in _poly()),
+    "bowtie": struct.pack("<BII", 1, 3, 1) + struct.pack("<I", 5) + b"".join(struct.pack("<dd", *p) for p in _BOWTIE),
+    "collection_curve": struct.pack("<BII", 1, 7, 1) + _wkb_ring([(116.0, 43.9), (116.001, 43.901), (116.002, 43.9)]),
+}
+
+
+def _triangle() -> bytes:
+    pts = [(116.0, 43.9, 0.0), (116.001, 43.9, 0.0), (116.001, 43.901, 0.0), (116.0, 43.9, 0.0)]
+    return struct.pack("<BII", 1, 1017, 1) + struct.pack("<I", 4) + b"".join(struct.pack("<ddd", *p) for p in pts)
+
+
+_WKB["tin"] = struct.pack("<BII", 1, 1016, 2) + _triangle() + _triangle()
+_WKB["polyhedral"] = struct.pack("<BII", 1, 1015, 1) + _triangle().replace(struct.pack("<I", 1017), struct.pack("<I", 1003), 1)
+
+
+def _gpkg(geoms: list[bytes], *, names=None, layer="project", crs="EPSG:4490", declared: str | None = None,
+          fields: dict[str, list] | None = None):
+    """A GeoPackage written by GDAL from WKB (any type GDAL takes); ``declared`` sets the layer's geometry type."""
+
+    def write(path: Path) -> None:
+        import warnings
+
+        import numpy as np
+        from pyogrio.raw import write as ogr_write
+
+        cols = fields or {"name": names or [f"地块{i + 1}" for i in range(len(geoms))]}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ogr_write(str(path), geometry=np.array(geoms, dtype=object),
+                      field_data=[np.array(v, dtype=object) for v in cols.values()], fields=list(cols),
+                      geometry_type="Unknown", crs=crs, driver="GPKG", layer=layer,
+                      layer_options={"SPATIAL_INDEX": "NO"})
+        if declared:
+            import sqlite3
+
+            con = sqlite3.connect(path)
+            con.execute("UPDATE gpkg_geometry_columns SET geometry_type_name = ?", (declared,))
+            con.commit()
+            con.close()
+
+    return write
+
+
+def _gpkg_nan(path: Path) -> None:
+    """A GeoPackage whose second polygon has a NaN coordinate (GDAL refuses to write one: patched in the blob)."""
+    import sqlite3
+
+    _gpkg([_WKB["polygon"], _WKB["polygon"]])(path)
+    con = sqlite3.connect(path)
+    fid, blob = con.execute("SELECT fid, geom FROM project ORDER BY fid DESC LIMIT 1").fetchone()
+    blob = bytes(blob)
+    at = blob.rfind(struct.pack("<d", 116.001))  # a vertex, not the envelope at the blob's start
+    blob = blob[:at] + struct.pack("<d", float("nan")) + blob[at + 8:]
+    con.execute("UPDATE project SET geom = ? WHERE fid = ?", (blob, fid))
+    con.commit()
+    con.close()
+
+
+def _gk_wkb(e: float, n: float) -> bytes:
+    ring = [(e, n), (e + 90, n), (e + 90, n - 60), (e, n - 60), (e, n)]
+    return struct.pack("<BII", 1, 3, 1) + struct.pack("<I", 5) + b"".join(struct.pack("<dd", *p) for p in ring)
+
+
+_ODD_FIELDS = {"name": ["甲", "乙"], "na\"me'x": ["a", "b"], "two words": ["c", "d"], "名称 (中文)": ["e", "f"],
+               "select": ["g", "h"], "from": ["i", "j"], "a;b--": ["k", "l"], "x)y": ["m", "n"]}
+_G12 = {
+    "gpkg/curvepolygon.gpkg": _gpkg([_WKB["curvepolygon"], _WKB["polygon"]]),
+    "gpkg/compoundcurve_line.gpkg": _gpkg([_WKB["compoundcurve"]]),
+    "gpkg/multisurface_declared.gpkg": _gpkg([_WKB["multisurface"]], declared="MULTISURFACE"),
+    "gpkg/collection_with_curve.gpkg": _gpkg([_WKB["polygon"], _WKB["collection_curve"]]),
+    "gpkg/tin.gpkg": _gpkg([_WKB["tin"]]),
+    "gpkg/polyhedral_surface.gpkg": _gpkg([_WKB["polyhedral"]]),
+    "gpkg/bowtie.gpkg": _gpkg([_WKB["bowtie"], _WKB["polygon"]]),
+    "gpkg/nan_coordinates.gpkg": _gpkg_nan,
+    "gpkg/odd_field_names.gpkg": _gpkg([_WKB["polygon"], _WKB["polygon"]], fields=_ODD_FIELDS),
+    "gpkg/odd_layer_name.gpkg": _gpkg([_WKB["polygon"]], layer="we\"ird'l; DROP TABLE x;--"),
+    "gpkg/outside_gk_band.gpkg": _gpkg([_gk_wkb(39_800_000.0, 4_862_950.0)], crs="EPSG:4527"),
+    "gpkg/valid.gpkg": _gpkg([_WKB["polygon"]]),
+}
+for _name, _fn in _G12.items():
+    BUILDERS[_name] = _fn
+
+
+def _wkt(ring) -> str:
+    return "POLYGON ((" + ", ".join(f"{x} {y}" for x, y in ring) + "))"
+
+
+_C12 = {
+    "csv/curvepolygon_wkt.csv": _text("name,wkt\n圆形地块,\"CURVEPOLYGON (CIRCULARSTRING (116 43.9, 116.001 43.901, "
+                                      "116.002 43.9, 116.001 43.899, 116 43.9))\"\n直边地块,\"" + _wkt(_poly(0.01)) + "\"\n"),
+    "csv/compoundcurve_wkt.csv": _text("name,wkt\n弯道,\"COMPOUNDCURVE (CIRCULARSTRING (116 43.9, 116.001 43.901, "
+                                       "116.002 43.9), (116.002 43.9, 116.003 43.9))\"\n"),
+    "csv/collection_with_curve.csv": _text("name,wkt\n甲,\"" + _wkt(_poly()) + "\"\n乙,\"GEOMETRYCOLLECTION "
+                                           "(CIRCULARSTRING (116 43.9, 116.001 43.901, 116.002 43.9))\"\n"),
+    "csv/broken_curve_wkt.csv": _text("name,wkt\n甲,\"" + _wkt(_poly()) + "\"\n乙,\"CIRCULARSTRING (116 43.9, 116.001\"\n"),
+    "csv/tin_wkt.csv": _text("name,wkt\n三角网,\"TIN Z (((116 43.9 0, 116.001 43.9 0, 116.001 43.901 0, 116 43.9 0)))\"\n"),
+    "csv/bowtie_wkt.csv": _text("name,wkt\n自相交,\"" + _wkt(_BOWTIE) + "\"\n"),
+    "csv/zero_area_wkt.csv": _text("name,wkt\n零面积,\"" + _wkt(_FLAT) + "\"\n"),
+    "csv/nan_wkt.csv": _text("name,wkt\n甲,\"" + _wkt(_poly()) + "\"\n乙,\"POINT (nan 43.9)\"\n"),
+    "csv/odd_headers.csv": _text("\"na\"\"me'x\",two words,select,名称,lon,lat\na,b,c,测试点,116.0005,43.8995\n"),
+    "csv/outside_china_points.csv": _text("name,lon,lat\n巴黎,2.35,48.86\n柏林,13.40,52.52\n"),
+}
+for _name, _fn in _C12.items():
+    BUILDERS[_name] = _fn
+
+_J12 = {
+    "geojson/zero_area_polygon.geojson": _text(_fc([_feat(_gpoly(ring=_FLAT))])),
+    "geojson/nan_literal.geojson": _text('{"type":"FeatureCollection","features":[{"type":"Feature","properties":'
+                                         '{"name":"甲"},"geometry":{"type":"Polygon","coordinates":[[[116.0,43.9],'
+                                         '[NaN,43.9],[116.001,43.899],[116.0,43.9]]]}}]}'),
+    "geojson/infinity_literal.geojson": _text('{"type":"FeatureCollection","features":[{"type":"Feature",'
+                                              '"properties":{"name":"甲"},"geometry":{"type":"Point",'
+                                              '"coordinates":[Infinity,43.9]}}]}'),
+    "geojson/fid_property.geojson": _text(_fc([_feat(_gpoly(), fid=7), _feat(_gpoly(0.01), fid="x")])),
+    "geojson/fid_property_integer.geojson": _text(_fc([_feat(_gpoly(), fid=7), _feat(_gpoly(0.01), fid=7)])),
+    "geojson/geometry_property.geojson": _text(_fc([_feat(_gpoly(), geometry="属性里的 geometry")])),
+    "geojson/name_and_NAME.geojson": _text(_fc([_feat(_gpoly(), NAME="大写名称", site_id="S-1", **{"Site ID": "S-2"})])),
+    "geojson/odd_field_names.geojson": _text(_fc([_feat(_gpoly(), **{k: v[0] for k, v in _ODD_FIELDS.items()
+                                                                     if k != "name"})])),
+    "geojson/us_wilderness.geojson": _text(_fc([_feat(_gpoly(ring=_US), name="Utah wilderness")])),
+    "geojson/bang!name.geojson": _text(_fc([_feat(_gpoly())])),
+}
+for _name, _fn in _J12.items():
+    BUILDERS[_name] = _fn
+
+# 国土TXT: zero-area parcels, bow-ties, data outside the zone's band.
+_FLAT_LINES = ["J1,1,4862950.000,39419700.000", "J2,1,4862900.000,39419750.000", "J3,1,4862850.000,39419800.000",
+               "J1,1,4862950.000,39419700.000"]
+_P2 = ["5,0.5400,P2,第二地块,面,,,,@", "J1,1,4862750.000,39419700.000", "J2,1,4862750.000,39419790.000",
+       "J3,1,4862690.000,39419790.000", "J4,1,4862690.000,39419700.000", "J1,1,4862750.000,39419700.000"]
+_P2_BOWTIE = ["5,0.5400,P2,自相交地块,面,,,,@", "J1,1,4862750.000,39419700.000", "J2,1,4862750.000,39419790.000",
+              "J3,1,4862690.000,39419700.000", "J4,1,4862690.000,39419790.000", "J1,1,4862750.000,39419700.000"]
+_T12 = {
+    "guotu/collinear_parcel.txt": _text(guotu({8: "4,0.5400,P1,共线地块,面,,,,@"}, keep=8, extra=_FLAT_LINES)),
+    "guotu/collinear_four_points.txt": _text(guotu({8: "5,0.5400,P1,共线地块,面,,,,@"}, keep=8, extra=[
+        "J1,1,4862950.000,39419700.000", "J2,1,4862925.000,39419725.000", "J3,1,4862900.000,39419750.000",
+        "J4,1,4862850.000,39419800.000", "J1,1,4862950.000,39419700.000"])),
+    "guotu/flat_hole.txt": _text(guotu({8: "9,0.5400,P1,带洞地块,面,,,,@"}, extra=[
+        "J5,2,4862930.000,39419720.000", "J6,2,4862920.000,39419730.000", "J7,2,4862910.000,39419740.000",
+        "J5,2,4862930.000,39419720.000"])),
+    "guotu/second_parcel_flat.txt": _text(guotu(extra=[
+        "4,0.5400,P2,共线地块,面,,,,@", "J1,1,4862750.000,39419700.000", "J2,1,4862700.000,39419750.000",
+        "J3,1,4862650.000,39419800.000", "J1,1,4862750.000,39419700.000"])),
+    "guotu/bowtie_two_parcels.txt": _text(guotu(extra=_P2_BOWTIE)),
+    "guotu/two_parcels.txt": _text(guotu(extra=_P2)),
+    "guotu/outside_zone_band.txt": _text(guotu({i: GUOTU[i - 1].replace(",394", ",397") for i in range(9, 14)})),
+}
+for _name, _fn in _T12.items():
+    BUILDERS[_name] = _fn
+
+
+# Real files from other projects' test suites (tests/data/third_party/, see its README).
+def _copy_third_party(rel: str):
+    """Copy ``tests/data/third_party/<rel>`` and its sidecars (same stem) to the corpus path."""
+
+    def write(path: Path) -> None:
+        import shutil
+
+        src = THIRD_PARTY / rel
+        stem = src.name.rsplit(".", 1)[0].lower() + "."
+        for sib in src.parent.iterdir():
+            if sib == src or (src.suffix.lower() == ".shp" and sib.name.lower().startswith(stem)
+                              and sib.suffix.lower() in {".shx", ".dbf", ".prj", ".cpg", ".sbn", ".sbx"}):
+                shutil.copy(sib, path.parent / sib.name)
+
+    return write
+
+
+THIRD_PARTY_FILES = [
+    "fiona/coutwildrnp.shp", "fiona/coutwildrnp.zip", "fiona/gre.shp", "fiona/grenada.geojson", "fiona/rmnp.geojson",
+    "fiona/trio.geojson", "fiona/issue627.geojson", "fiona/test_tz.geojson", "fiona/!test.geojson",
+    "fiona/test_tin.shp", "fiona/test_tin.csv", "fiona/curves_line.csv",
+    "pyogrio/curve.gpkg", "pyogrio/curvepolygon.gpkg", "pyogrio/multisurface.gpkg", "pyogrio/line_zm.gpkg",
+    "pyogrio/test_gpkg_nulls.gpkg", "pyogrio/naturalearth_lowres.shp",
+    "pyshp/corrupt_too_long.shp", "pyshp/edit.shp", "pyshp/latin1.shp", "pyshp/empty_zipfile.zip",
+    "pyshp/blockgroups.shp",
+]
+
+
+def third_party_key(rel: str) -> str:
+    """The corpus path of a third-party file: shapefiles as they are, other files in a folder per extension
+    (so that ``coutwildrnp.zip`` never shares a folder, and a rebuild's clean-up, with ``coutwildrnp.shp``)."""
+    project, name = rel.split("/", 1)
+    ext = name.rsplit(".", 1)[-1].lower()
+    return f"third_party/{project}/{name}" if ext == "shp" else f"third_party/{project}/{ext}/{name}"
+
+
+for _rel in THIRD_PARTY_FILES:
+    BUILDERS[third_party_key(_rel)] = _copy_third_party(_rel)
+
+
 # =============================================================================== driver
 def build(out_dir: str | Path, *, pwned: str | Path | None = None) -> dict[str, Path]:
     """Build every corpus file under ``out_dir``; return ``{name: path}``.
