@@ -65,6 +65,17 @@ def context_layers(result) -> dict[str, gpd.GeoDataFrame]:
     return out
 
 
+class _Display:
+    """A screening result with every text clipped for display (what the HTML report shows)."""
+
+    def __init__(self, result) -> None:
+        self.sites = clip_frame(result.sites)
+        self.findings = clip_frame(result.findings)
+        self.meta = result.meta
+        self.not_evaluated = getattr(result, "not_evaluated", None)
+        self.notes = getattr(result, "notes", None)
+
+
 def review_map_html(result, *, lang: str = "zh") -> str:
     """The self-contained review map of all sites and findings."""
     from ecogis.render.webmap import review_map, to_html
@@ -76,8 +87,9 @@ def review_map_html(result, *, lang: str = "zh") -> str:
 
 def write_outputs(result, out_dir: str | Path, *, formats: Iterable[str] = FORMATS, lang: str = "zh") -> list[Path]:
     """Write the chosen outputs into ``out_dir``; return the paths written."""
-    from ecogis.render.report import findings_document, write_gpkg, write_json, write_xlsx
-    from ecogis.render.report_html import write_report
+    from ecogis.render.report import write_gpkg, write_json
+    from ecogis.render.report_html import write_report_files
+    from ecogis.render.xlsx import write_findings_xlsx
 
     fmts = [f.strip().lower() for f in formats if f.strip()]
     bad = [f for f in fmts if f not in FORMATS]
@@ -89,10 +101,9 @@ def write_outputs(result, out_dir: str | Path, *, formats: Iterable[str] = FORMA
     if "json" in fmts:
         written.append(write_json(result, out / "findings.json"))
     if "xlsx" in fmts:
-        written.append(write_xlsx(result, out / "findings.xlsx", lang=lang))
+        written.append(write_findings_xlsx(result, out / "findings.xlsx", lang=lang))
     if "gpkg" in fmts:
         written.append(write_gpkg(result, out / "conflicts.gpkg"))
     if "html" in fmts:
-        doc = clip_doc(findings_document(result))
-        written.append(write_report(doc, out / "report.html", lang=lang, map_html=review_map_html(result, lang=lang)))
+        written += write_report_files(_Display(result), out, lang=lang, context=context_layers(result))
     return written
