@@ -163,7 +163,7 @@ def _style_idx(kinds: np.ndarray, zones: np.ndarray) -> np.ndarray:
 
 # --------------------------------------------------------------------------- findings
 def _finding_text(f: pd.DataFrame, geoms: np.ndarray, site_linear: np.ndarray, lang: str,
-                  rule_titles: dict[str, str]) -> pd.DataFrame:
+                  rule_titles: dict[str, str], site_point: np.ndarray | None = None) -> pd.DataFrame:
     """Display columns of every finding (vectorised)."""
     L = LABELS[lang]
     out = pd.DataFrame(index=f.index)
@@ -211,7 +211,9 @@ def _finding_text(f: pd.DataFrame, geoms: np.ndarray, site_linear: np.ndarray, l
         measure[i] = tpl_n.format(ha=s_ha[i], mu=s_mu[i])
     for i in np.flatnonzero(distance):
         measure[i] = tpl_d.format(d=s_dist[i])
-    mk[with_pct], mk[overlap & ~with_pct], mk[crossing], mk[distance] = 1, 2, 3, 4
+    point = overlap & (site_point if site_point is not None else np.zeros(len(f), dtype=bool))
+    measure[point] = L["inside_point"]
+    mk[with_pct], mk[overlap & ~with_pct], mk[crossing], mk[distance], mk[point] = 1, 2, 3, 4, 5
     q[with_pct] = np.c_[ha2, mu2, pct2][with_pct]
     q[overlap & ~with_pct, :2] = np.c_[ha2, mu2][overlap & ~with_pct]
     q[crossing, 0] = len1[crossing]
@@ -369,7 +371,9 @@ def build_model(result, context: dict[str, gpd.GeoDataFrame] | None = None, *, l
     fpos = pd.Index(sid).get_indexer(_text(_col(F, "site_id"))) if len(F) else np.zeros(0, dtype=np.int64)
     keep = fpos >= 0
     F, FG, fpos = F[keep].reset_index(drop=True), FG[keep], fpos[keep]
-    D = _finding_text(F, FG, linear[fpos] if len(F) else np.zeros(0, dtype=bool), lang, rule_titles)
+    is_point = shapely.get_dimensions(G) == 0
+    D = _finding_text(F, FG, linear[fpos] if len(F) else np.zeros(0, dtype=bool), lang, rule_titles,
+                      is_point[fpos] if len(F) else np.zeros(0, dtype=bool))
     sev_rank = D["severity"].map(VERDICT_RANK).fillna(0).to_numpy(dtype=float)
     order = np.lexsort((-D["size"].to_numpy(dtype=float), -sev_rank, fpos))
     F, FG, fpos, D = F.iloc[order].reset_index(drop=True), FG[order], fpos[order], D.iloc[order].reset_index(
@@ -495,13 +499,14 @@ def build_model(result, context: dict[str, gpd.GeoDataFrame] | None = None, *, l
         "id": sid.iloc[ordr].tolist(), "name": names.iloc[ordr].tolist(),
         "v": verdict.map(vcode).fillna(0).astype(int).iloc[ordr].tolist(),
         "p": provisional[ordr].astype(int).tolist(),
-        "ha": [None if linear[i] else round(float(area_ha[i]), 4) for i in ordr],
+        "ha": [None if linear[i] or is_point[i] else round(float(area_ha[i]), 4) for i in ordr],
         "len": [round(float(length_m[i])) if linear[i] else None for i in ordr],
         "h": h_idx[ordr].tolist(), "t": t_idx[ordr].tolist(), "mk": mk[ordr].tolist(),
         "q": [[None if not math.isfinite(x) else x for x in row] for row in q[ordr].tolist()],
         "c": [",".join(map(str, r)) for r in counts[ordr].tolist()],
         "link": link[ordr].tolist(),
-        "labels": {k: L[k] for k in ("crossing", "overlap", "overlap_nopct", "distance", "page", "prev", "next",
+        "labels": {k: L[k] for k in ("crossing", "overlap", "overlap_nopct", "distance", "inside_point", "page",
+                                      "prev", "next",
                                       "hectare", "metre", "detail", "no_detail")},
         "colon": colon,
     }
@@ -530,7 +535,7 @@ def build_model(result, context: dict[str, gpd.GeoDataFrame] | None = None, *, l
     sections = _sections(detail, S, G, F, FG, D, cuts, context, lang, dict(
         sid=sid, names=names, verdict=verdict, vtext=vtext, provisional=provisional, linear=linear,
         area_ha=area_ha, area_mu=area_mu, length_m=length_m, coverage=coverage, covered_pct=covered_pct,
-        industry=industry, conclusion=conclusion, counts=counts, safe=safe, checked=checked))
+        industry=industry, conclusion=conclusion, point=is_point, counts=counts, safe=safe, checked=checked))
 
     meta = _meta(result.meta, lang)
     meta["notes"] = [str(getattr(nt, "message", nt)) for nt in (getattr(result, "notes", None) or [])]
@@ -683,7 +688,8 @@ def _sections(detail: np.ndarray, S, G, F, FG, D, cuts, context, lang, v) -> lis
             "verdict": verdict_a[i], "vtext": vtext_a[i], "provisional": bool(v["provisional"][i]),
             "colour": VERDICT_COLOUR.get(verdict_a[i], "#555"),
             "conclusion": v["conclusion"][i], "linear": bool(v["linear"][i]),
-            "area": (f"{v['length_m'][i]:,.1f} {L['metre']}" if v["linear"][i] else
+            "area": (f"{v['length_m'][i]:,.1f} {L['metre']}" if v["linear"][i] else L["point_site"]
+                     if v["point"][i] else
                      f"{v['area_ha'][i]:,.4f} {L['hectare']}（{v['area_mu'][i]:,.2f} {L['mu']}）" if lang == "zh"
                      else f"{v['area_ha'][i]:,.4f} {L['hectare']} ({v['area_mu'][i]:,.2f} {L['mu']})"),
             "industry": industry_a[i], "nature": nature[i], "national_major": bool(major[i]),

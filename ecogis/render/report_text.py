@@ -76,7 +76,7 @@ LABELS: dict[str, dict[str, str]] = {
         "pages_cut": "另有 {n} 个有冲突的地块未生成单独页面（上限 {cap} 个），其明细见 findings.xlsx。",
         "back": "返回报告", "counts": "禁止 / 限制 / 需论证 / 提示", "page_of": "第 {p} 页",
         "verified_no": "（条文出处待核实）", "of_sites": "共 {n} 个地块", "notes": "处理说明",
-        "none_short": "无",
+        "none_short": "无", "inside_point": "点位位于其范围内", "point_site": "点位（无面积）",
     },
     "en": {
         "title": "Project site screening report", "summary": "Summary", "sites": "Sites", "site": "Site",
@@ -122,7 +122,7 @@ LABELS: dict[str, dict[str, str]] = {
         "pages_cut": "{n} further flagged sites have no page of their own (limit {cap}); see findings.xlsx.",
         "back": "Back to the report", "counts": "prohibited / restricted / review / notice", "page_of": "Page {p}",
         "verified_no": " (citation not yet verified)", "of_sites": "{n} sites", "notes": "Processing notes",
-        "none_short": "none",
+        "none_short": "none", "inside_point": "the point lies inside", "point_site": "a point (no area)",
     },
 }
 

@@ -25,6 +25,7 @@
     if (mk === 2) { return tpl(L.overlap_nopct, {ha: fmt(q[0], 4), mu: fmt(q[1], 2)}); }
     if (mk === 3) { return tpl(L.crossing, {len: fmt(q[0], 1), n: String(q[1])}); }
     if (mk === 4) { return tpl(L.distance, {d: fmt(q[0], 0)}); }
+    if (mk === 5) { return L.inside_point; }
     return '';
   }
   function conclusion(T, i) {
@@ -78,7 +79,7 @@
         tr.appendChild(td);
         td = el('td', 'line', conclusion(T, i)); td.setAttribute('data-l', T.cols[3]); tr.appendChild(td);
         td = el('td', 'num', T.ha[i] !== null ? fmt(T.ha[i], 4) + ' ' + T.labels.hectare
-                                               : fmt(T.len[i], 0) + ' ' + T.labels.metre);
+                                               : T.len[i] !== null ? fmt(T.len[i], 0) + ' ' + T.labels.metre : '—');
         td.setAttribute('data-l', T.cols[4]); tr.appendChild(td);
         td = el('td', 'num', T.c[i].split(',').join(' / ')); td.setAttribute('data-l', T.cols[5]); tr.appendChild(td);
         frag.appendChild(tr);
@@ -234,16 +235,33 @@
     }
     var styles = data ? data.styles : null;
     if (!styles) { var sn = document.getElementById('ecogis-styles'); styles = sn ? readJSON(sn) : []; }
+    var pending = [];
     if (window.L) {
       document.querySelectorAll('script[data-map]').forEach(function (node) {
         var div = document.getElementById(node.getAttribute('data-map'));
-        if (div) { var D = readJSON(node); maps.push([siteMap(div, D, styles), D.b]); }
+        if (div) { pending.push([div, node]); }
       });
     }
-    function refit() { maps.forEach(function (m) { m[0].invalidateSize(false); m[0].fitBounds(m[1], {maxZoom: 17, animate: false}); }); }
+    function drawOne(item) { var D = readJSON(item[1]); maps.push([siteMap(item[0], D, styles), D.b]); }
+    function refit() {
+      while (pending.length) { drawOne(pending.shift()); }  // printing: every map drawn first
+      maps.forEach(function (m) { m[0].invalidateSize(false); m[0].fitBounds(m[1], {maxZoom: 17, animate: false}); });
+    }
     window.addEventListener('beforeprint', refit);
+    if (window.matchMedia) {
+      var mq = window.matchMedia('print');
+      if (mq.addEventListener) { mq.addEventListener('change', function (e) { if (e.matches) { refit(); } }); }
+    }
+    // the first maps at once, the rest a few at a time so that the page is usable at once
+    pending.splice(0, 2).forEach(drawOne);
+    function more() {
+      pending.splice(0, 3).forEach(drawOne);
+      if (pending.length) { setTimeout(more, 0); } else { document.documentElement.setAttribute('data-ecogis-ready', '1'); }
+    }
     window.ecogisMaps = maps;
-    document.documentElement.setAttribute('data-ecogis-ready', '1');
+    window.ecogisDrawAll = refit;
+    document.documentElement.setAttribute('data-ecogis-interactive', '1');
+    more();
   }
   if (document.readyState === 'loading') { document.addEventListener('DOMContentLoaded', start); } else { start(); }
 })();
