@@ -20,6 +20,8 @@ stylesheet and scripts in that folder.
 
 from __future__ import annotations
 
+import base64
+import gzip
 import html
 import os
 import shutil
@@ -41,6 +43,10 @@ from ecogis.render.webmap import _js
 
 #: Kept for callers of the earlier API (labels of the report in each language).
 __all__ = ["render_report", "write_report", "write_report_files", "LABELS", "escape"]
+
+#: Site-table data larger than this many characters are embedded gzipped (base64) and unpacked by the page
+#: with the browser's ``DecompressionStream`` (Chromium 80+, Firefox 113+, Safari 16.4+).
+GZIP_ABOVE = 1_000_000
 
 _MISSING_SHA = {"zh": "（未记录）", "en": "(not recorded)"}
 
@@ -109,16 +115,19 @@ def _context(model: ReportModel, page: str, sections: list[dict[str, Any]], *, i
     table = dict(model.table)
     table["provWord"] = "（待定，缺行业代码）" if lang == "zh" else " (provisional)"
     table["cols"] = [model.L[k] for k in ("site_id", "name", "verdict", "conclusion", "area", "counts")]
-    data = None
+    data = data_gz = None
     if page == "report" and model.n_sites > 1:
         data = _js({"table": table, "overview": model.overview})
+        if len(data) > GZIP_ABOVE:  # large batches: the data gzipped (base64), unpacked by the browser
+            data_gz = base64.b64encode(gzip.compress(data.encode("utf-8"), 6, mtime=0)).decode("ascii")
+            data = None
     ctx = {
         "appendix": _appendix(model),
         "lang": lang, "L": model.L, "meta": model.meta, "page": page, "sections": sections,
         "summary": model.summary, "n_sites": model.n_sites, "pages_cut": model.pages_cut,
         "max_pages": model.max_pages, "summary_line": _summary_line(model),
         "sev_colour": VERDICT_COLOUR, "prov_text": PROVISIONAL_TEXT[lang], "missing_sha": _MISSING_SHA[lang],
-        "data_json": data, "styles_json": _js(model.styles), "page_css": _page_css(model, sections),
+        "data_json": data, "data_gz": data_gz, "styles_json": _js(model.styles), "page_css": _page_css(model, sections),
         "inline_assets": inline_assets, "asset_prefix": asset_prefix,
     }
     if inline_assets:

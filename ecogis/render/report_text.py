@@ -77,6 +77,7 @@ LABELS: dict[str, dict[str, str]] = {
         "back": "返回报告", "counts": "禁止 / 限制 / 需论证 / 提示", "page_of": "第 {p} 页",
         "verified_no": "（条文出处待核实）", "of_sites": "共 {n} 个地块", "notes": "处理说明",
         "none_short": "无", "inside_point": "点位位于其范围内", "point_site": "点位（无面积）",
+        "no_gzip": "此浏览器版本过旧，无法显示地块一览（数据为压缩格式）；请使用新版浏览器打开，或查看 findings.xlsx。",
     },
     "en": {
         "title": "Project site screening report", "summary": "Summary", "sites": "Sites", "site": "Site",
@@ -123,6 +124,8 @@ LABELS: dict[str, dict[str, str]] = {
         "back": "Back to the report", "counts": "prohibited / restricted / review / notice", "page_of": "Page {p}",
         "verified_no": " (citation not yet verified)", "of_sites": "{n} sites", "notes": "Processing notes",
         "none_short": "none", "inside_point": "the point lies inside", "point_site": "a point (no area)",
+        "no_gzip": "This browser is too old to unpack the site table; open the report in a current browser or "
+                   "use findings.xlsx.",
     },
 }
 

@@ -1,4 +1,4 @@
-"""``findings.xlsx`` ready for the desk, written in openpyxl's write-only (streaming) mode.
+"""``findings.xlsx`` ready for the desk, streamed row by row (XlsxWriter's constant-memory mode).
 
 Three sheets — 结论 (a row per site, with 亩), 冲突明细 (a row per finding) and
 数据版本 (layers, rule files, inputs, methods) — each with a bold, frozen
@@ -6,7 +6,9 @@ header row, an autofilter, column widths, number formats (公顷 ``0.0000``,
 亩 ``0.00``, % ``0.00``, 米 ``#,##0.0``), Chinese values (verdicts,
 severities, layer kinds, coverage) and print setup: landscape, fit to one page
 wide, the header row repeated on every printed page.  Text from data that
-starts like a formula is neutralised.
+starts like a formula is neutralised.  Number formats are column formats,
+so numbers are written without a style object per cell (185,000 findings:
+seconds, where per-cell styles in openpyxl took minutes).
 """
 
 from __future__ import annotations
@@ -18,10 +20,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 import shapely
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
+import xlsxwriter
 
 from ecogis.fileutil import atomic_path
 from ecogis.render.report_text import (
@@ -60,13 +59,6 @@ FINDING_COLUMNS: list[tuple[str, str, str, float, str | None]] = [
     ("rule_file", "规则文件", "Rule file", 28, TEXT),
 ]
 
-_THIN = Side(style="thin", color="BFBFBF")
-_HEAD_FONT = Font(bold=True)
-_HEAD_FILL = PatternFill("solid", fgColor="E2EFDA")
-_HEAD_ALIGN = Alignment(wrap_text=True, vertical="center")
-_HEAD_BORDER = Border(bottom=_THIN)
-
-
 def _safe_text(v: Any) -> Any:
     """Neutralise spreadsheet formulas in text from data (CSV/XLSX injection)."""
     if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
@@ -74,38 +66,34 @@ def _safe_text(v: Any) -> Any:
     return v
 
 
-def _sheet(wb: Workbook, title: str, headers: Sequence[str], widths: Sequence[float], formats: Sequence[str | None],
+def _sheet(wb, title: str, headers: Sequence[str], widths: Sequence[float], formats: Sequence[str | None],
            rows, n_rows: int) -> None:
-    ws = wb.create_sheet(title)
-    for i, w in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = w
-    ws.freeze_panes = "A2"
-    last = get_column_letter(max(len(headers), 1))
-    ws.auto_filter.ref = f"A1:{last}{max(n_rows + 1, 1)}"
-    ws.print_options.gridLines = False
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = "9"  # A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = "1:1"
-    head = []
-    for h in headers:
-        c = WriteOnlyCell(ws, value=h)
-        c.font, c.fill, c.alignment, c.border = _HEAD_FONT, _HEAD_FILL, _HEAD_ALIGN, _HEAD_BORDER
-        head.append(c)
-    ws.append(head)
-    # one styled template cell per numeric column; text cells are written plain
-    for row in rows:
-        out = []
-        for v, fmt in zip(row, formats):
-            if fmt is not None and v is not None:
-                c = WriteOnlyCell(ws, value=v)
-                c.number_format = fmt
-                out.append(c)
+    ws = wb.add_worksheet(title)
+    head = wb.add_format({"bold": True, "bg_color": "#E2EFDA", "text_wrap": True, "valign": "vcenter",
+                          "bottom": 1, "bottom_color": "#BFBFBF"})
+    cache: dict[str, Any] = {}
+    for i, (w, fmt) in enumerate(zip(widths, formats)):
+        if fmt is not None and fmt not in cache:
+            cache[fmt] = wb.add_format({"num_format": fmt})
+        ws.set_column(i, i, w, cache.get(fmt) if fmt is not None else None)
+    ws.freeze_panes(1, 0)
+    ws.autofilter(0, 0, max(n_rows, 1), max(len(headers) - 1, 0))
+    ws.set_landscape()
+    ws.set_paper(9)  # A4
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0)
+    ws.set_row(0, 30)
+    ws.write_row(0, 0, list(headers), head)
+    numeric = [fmt is not None for fmt in formats]
+    r = 0
+    for r, row in enumerate(rows, start=1):
+        for c, (v, num) in enumerate(zip(row, numeric)):
+            if v is None:
+                continue
+            if num:
+                ws.write_number(r, c, v)
             else:
-                out.append(_safe_text(v))
-        ws.append(out)
+                ws.write_string(r, c, str(_safe_text(v)))
 
 
 def _values(df: pd.DataFrame, cols: Sequence[tuple[str, str, str, float, str | None]]) -> list[np.ndarray]:
@@ -121,7 +109,8 @@ def _values(df: pd.DataFrame, cols: Sequence[tuple[str, str, str, float, str | N
             v = x.astype(object)
             v[~np.isfinite(x)] = None
             if fmt == INT:
-                v[np.isfinite(x)] = x[np.isfinite(x)].astype(np.int64).tolist()
+                fin = np.isfinite(x)
+                v[fin] = np.array(x[fin].astype(np.int64).tolist() + [None], dtype=object)[:-1]
             out.append(v)
         else:
             v = s.astype(object).to_numpy()
@@ -176,7 +165,8 @@ def write_findings_xlsx(result, path: str | Path, *, lang: str = "zh") -> Path:
         f["next_steps"] = f["next_steps"].astype(object) if "next_steps" in f.columns else None
     hdr = 1 if lang == "zh" else 2
     with atomic_path(path) as tmp:
-        wb = Workbook(write_only=True)
+        wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "strings_to_formulas": False,
+                                            "strings_to_urls": False, "nan_inf_to_errors": True})
         names = SHEETS[lang]
         _sheet(wb, names[0], [c[hdr] for c in VERDICT_COLUMNS], [c[3] for c in VERDICT_COLUMNS],
                [c[4] for c in VERDICT_COLUMNS], _rows(_values(s, VERDICT_COLUMNS)), len(s))
@@ -184,7 +174,7 @@ def write_findings_xlsx(result, path: str | Path, *, lang: str = "zh") -> Path:
                [c[4] for c in FINDING_COLUMNS], _rows(_values(f, FINDING_COLUMNS)), len(f))
         rows = _version_rows(result.meta, lang)
         _sheet(wb, names[2], *_VERSION_HEAD[lang], rows, len(rows))
-        wb.save(tmp)
+        wb.close()
     return Path(path)
 
 

@@ -221,10 +221,27 @@
     return map;
   }
 
-  function start() {
+  function loadData(done) {
+    var node = document.getElementById('ecogis-data');
+    if (node) { done(readJSON(node)); return; }
+    var gz = document.getElementById('ecogis-data-gz');
+    if (!gz) { done(null); return; }
+    if (!window.DecompressionStream || !window.Response || !window.Blob) {
+      var warn = document.getElementById('no-gzip');
+      if (warn) { warn.hidden = false; }
+      done(null);
+      return;
+    }
+    var bin = atob(gz.textContent.trim()), bytes = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) { bytes[i] = bin.charCodeAt(i); }
+    new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'))).text()
+      .then(function (text) { done(JSON.parse(text)); });
+  }
+
+  function start() { loadData(startWith); }
+
+  function startWith(data) {
     var maps = [];
-    var dataNode = document.getElementById('ecogis-data');
-    var data = dataNode ? readJSON(dataNode) : null;
     if (data && data.table) {
       var T = data.table;
       T.provWord = T.provWord || '';
