@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,6 +163,10 @@ def _style_idx(kinds: np.ndarray, zones: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- findings
+# "0.0000公顷（0.00亩）" / "0.0000 ha (0.00 mu)" (with or without a share) in a rule message
+_ZERO_AREA = re.compile(r"(?:重叠)?0\.0000\s*(?:公顷|ha)(?:\s*[（(]\s*0\.00\s*(?:亩|mu)[^）)]*[）)])?")
+
+
 def _finding_text(f: pd.DataFrame, geoms: np.ndarray, site_linear: np.ndarray, lang: str,
                   rule_titles: dict[str, str], site_point: np.ndarray | None = None) -> pd.DataFrame:
     """Display columns of every finding (vectorised)."""
@@ -228,7 +233,18 @@ def _finding_text(f: pd.DataFrame, geoms: np.ndarray, site_linear: np.ndarray, l
     out["rule_id"] = _text(_col(f, "rule_id"))
     out["rule_title"] = _text(_col(f, "rule_title"))
     clean = (lambda s: _map_unique(s, clean_official)) if lang == "zh" else (lambda s: s)
-    out["message"] = clean(_text(_col(f, "message")))
+    msg = clean(_text(_col(f, "message")))
+    point_rows = overlap & (site_point if site_point is not None else np.zeros(len(f), dtype=bool))
+    if crossing.any() or point_rows.any():  # a line or a point has no area: say the length crossed / "inside"
+        m = msg.to_numpy(dtype=object).copy()
+        unit = "米" if lang == "zh" else " m"
+        for i in np.flatnonzero(crossing):
+            m[i] = _ZERO_AREA.sub(f"{'穿越' if lang == 'zh' else 'crossing '}{s_len[i]}{unit}", m[i])
+        inside = "（点位位于其范围内）" if lang == "zh" else " (the point lies inside)"
+        for i in np.flatnonzero(point_rows):
+            m[i] = _ZERO_AREA.sub(inside, m[i])
+        msg = pd.Series(m, index=msg.index)
+    out["message"] = msg
     basis = clean(_text(_col(f, "basis")))
     if "basis_verified" in f.columns:
         unverified = f["basis_verified"].astype(object).map(lambda v: v is False or v == 0 or v == "false")
