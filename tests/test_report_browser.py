@@ -172,6 +172,13 @@ def test_batch_report_in_the_browser(browser, batch):  # noqa: F811
         pg.page.select_option("#site-list select", index=1)
         assert 0 < rows.count() <= 50
         assert pg.page.evaluate("document.querySelectorAll('canvas.ecogis-points').length") == 1
+        # the canvas points sit where Leaflet puts their coordinates
+        off = pg.page.evaluate("""() => { const P = window.ecogisPoints, m = P._map; let worst = 0;
+            for (let k = 0; k < P._x.length; k += 7) {
+                const q = m.latLngToContainerPoint([P._y[k], P._x[k]]);
+                worst = Math.max(worst, Math.abs(q.x - P._px[2 * k]), Math.abs(q.y - P._px[2 * k + 1])); }
+            return worst; }""")
+        assert off < 1.0, off
         assert pg.page.evaluate("document.querySelectorAll('section.site').length") == 0
         link = pg.page.locator("#site-table tbody a[href^='sites/']").first
         href = link.get_attribute("href")

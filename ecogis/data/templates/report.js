@@ -136,6 +136,14 @@
     _hide: function () { this._canvas.style.visibility = 'hidden'; },
     _draw: function () {
       var map = this._map, size = map.getSize(), dpr = window.devicePixelRatio || 1, c = this._canvas;
+      var n = this._x.length, k;
+      if (!this._p0) {  // projected once at zoom 0; every redraw only scales and shifts
+        this._p0 = new Float64Array(2 * n);
+        for (k = 0; k < n; k++) {
+          var q = map.project([this._y[k], this._x[k]], 0);
+          this._p0[2 * k] = q.x; this._p0[2 * k + 1] = q.y;
+        }
+      }
       var tl = map.containerPointToLayerPoint([0, 0]);
       L.DomUtil.setPosition(c, tl);
       c.width = size.x * dpr; c.height = size.y * dpr;
@@ -144,16 +152,20 @@
       var ctx = c.getContext('2d');
       ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
       var r = map.getZoom() >= 12 ? 6 : 4.5;
-      this._px = new Float32Array(this._x.length * 2);
-      for (var k = this._x.length - 1; k >= 0; k--) {  // the worst sites (first) are drawn last, on top
-        var p = map.latLngToContainerPoint([this._y[k], this._x[k]]);
-        this._px[2 * k] = p.x; this._px[2 * k + 1] = p.y;
-        if (p.x < -r || p.y < -r || p.x > size.x + r || p.y > size.y + r) { continue; }
+      var f = map.options.crs.scale(map.getZoom()) / map.options.crs.scale(0);
+      var origin = map.getPixelOrigin(), pane = map.containerPointToLayerPoint([0, 0]);
+      var ox = origin.x + pane.x, oy = origin.y + pane.y;
+      this._px = new Float32Array(2 * n);
+      ctx.lineWidth = 1; ctx.strokeStyle = '#fff';
+      for (k = n - 1; k >= 0; k--) {  // the worst sites (first) are drawn last, on top
+        var x = this._p0[2 * k] * f - ox, y = this._p0[2 * k + 1] * f - oy;
+        this._px[2 * k] = x; this._px[2 * k + 1] = y;
+        if (x < -r || y < -r || x > size.x + r || y > size.y + r) { continue; }
         ctx.beginPath();
-        ctx.arc(p.x, p.y, r, 0, 6.2832);
+        ctx.arc(x, y, r, 0, 6.2832);
         ctx.fillStyle = this._c[k];
         ctx.fill();
-        ctx.lineWidth = 1; ctx.strokeStyle = '#fff'; ctx.stroke();
+        ctx.stroke();
       }
     },
     _click: function (e) {
@@ -178,7 +190,7 @@
       lyr.addTo(map);
     });
     var colours = T.v.map(function (v) { return T.colours[v]; });
-    new PointLayer(O.x, O.y, colours, function (i, ll) {
+    window.ecogisPoints = new PointLayer(O.x, O.y, colours, function (i, ll) {
       var box = el('div');
       var h = el('div'); h.appendChild(badge(T, T.v[i])); h.appendChild(document.createTextNode(' '));
       h.appendChild(el('b', null, T.id[i] + ' ' + (T.name[i] || ''))); box.appendChild(h);
