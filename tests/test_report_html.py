@@ -261,3 +261,21 @@ def test_findings_xlsx_is_desk_ready(xlh):
     assert len(fvals) == len(result.findings)
     lin = [r for r in fvals if r[fh.index("地块编号")] == "XLH-02"]
     assert lin and all(r[fh.index("穿越长度(米)")] > 0 and r[fh.index("穿越处数")] >= 1 for r in lin)
+
+
+def test_review_map_draws_the_county_as_its_boundary_line():
+    """The review map cuts context to the view; the county is a line, so the cut is not drawn as a boundary."""
+    from ecogis.render import webmap
+
+    site = gpd.GeoDataFrame({"site_id": ["S1"], "name": ["地块"]}, geometry=[shapely.box(116.0, 44.0, 116.01, 44.01)],
+                            crs=4490)
+    county = gpd.GeoDataFrame({"name": ["县"]}, geometry=[shapely.box(116.005, 43.0, 118.0, 45.0)], crs=4490)
+    html = webmap.to_html(webmap.review_map(site, None, {"admin": county}, context_extent=3.0))
+    types = re.findall(r'"geometry":\{"type":"(\w+)"', html)
+    assert "LineString" in types
+    # every polygon drawn (the site; the mini-map's outline) has only original vertices: no cut rectangle
+    original = {(round(x, 4), round(y, 4)) for g in (site.geometry.iloc[0], county.geometry.iloc[0])
+                for x, y in shapely.get_coordinates(g)}
+    for coords in re.findall(r'"type":"Polygon","coordinates":(\[\[.*?\]\]\])', html):
+        pts = {(round(x, 4), round(y, 4)) for x, y in json.loads(coords)[0]}
+        assert pts <= original, pts - original

@@ -462,7 +462,7 @@ def build_model(result, context: dict[str, gpd.GeoDataFrame] | None = None, *, l
 
     # ---- which sites are shown in detail
     vrank = verdict.map(VERDICT_RANK).fillna(0).to_numpy(dtype=float)
-    worst_order = np.lexsort((np.arange(n), -total_ha, -counts.sum(axis=1), -vrank))
+    worst_order = np.lexsort((np.arange(n), -total_ha, -counts.sum(axis=1), provisional.astype(int), -vrank))
     flagged = has_f | ~verdict.isin(["clear"]).to_numpy()
     inline = n <= inline_max
     if inline:
