@@ -279,3 +279,29 @@ def test_review_map_draws_the_county_as_its_boundary_line():
     for coords in re.findall(r'"type":"Polygon","coordinates":(\[\[.*?\]\]\])', html):
         pts = {(round(x, 4), round(y, 4)) for x, y in json.loads(coords)[0]}
         assert pts <= original, pts - original
+
+
+def test_columns_of_the_verdict_and_rules_work_are_rendered(tmp_path):
+    """``incomplete`` / ``provisional`` (issue 11) and ``condition``, ``question``, ``citation``, ``basis_verified``."""
+    import copy
+
+    result = ecogis.screen(SAMPLE / "sites" / "xilinhot.geojson", WS, progress=False)
+    r = copy.copy(result)
+    r.sites = result.sites.copy()
+    r.findings = result.findings.copy()
+    r.sites["provisional"] = r.sites["site_id"] == "XLH-03"
+    r.sites.loc[r.sites["site_id"] == "XLH-04", "verdict"] = "incomplete"
+    first = r.findings.index[r.findings["site_id"] == "XLH-03"][0]
+    r.findings["condition"] = ""
+    r.findings["question"] = ""
+    r.findings["citation"] = ""
+    r.findings["basis_verified"] = True
+    r.findings.loc[first, ["condition", "question", "citation", "basis_verified"]] = [
+        "如属高耗水行业", "请说明项目所属行业", "《测试规划》第三章", False]
+    write_report_files(r, tmp_path)
+    secs = _sections((tmp_path / "report.html").read_text(encoding="utf-8"))
+    s3, s4 = secs["XLH-03"], secs["XLH-04"]
+    assert "待定（缺行业代码）" in s3 and "（待定，缺行业代码）：" in s3
+    assert "条件：</span>如属高耗水行业" in s3 and "待确认：</span>请说明项目所属行业" in s3
+    assert "出处：</span>《测试规划》第三章" in s3 and "（条文出处待核实）" in s3
+    assert "数据不全" in s4 and "已覆盖部分" in s4 and s4.count('<td class="what"') > 0

@@ -15,21 +15,30 @@ FORMATS = ("html", "json", "xlsx", "gpkg")
 MAX_DISPLAY_CHARS = 2000
 
 
-def clip_text(value, limit: int = MAX_DISPLAY_CHARS):
-    """``value`` cut to ``limit`` characters with a visible marker, if it is a longer string."""
+def clip_text(value, limit: int = MAX_DISPLAY_CHARS, lang: str | None = None):
+    """``value`` cut to ``limit`` characters with a visible marker, if it is a longer string.
+
+    The marker is Chinese for ``lang="zh"``, English for ``"en"`` and both when no language is given.
+    """
     if isinstance(value, str) and len(value) > limit:
+        if lang == "zh":
+            return value[:limit] + f"…（截断，共{len(value):,}字符）"
+        if lang == "en":
+            return value[:limit] + f"… (truncated, {len(value):,} characters)"
         return value[:limit] + f"…（截断，共{len(value):,}字符 / truncated, {len(value):,} characters）"
     return value
 
 
-def clip_frame(frame):
+def clip_frame(frame, lang: str | None = None):
     """A copy of ``frame`` with every text column clipped for display."""
     out = frame.copy()
     for col in out.columns:
         if col != getattr(out, "_geometry_column_name", None) and (
             out[col].dtype == object or pd.api.types.is_string_dtype(out[col])
         ):
-            out[col] = out[col].map(clip_text)
+            long = out[col].map(lambda v: isinstance(v, str) and len(v) > MAX_DISPLAY_CHARS)
+            if long.any():
+                out.loc[long, col] = out.loc[long, col].map(lambda v: clip_text(v, lang=lang))
     return out
 
 
@@ -68,9 +77,9 @@ def context_layers(result) -> dict[str, gpd.GeoDataFrame]:
 class _Display:
     """A screening result with every text clipped for display (what the HTML report shows)."""
 
-    def __init__(self, result) -> None:
-        self.sites = clip_frame(result.sites)
-        self.findings = clip_frame(result.findings)
+    def __init__(self, result, lang: str | None = None) -> None:
+        self.sites = clip_frame(result.sites, lang)
+        self.findings = clip_frame(result.findings, lang)
         self.meta = result.meta
         self.not_evaluated = getattr(result, "not_evaluated", None)
         self.notes = getattr(result, "notes", None)
@@ -105,5 +114,5 @@ def write_outputs(result, out_dir: str | Path, *, formats: Iterable[str] = FORMA
     if "gpkg" in fmts:
         written.append(write_gpkg(result, out / "conflicts.gpkg"))
     if "html" in fmts:
-        written += write_report_files(_Display(result), out, lang=lang, context=context_layers(result))
+        written += write_report_files(_Display(result, lang), out, lang=lang, context=context_layers(result))
     return written
