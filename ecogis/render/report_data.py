@@ -179,8 +179,9 @@ def _finding_text(f: pd.DataFrame, geoms: np.ndarray, site_linear: np.ndarray, l
     kind_words = _map_unique(kinds, lambda k: kind_text(k, lang))
     name = _text(_col(f, "feature_name"))
     zone = _text(_col(f, "zone"))
-    feat = kind_words.where(name == "", kind_words + "“" + name + "”")
-    feat = feat.where(zone == "", feat + "（" + zone + "）")
+    q0, q1, z0, z1 = ("“", "”", "（", "）") if lang == "zh" else (" “", "”", " (", ")")
+    feat = kind_words.where(name == "", kind_words + q0 + name + q1)
+    feat = feat.where(zone == "", feat + z0 + zone + z1)
     out["feature"] = feat
     out["kind"] = kinds
     out["zone"] = zone

@@ -122,7 +122,7 @@ def _context(model: ReportModel, page: str, sections: list[dict[str, Any]], *, i
             data_gz = base64.b64encode(gzip.compress(data.encode("utf-8"), 6, mtime=0)).decode("ascii")
             data = None
     ctx = {
-        "appendix": _appendix(model),
+        "appendix": _appendix(model), "colon": "：" if lang == "zh" else ": ",
         "lang": lang, "L": model.L, "meta": model.meta, "page": page, "sections": sections,
         "summary": model.summary, "n_sites": model.n_sites, "pages_cut": model.pages_cut,
         "max_pages": model.max_pages, "summary_line": _summary_line(model),
