@@ -97,6 +97,16 @@ def inject(monkeypatch):
                 raise Injected("injected: disk full in Workbook.save")
 
             monkeypatch.setattr(openpyxl.Workbook, "save", save)
+            import xlsxwriter  # findings.xlsx is streamed by XlsxWriter
+
+            real_close = xlsxwriter.Workbook.close
+
+            def xw_close(self):
+                real_close(self)
+                _half(self.filename)
+                raise Injected("injected: disk full in xlsxwriter Workbook.close")
+
+            monkeypatch.setattr(xlsxwriter.Workbook, "close", xw_close)
         elif kind == "zip":
             import zipfile
 

@@ -164,7 +164,7 @@ def test_long_text_is_clipped_in_html_but_kept_in_json(tmp_path):
     write_outputs(res, tmp_path, formats=["html", "json"])
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert len(html) < 2_000_000
-    assert "truncated, 200,008 characters" in html
+    assert "截断，共200,008字符" in html  # the zh report's marker (the en report says "truncated, … characters")
     assert "<b>长</b>" not in html
     doc = (tmp_path / "findings.json").read_text(encoding="utf-8")
     assert long_name in doc

@@ -17,21 +17,30 @@ EXTRA_FORMATS = ("jsonl",)
 MAX_DISPLAY_CHARS = 2000
 
 
-def clip_text(value, limit: int = MAX_DISPLAY_CHARS):
-    """``value`` cut to ``limit`` characters with a visible marker, if it is a longer string."""
+def clip_text(value, limit: int = MAX_DISPLAY_CHARS, lang: str | None = None):
+    """``value`` cut to ``limit`` characters with a visible marker, if it is a longer string.
+
+    The marker is Chinese for ``lang="zh"``, English for ``"en"`` and both when no language is given.
+    """
     if isinstance(value, str) and len(value) > limit:
+        if lang == "zh":
+            return value[:limit] + f"…（截断，共{len(value):,}字符）"
+        if lang == "en":
+            return value[:limit] + f"… (truncated, {len(value):,} characters)"
         return value[:limit] + f"…（截断，共{len(value):,}字符 / truncated, {len(value):,} characters）"
     return value
 
 
-def clip_frame(frame):
+def clip_frame(frame, lang: str | None = None):
     """A copy of ``frame`` with every text column clipped for display."""
     out = frame.copy()
     for col in out.columns:
         if col != getattr(out, "_geometry_column_name", None) and (
             out[col].dtype == object or pd.api.types.is_string_dtype(out[col])
         ):
-            out[col] = out[col].map(clip_text)
+            long = out[col].map(lambda v: isinstance(v, str) and len(v) > MAX_DISPLAY_CHARS)
+            if long.any():
+                out.loc[long, col] = out.loc[long, col].map(lambda v: clip_text(v, lang=lang))
     return out
 
 
@@ -55,6 +64,17 @@ def context_layers(result) -> dict[str, gpd.GeoDataFrame]:
     return dict(getattr(result, "context", None) or {})
 
 
+class _Display:
+    """A screening result with every text clipped for display (what the HTML report shows)."""
+
+    def __init__(self, result, lang: str | None = None) -> None:
+        self.sites = clip_frame(result.sites, lang)
+        self.findings = clip_frame(result.findings, lang)
+        self.meta = result.meta
+        self.not_evaluated = getattr(result, "not_evaluated", None)
+        self.notes = getattr(result, "notes", None)
+
+
 def review_map_html(result, *, lang: str = "zh") -> str:
     """The self-contained review map of all sites and findings."""
     from ecogis.render.webmap import review_map, to_html
@@ -70,8 +90,9 @@ def write_outputs(result, out_dir: str | Path, *, formats: Iterable[str] = FORMA
 
     ``progress`` shows a bar over the files being written (the CLI turns it on).
     """
-    from ecogis.render.report import findings_document, write_gpkg, write_json, write_xlsx
-    from ecogis.render.report_html import write_report
+    from ecogis.render.report import write_gpkg, write_json
+    from ecogis.render.report_html import write_report_files
+    from ecogis.render.xlsx import write_findings_xlsx
 
     fmts = [f.strip().lower() for f in formats if f.strip()]
     bad = [f for f in fmts if f not in FORMATS + EXTRA_FORMATS]
@@ -92,7 +113,7 @@ def write_outputs(result, out_dir: str | Path, *, formats: Iterable[str] = FORMA
         bar.update()
     if "xlsx" in fmts:
         bar.set_postfix_str("findings.xlsx")
-        written.append(write_xlsx(result, out / "findings.xlsx", lang=lang))
+        written.append(write_findings_xlsx(result, out / "findings.xlsx", lang=lang))
         bar.update()
     if "gpkg" in fmts:
         bar.set_postfix_str("conflicts.gpkg")
@@ -100,8 +121,7 @@ def write_outputs(result, out_dir: str | Path, *, formats: Iterable[str] = FORMA
         bar.update()
     if "html" in fmts:
         bar.set_postfix_str("report.html")
-        doc = clip_doc(findings_document(result))
-        written.append(write_report(doc, out / "report.html", lang=lang, map_html=review_map_html(result, lang=lang)))
+        written += write_report_files(_Display(result, lang), out, lang=lang, context=context_layers(result))
         bar.update()
     bar.close()
     return written

@@ -1,136 +1,213 @@
-"""The reviewer's report: one self-contained HTML file.
+"""The reviewer's report: ``report.html`` and, for large batches, ``sites/<id>.html``.
 
-Jinja2 with autoescaping renders every value from data as text.  The review
-map is embedded as an ``<iframe srcdoc>`` with its scripts inlined, so the file
-opens with no network.
+The pages are rendered from a package template
+(``ecogis/data/templates/report.html.j2``) with autoescaping: every value
+from data is text.  Data for the page's JavaScript travel only as JSON in
+``<script type="application/json">`` blocks with ``<``, ``>`` and ``&``
+escaped, so no value can close the block; the script puts them into the page
+with ``textContent``.  The only code in a page is ecogis's own (Leaflet and
+``report.js``), read from the package and the pinned npm assets.
+
+Up to :data:`~ecogis.render.report_data.INLINE_MAX` sites, ``report.html``
+holds everything and opens offline as one file: the summary, the site table,
+the overview map, and for each site its conclusion line, its map, its
+findings and its 界址点坐标表.  Larger batches keep ``report.html`` small
+(summary, a paginated searchable table from compact JSON, an overview map of
+points) and write a page per flagged site into ``sites/`` (worst first, at
+most :data:`~ecogis.render.report_data.MAX_SITE_PAGES`), sharing the
+stylesheet and scripts in that folder.
 """
 
 from __future__ import annotations
 
+import base64
+import gzip
 import html
+import os
+import shutil
+import tempfile
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from ecogis.fileutil import write_text_atomic
+from ecogis.render import assets
+from ecogis.render.report_data import INLINE_MAX, MAX_SITE_PAGES, ReportModel, build_model
+from ecogis.render.report_text import (
+    LABELS, PROVISIONAL_TEXT, VERDICT_COLOUR, css_string,
+)
+from ecogis.render.webmap import _js
 
-LABELS = {
-    "zh": {
-        "title": "建设项目生态环境空间管控符合性筛查报告", "verdicts": "筛查结论", "site": "地块",
-        "site_id": "地块编号", "name": "项目名称", "industry": "行业代码", "nature": "建设性质", "area": "面积",
-        "verdict": "结论", "coverage": "数据覆盖", "findings": "冲突明细", "rule": "规则", "severity": "严重程度",
-        "layer": "图层", "feature": "要素", "zone": "分区/级别", "overlap": "重叠面积", "pct": "占项目面积",
-        "distance": "最近距离", "basis": "依据", "next_steps": "后续要求", "message": "说明", "none": "未发现冲突",
-        "checked": "已核查图层", "not_evaluated": "未评估的规则（工作空间缺少图层）", "map": "审查地图",
-        "versions": "数据与规则版本", "layer_versions": "图层版本", "rule_files": "规则文件", "inputs": "输入文件",
-        "ecogis": "ecogis 版本", "generated": "生成时间 (UTC)", "area_method": "面积计算方法", "hectare": "公顷",
-        "mu": "亩", "metre": "米", "source": "规划出处", "file": "文件", "version": "版本", "features": "要素数",
-        "workspace": "工作空间", "coverage_note": "地块部分或全部位于数据覆盖范围以外，不能给出“未发现冲突”的结论。",
-        "distance_method": "距离计算方法",
-        "no_industry": "未提供行业代码：按最不利情形筛查，所有规则均视为适用（提供 --industry 可得到准确结论）。",
-    },
-    "en": {
-        "title": "Project site screening report", "verdicts": "Verdicts", "site": "Site", "site_id": "Site ID",
-        "name": "Name", "industry": "Industry", "nature": "Nature", "area": "Area", "verdict": "Verdict",
-        "coverage": "Coverage", "findings": "Findings", "rule": "Rule", "severity": "Severity", "layer": "Layer",
-        "feature": "Feature", "zone": "Zone / grade", "overlap": "Overlap", "pct": "Share of site",
-        "distance": "Distance", "basis": "Legal basis", "next_steps": "Next steps", "message": "Message",
-        "none": "No conflict found", "checked": "Checked against", "not_evaluated": "Rules not evaluated (layer missing)",
-        "map": "Review map", "versions": "Data and rule versions", "layer_versions": "Layer versions",
-        "rule_files": "Rule files", "inputs": "Input files", "ecogis": "ecogis version", "generated": "Generated (UTC)",
-        "area_method": "Area method", "hectare": "ha", "mu": "mu", "metre": "m", "source": "Plan source",
-        "file": "File", "version": "Version", "features": "Features", "workspace": "Workspace",
-        "coverage_note": "The site lies partly or wholly outside the data's coverage; it cannot be called clear.",
-        "distance_method": "Distance method",
-        "no_industry": "No industry code was given: every rule was taken to apply, the worst case (give --industry "
-        "for a precise answer).",
-    },
-}
+#: Kept for callers of the earlier API (labels of the report in each language).
+__all__ = ["render_report", "write_report", "write_report_files", "LABELS", "escape"]
 
-_TEMPLATE = r"""<!DOCTYPE html>
-<html lang="{{ 'zh-CN' if lang == 'zh' else 'en' }}"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{ L.title }}</title>
-<style>
-body{font-family:"Noto Sans CJK SC","Microsoft YaHei","PingFang SC",sans-serif;margin:24px;color:#222;max-width:1200px}
-h1{font-size:22px}h2{font-size:18px;border-bottom:2px solid #2b6e3f;padding-bottom:4px;margin-top:28px}
-h3{font-size:16px;margin-top:20px}table{border-collapse:collapse;width:100%;margin:8px 0;font-size:13px}
-th,td{border:1px solid #ccc;padding:4px 6px;text-align:left;vertical-align:top}th{background:#eef3ee}
-.sev{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-weight:600;white-space:nowrap}
-.prohibited{background:#c0392b}.restricted{background:#e67e22}.review{background:#b7950b}.notice{background:#2e86c1}
-.clear{background:#27ae60}.not_covered{background:#7f8c8d}.small{font-size:12px;color:#555}
-.note{background:#fdf2e9;border-left:4px solid #e67e22;padding:6px 10px}
-iframe{width:100%;height:720px;border:1px solid #ccc}code{font-size:11px;word-break:break-all}
-@media print{iframe{height:420px}}
-</style></head><body>
-<h1>{{ L.title }}</h1>
-<p class="small">{{ L.generated }}: {{ meta.generated_at }} · {{ L.ecogis }} {{ meta.ecogis_version }} · {{ L.workspace }}: {{ meta.workspace }}</p>
-<h2>{{ L.verdicts }}</h2>
-<table><tr><th>{{ L.site_id }}</th><th>{{ L.name }}</th><th>{{ L.industry }}</th><th>{{ L.nature }}</th>
-<th>{{ L.area }} ({{ L.hectare }} / {{ L.mu }})</th><th>{{ L.verdict }}</th><th>{{ L.coverage }}</th></tr>
-{% for s in sites %}<tr><td><a href="#site-{{ loop.index }}">{{ s.site_id }}</a></td><td>{{ s.name }}</td><td>{{ s.industry or '' }}</td>
-<td>{{ s.nature or '' }}</td><td>{{ '%.4f'|format(s.area_ha) }} / {{ '%.2f'|format(s.area_mu) }}</td>
-<td><span class="sev {{ s.verdict }}">{{ sev[s.verdict] }}</span></td><td>{{ s.coverage }} ({{ '%.1f'|format(s.covered_pct) }}%)</td></tr>
-{% endfor %}</table>
-{% if map_html %}<h2>{{ L.map }}</h2><iframe title="{{ L.map }}" srcdoc="{{ map_html }}"></iframe>{% endif %}
-{% for s in sites %}
-<h2 id="site-{{ loop.index }}">{{ L.site }} {{ s.site_id }} · {{ s.name }} <span class="sev {{ s.verdict }}">{{ sev[s.verdict] }}</span></h2>
-<p>{{ L.area }}: {{ '%.4f'|format(s.area_ha) }} {{ L.hectare }} ({{ '%.2f'|format(s.area_mu) }} {{ L.mu }}){% if s.length_m %} · {{ '%.0f'|format(s.length_m) }} {{ L.metre }}{% endif %}
- · {{ L.industry }} {{ s.industry or '—' }} · {{ L.nature }} {{ s.nature or '—' }}</p>
-{% if not s.industry %}<p class="note">{{ L.no_industry }}</p>{% endif %}
-{% if s.coverage != 'full' %}<p class="note">{{ L.coverage_note }} ({{ '%.1f'|format(s.covered_pct) }}%)</p>{% endif %}
-<p class="small">{{ L.checked }}: {{ s.checked_layers|join(', ') or '—' }}</p>
-{% if s.not_evaluated %}<p class="note">{{ L.not_evaluated }}: {{ s.not_evaluated|join(', ') }}</p>{% endif %}
-{% if not s.findings %}<p>{{ L.none }}.</p>{% endif %}
-{% for sevname, items in s.groups %}<h3><span class="sev {{ sevname }}">{{ sev[sevname] }}</span> ({{ items|length }})</h3>
-<table><tr><th>{{ L.rule }}</th><th>{{ L.feature }}</th><th>{{ L.overlap }}</th><th>{{ L.message }}</th><th>{{ L.basis }}</th><th>{{ L.next_steps }}</th></tr>
-{% for f in items %}<tr><td><b>{{ f.rule_id }}</b><br>{{ f.rule_title }}{% if f.source %}<br><span class="small">{{ L.source }}: {{ f.source }}</span>{% endif %}</td>
-<td>{{ f.layer_kind }}: {{ f.feature_name or '—' }}{% if f.zone %} ({{ f.zone }}){% endif %}</td>
-<td>{% if f.overlap_ha is not none %}{{ '%.4f'|format(f.overlap_ha) }} {{ L.hectare }}<br>{{ '%.2f'|format(f.overlap_mu) }} {{ L.mu }}{% if f.overlap_pct is not none %}<br>{{ '%.2f'|format(f.overlap_pct) }}%{% endif %}{% endif %}
-{% if f.distance_m is not none and f.overlap_ha is none %}{{ L.distance }} {{ '%.0f'|format(f.distance_m) }} {{ L.metre }}{% endif %}</td>
-<td>{{ f.message }}</td><td>{{ f.basis }}</td><td>{% for st in f.next_steps %}{{ st }}{% if not loop.last %}<br>{% endif %}{% endfor %}</td></tr>
-{% endfor %}</table>{% endfor %}
-{% endfor %}
-<h2>{{ L.versions }}</h2>
-<p>{{ L.area_method }}: {{ meta.area_method_text[lang] if meta.area_method_text is mapping else meta.area_method }}<br>
-{{ L.distance_method }}: {{ meta.distance_method }}</p>
-<h3>{{ L.layer_versions }}</h3>
-<table><tr><th>{{ L.layer }}</th><th>{{ L.version }}</th><th>{{ L.features }}</th><th>SHA-256</th><th>{{ L.file }}</th></tr>
-{% for kind, li in meta.layers.items() %}<tr><td>{{ kind }}</td><td>{{ li.version }}</td><td>{{ li.feature_count }}</td><td><code>{{ li.sha256 }}</code></td><td class="small">{{ li.source }}</td></tr>{% endfor %}
-</table>
-<h3>{{ L.rule_files }}</h3>
-<table><tr><th>{{ L.file }}</th><th>{{ L.version }}</th><th>SHA-256</th></tr>
-{% for rf in meta.rule_files %}<tr><td>{{ rf.path or rf.file }}</td><td>{{ rf.version }}</td><td><code>{{ rf.sha256 }}</code></td></tr>{% endfor %}
-</table>
-{% if meta.inputs %}<h3>{{ L.inputs }}</h3><table><tr><th>{{ L.file }}</th><th>SHA-256</th></tr>
-{% for i in meta.inputs %}<tr><td>{{ i.path }}</td><td><code>{{ i.sha256 }}</code></td></tr>{% endfor %}</table>{% endif %}
-</body></html>
-"""
+#: Site-table data larger than this many characters are embedded gzipped (base64) and unpacked by the page
+#: with the browser's ``DecompressionStream`` (Chromium 80+, Firefox 113+, Safari 16.4+).
+GZIP_ABOVE = 1_000_000
 
-_ENV = jinja2.Environment(autoescape=True, undefined=jinja2.ChainableUndefined)
+_MISSING_SHA = {"zh": "（未记录）", "en": "(not recorded)"}
 
 
-def render_report(doc: dict[str, Any], *, lang: str = "zh", map_html: str | None = None) -> str:
-    """Render the report from a findings document (see :func:`ecogis.render.report.findings_document`)."""
-    from ecogis.screening.engine import SEVERITIES, SEVERITY_TEXT
-
-    sev = {k: v[lang] for k, v in SEVERITY_TEXT.items()}
-    sites = []
-    for s in doc["sites"]:
-        groups = [(name, [f for f in s["findings"] if f["severity"] == name]) for name in SEVERITIES]
-        sites.append({**s, "groups": [(n, items) for n, items in groups if items]})
-    # srcdoc is an attribute: autoescape turns the map's HTML into a safe attribute value
-    return _ENV.from_string(_TEMPLATE).render(
-        L=LABELS[lang], lang=lang, sev=sev, sites=sites, meta=doc["meta"], map_html=map_html
-    )
+def _safe_json(text: str) -> Markup:
+    """JSON text for a ``<script type="application/json">`` block: ``<``, ``>`` and ``&`` escaped."""
+    return Markup(str(text).replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+                  .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
-def write_report(doc: dict[str, Any], path: str | Path, *, lang: str = "zh", map_html: str | None = None) -> Path:
-    """Write ``report.html`` atomically."""
-    return write_text_atomic(path, render_report(doc, lang=lang, map_html=map_html))
+@lru_cache(maxsize=1)
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("ecogis", "data/templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=False, lstrip_blocks=False)
+    env.filters["safe_json"] = _safe_json
+    return env
+
+
+def _package_text(name: str) -> str:
+    loader = _env().loader
+    assert loader is not None
+    source, _, _ = loader.get_source(_env(), name)
+    return source
+
+
+def _page_css(model: ReportModel, sections: list[dict[str, Any]]) -> Markup:
+    """``@page`` rules: A4 portrait, the report title and date on top, page numbers below;
+    a named page per site whose header names the site.  Data reach CSS only as escaped strings."""
+    L, meta = model.L, model.meta
+    date = f"{L['generated']} {meta['date']}"
+    if model.lang == "zh":
+        pages = '"第 " counter(page) " 页 / 共 " counter(pages) " 页"'
+    else:
+        pages = '"Page " counter(page) " of " counter(pages)'
+    base = ("@page { size: A4 portrait; margin: 18mm 15mm 16mm 15mm;"
+            f" @top-left {{ content: {css_string(L['title'])}; font-size: 8.5pt; color: #555; }}"
+            f" @top-right {{ content: {css_string(date)}; font-size: 8.5pt; color: #555; }}"
+            f" @bottom-center {{ content: {pages}; font-size: 8.5pt; color: #555; }} }}\n")
+    rules = [base]
+    for s in sections:
+        head = f"{L['site']} {s['id']}" + (f" · {s['name']}" if s["name"] else "")
+        rules.append(f"@page site-{s['n']} {{ @top-left {{ content: {css_string(head[:60])}; font-size: 8.5pt;"
+                     f" color: #555; }} }}\n#site-{s['n']} {{ page: site-{s['n']}; }}\n")
+    return Markup("".join(rules))
+
+
+def _summary_line(model: ReportModel) -> str:
+    L, lang = model.L, model.lang
+    parts = [f"{v['text']} {v['count']:,}" for v in model.summary["by_verdict"]]
+    if lang == "zh":
+        line = f"共 {model.n_sites:,} 个地块：" + "，".join(p + " 个" for p in parts) + "。"
+        if model.summary["n_provisional"]:
+            line += f"其中 {model.summary['n_provisional']:,} 个地块缺行业代码，结论待定。"
+        line += f"共发现冲突 {model.summary['n_findings']:,} 项。"
+    else:
+        line = f"{model.n_sites:,} sites: " + ", ".join(parts) + "."
+        if model.summary["n_provisional"]:
+            line += f" {model.summary['n_provisional']:,} without an industry code (provisional)."
+        line += f" {model.summary['n_findings']:,} findings."
+    return line
+
+
+def _context(model: ReportModel, page: str, sections: list[dict[str, Any]], *, inline_assets: bool,
+             asset_prefix: str = "") -> dict[str, Any]:
+    lang = model.lang
+    table = dict(model.table)
+    table["provWord"] = "（待定，缺行业代码）" if lang == "zh" else " (provisional)"
+    table["cols"] = [model.L[k] for k in ("site_id", "name", "verdict", "conclusion", "area", "counts")]
+    data = data_gz = None
+    if page == "report" and model.n_sites > 1:
+        data = _js({"table": table, "overview": model.overview})
+        if len(data) > GZIP_ABOVE:  # large batches: the data gzipped (base64), unpacked by the browser
+            data_gz = base64.b64encode(gzip.compress(data.encode("utf-8"), 6, mtime=0)).decode("ascii")
+            data = None
+    ctx = {
+        "appendix": _appendix(model), "colon": "：" if lang == "zh" else ": ",
+        "lang": lang, "L": model.L, "meta": model.meta, "page": page, "sections": sections,
+        "summary": model.summary, "n_sites": model.n_sites, "pages_cut": model.pages_cut,
+        "max_pages": model.max_pages, "summary_line": _summary_line(model),
+        "sev_colour": VERDICT_COLOUR, "prov_text": PROVISIONAL_TEXT[lang], "missing_sha": _MISSING_SHA[lang],
+        "data_json": data, "data_gz": data_gz, "styles_json": _js(model.styles), "page_css": _page_css(model, sections),
+        "inline_assets": inline_assets, "asset_prefix": asset_prefix,
+    }
+    if inline_assets:
+        ctx.update(leaflet_css=Markup(assets.read_asset("leaflet_css")),
+                   report_css=Markup(_package_text("report.css").replace("</", "<\\/")),
+                   leaflet_js=Markup(assets.read_asset("leaflet_js")),
+                   report_js=Markup(_package_text("report.js").replace("</", "<\\/")))
+    return ctx
+
+
+def _appendix(model: ReportModel) -> Markup:
+    """The disclaimer and data-version tables (the same on every page of a report; rendered once)."""
+    cached = getattr(model, "_appendix_html", None)
+    if cached is None:
+        cached = Markup(_env().get_template("appendix.html.j2").render(
+            L=model.L, meta=model.meta, lang=model.lang, missing_sha=_MISSING_SHA[model.lang]))
+        model._appendix_html = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def render_model(model: ReportModel) -> str:
+    """``report.html`` of a model (see :func:`ecogis.render.report_data.build_model`)."""
+    sections = model.sections if model.inline else []
+    return _env().get_template("report.html.j2").render(**_context(model, "report", sections, inline_assets=True))
+
+
+def render_site_page(model: ReportModel, section: dict[str, Any]) -> str:
+    """``sites/<id>.html``: one site's detail, using the stylesheet and scripts beside it."""
+    return _env().get_template("report.html.j2").render(
+        **_context(model, "site", [section], inline_assets=False, asset_prefix=""))
+
+
+def render_report(result, *, lang: str = "zh", context: dict | None = None) -> str:
+    """``report.html`` of a screening result, as text (all sites inline when few; see the module notes)."""
+    return render_model(build_model(result, context, lang=lang))
+
+
+def write_report_files(result, out_dir: str | Path, *, lang: str = "zh", context: dict | None = None,
+                       inline_max: int = INLINE_MAX, max_pages: int = MAX_SITE_PAGES) -> list[Path]:
+    """Write ``report.html`` (and ``sites/`` for large batches) into ``out_dir``; return the paths written."""
+    out = Path(out_dir)
+    model = build_model(result, context, lang=lang, inline_max=inline_max, max_pages=max_pages)
+    written = [write_text_atomic(out / "report.html", render_model(model))]
+    site_dir = out / "sites"
+    if not model.inline and model.sections:
+        # every page is written into a fresh folder that replaces ``sites/`` in one rename at the end
+        tmp = Path(tempfile.mkdtemp(prefix=".sites-", dir=out))
+        try:
+            for name, text in (("leaflet.js", assets.read_asset("leaflet_js")),
+                               ("leaflet.css", assets.read_asset("leaflet_css")),
+                               ("report.js", _package_text("report.js")),
+                               ("report.css", _package_text("report.css"))):
+                (tmp / name).write_text(text, encoding="utf-8")
+            template = _env().get_template("report.html.j2")
+            for s in model.sections:
+                page = template.render(**_context(model, "site", [s], inline_assets=False))
+                (tmp / f"{s['file']}.html").write_text(page, encoding="utf-8")
+            old = None
+            if site_dir.exists():
+                old = out / f".sites-old-{os.getpid()}"
+                site_dir.rename(old)
+            tmp.rename(site_dir)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        written.append(site_dir)
+    elif site_dir.is_dir():
+        shutil.rmtree(site_dir)  # per-site pages of an earlier, larger run in this folder
+    return written
+
+
+def write_report(result, path: str | Path, *, lang: str = "zh", context: dict | None = None) -> Path:
+    """Write one report page with every site inline to ``path`` atomically (for small batches)."""
+    model = build_model(result, context, lang=lang, inline_max=max(len(result.sites), 1))
+    return write_text_atomic(path, render_model(model))
 
 
 def escape(text: Any) -> str:
     """HTML-escape ``text`` (for callers building small fragments)."""
     return html.escape("" if text is None else str(text), quote=True)
+

@@ -1204,7 +1204,12 @@ def review_map(site_gdf: gpd.GeoDataFrame, findings_gdf: gpd.GeoDataFrame | None
     for kind, gdf in (context or {}).items():
         if gdf is None or not len(gdf):
             continue
-        frame = _clip_context(_lonlat_frame(gdf, f"context {kind}"), ext)
+        src = _lonlat_frame(gdf, f"context {kind}")
+        if kind == "admin":
+            # the county is drawn as its boundary line, cut to the view: a cut edge is never drawn as a boundary
+            src = src.set_geometry(gpd.GeoSeries(shapely.boundary(np.asarray(src.geometry.values, dtype=object)),
+                                                 index=src.index, crs=src.crs))
+        frame = _clip_context(src, ext)
         if not len(frame):
             continue
         if kind == "admin":
