@@ -69,7 +69,9 @@ def findings_document(result) -> dict[str, Any]:
             "not_evaluated": [s for s in str(rec["not_evaluated"]).split(", ") if s],
             "findings": items,
         })
-    return {"meta": result.meta, "sites": sites}
+    from ecogis.accesslist.output import access_document  # 准入清单对照 (issue 15)
+
+    return {"meta": result.meta, "sites": sites, **({"accesslist": a} if (a := access_document(result)) else {})}
 
 
 def write_json(result, path: str | Path) -> Path:
@@ -131,6 +133,9 @@ def write_xlsx(result, path: str | Path, *, lang: str = "zh") -> Path:
                  for k, v in result.meta.items()]
             )
             meta.to_excel(xw, sheet_name="版本 versions", index=False)
+            from ecogis.accesslist.output import access_sheet  # sheet 准入清单对照 (issue 15)
+
+            access_sheet(result, xw, lang=lang)
     return Path(path)
 
 

@@ -92,7 +92,7 @@ iframe{width:100%;height:720px;border:1px solid #ccc}code{font-size:11px;word-br
 <td>{{ f.message }}</td><td>{{ f.basis }}</td><td>{% for st in f.next_steps %}{{ st }}{% if not loop.last %}<br>{% endif %}{% endfor %}</td></tr>
 {% endfor %}</table>{% endfor %}
 {% endfor %}
-<h2>{{ L.versions }}</h2>
+{{ accesslist_html }}<h2>{{ L.versions }}</h2>
 <p>{{ L.area_method }}: {{ meta.area_method_text[lang] if meta.area_method_text is mapping else meta.area_method }}<br>
 {{ L.distance_method }}: {{ meta.distance_method }}</p>
 <h3>{{ L.layer_versions }}</h3>
@@ -113,6 +113,9 @@ _ENV = jinja2.Environment(autoescape=True, undefined=jinja2.ChainableUndefined)
 
 def render_report(doc: dict[str, Any], *, lang: str = "zh", map_html: str | None = None) -> str:
     """Render the report from a findings document (see :func:`ecogis.render.report.findings_document`)."""
+    import markupsafe
+
+    from ecogis.accesslist.output import access_html
     from ecogis.screening.engine import SEVERITIES, SEVERITY_TEXT
 
     sev = {k: v[lang] for k, v in SEVERITY_TEXT.items()}
@@ -122,7 +125,8 @@ def render_report(doc: dict[str, Any], *, lang: str = "zh", map_html: str | None
         sites.append({**s, "groups": [(n, items) for n, items in groups if items]})
     # srcdoc is an attribute: autoescape turns the map's HTML into a safe attribute value
     return _ENV.from_string(_TEMPLATE).render(
-        L=LABELS[lang], lang=lang, sev=sev, sites=sites, meta=doc["meta"], map_html=map_html
+        L=LABELS[lang], lang=lang, sev=sev, sites=sites, meta=doc["meta"], map_html=map_html,
+        accesslist_html=markupsafe.Markup(access_html(doc, lang=lang)),  # escaped by its own template (issue 15)
     )
 
 

@@ -385,7 +385,10 @@ def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, input
         "lang": lang,
         "not_evaluated_rules": not_eval["rule_id"].tolist(),
     }
-    return ScreenResult(sites=out_sites, findings=findings, not_evaluated=not_eval, meta=meta, notes=notes)
+    from ecogis.accesslist.screen import screen_access  # 准入清单 item by item (issue 15)
+
+    return screen_access(ScreenResult(sites=out_sites, findings=findings, not_evaluated=not_eval, meta=meta,
+                                      notes=notes), ws, lang=lang)
 
 
 def _rule_files(ruleset) -> list[dict[str, Any]]:
