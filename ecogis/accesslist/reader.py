@@ -93,11 +93,11 @@ def strip_number(s: str) -> str:
 
 def split_items(cell: str) -> list[str]:
     """A multi-line or numbered cell → its items (numbering removed, blank parts dropped)."""
-    text = unicodedata.normalize("NFKC", str(cell)).replace("\r\n", "\n").replace("\r", "\n")
-    parts = _SPLIT.split(text)
+    text = str(cell).replace("\r\n", "\n").replace("\r", "\n")
+    parts = _SPLIT.split(text)  # before NFKC, which turns ① into 1
     out = []
     for p in parts:
-        p = strip_number(p.strip()).strip()
+        p = unicodedata.normalize("NFKC", strip_number(p.strip())).strip()
         if p:
             out.append(re.sub(r"\s*\n\s*", "", p))
     return out

@@ -195,6 +195,8 @@ def _judge(rows: pd.DataFrame, site: pd.DataFrame) -> pd.DataFrame:
     nat_mask = cl["natures"].map(lambda ns: sum(_NAT_BIT[n] for n in ns)).to_numpy()
     site_nat = site["nature_bit"].to_numpy()[cl["s"].to_numpy()]
     f_nat = np.where(nat_mask == 0, T, np.where(site_nat == 0, U, np.where((nat_mask & site_nat) > 0, T, F)))
+    # "新建燃煤锅炉" is about the boiler, not the project: any project may build one
+    f_nat = np.where(has_act & ~has_ind & (f_nat == F), T, f_nat)
     # thresholds: every bound must hold; the first one the project has not declared makes it unknown
     f_thr = np.full(len(cl), T)
     thr_param = np.full(len(cl), "", dtype=object)
