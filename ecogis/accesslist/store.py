@@ -27,6 +27,8 @@ from ecogis.notes import Notes
 from ecogis.workspace import Workspace, open_workspace
 
 TABLE = "accesslist"
+#: A snapshot of the control_unit layer taken at import (code, name, class, bounds, WKB), for fast screens.
+UNITS_TABLE = "accesslist_units"
 STORED_COLUMNS = ["item_id", "list_id", "source_file", "sheet", "row", "level", "scope_code", "class_filter",
                   "unit_code", "unit_name", "unit_class", "dimension", "item_no", "text", "doc", "doc_number",
                   "attachment", "page", "status", "names_industry", "n_clauses", "clauses", "text_parts"]
@@ -152,9 +154,9 @@ def check_units(items: pd.DataFrame, ws: Workspace) -> CheckReport:
 
 def read_items(ws: Workspace, *, unit_codes: list[str] | None = None) -> pd.DataFrame:
     """Stored items: all, or those of ``unit_codes`` plus every general (总体) item."""
-    if ws.table_info(TABLE) is None:
-        return pd.DataFrame(columns=STORED_COLUMNS)
     if unit_codes is None:
+        if ws.table_info(TABLE) is None:
+            return pd.DataFrame(columns=STORED_COLUMNS)
         return ws.read_table(TABLE)
     return ws.read_table(TABLE, where_in={"unit_code": list(unit_codes), "level": ["province", "city", "county"]})
 
@@ -198,6 +200,7 @@ def import_accesslist(path: str | os.PathLike, workspace: str | os.PathLike | Wo
                       "coverage": cov.as_dict(), "imported_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     syn = load_synonyms()
     meta = {"lists": lists, "synonyms": {"path": syn.path, "version": syn.version, "sha256": sha256_file(syn.path)}}
+    meta["control_unit"] = write_unit_snapshot(ws)
     table = table.copy()
     table["row"] = table["row"].astype(int)
     table["n_clauses"] = table["n_clauses"].astype(int)
@@ -210,3 +213,34 @@ def lists_in(ws: Workspace) -> dict[str, dict[str, Any]]:
     """The lists stored in ``ws`` with their source, SHA-256, version and coverage."""
     info = ws.table_info(TABLE)
     return dict(info.meta.get("lists") or {}) if info else {}
+
+
+def current_unit_layer(ws: Workspace) -> dict[str, Any] | None:
+    """Version, SHA-256 and import time of the current ``control_unit`` layer, from the metadata only."""
+    rows = [li for li in ws.history("control_unit") if li.current]
+    if not rows:
+        return None
+    li = rows[-1]
+    return {"version": li.version, "sha256": li.sha256, "imported_at": li.imported_at}
+
+
+def write_unit_snapshot(ws: Workspace) -> dict[str, Any] | None:
+    """Store the control_unit layer's codes, names, classes, bounds and WKB in table ``accesslist_units``.
+
+    Screens read the units a site meets from it with one indexed query; they fall back to the layer
+    when the layer has changed since (its version is recorded here).
+    """
+    import shapely
+
+    if not ws.has("control_unit"):
+        return None
+    units = ws.read("control_unit")
+    geoms = units.geometry.values
+    b = shapely.bounds(geoms)
+    snap = pd.DataFrame({"code": units["code"].astype(str), "name": units["name"].astype(str),
+                         "class": units["class"].astype(str), "minx": b[:, 0], "miny": b[:, 1], "maxx": b[:, 2],
+                         "maxy": b[:, 3], "wkb": shapely.to_wkb(geoms, hex=True)})
+    cu = current_unit_layer(ws)
+    ws.write_table(UNITS_TABLE, snap, source=ws.uri, version=(cu or {}).get("version", ""),
+                   sha256=(cu or {}).get("sha256", ""), meta={"control_unit": cu}, index=("minx", "maxx"))
+    return cu

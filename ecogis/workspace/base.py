@@ -134,9 +134,11 @@ class Workspace(abc.ABC):
 
         raise WorkspaceError("this workspace backend keeps no attribute tables", path=self.uri)
 
-    def read_table(self, name: str, *, where_in: dict[str, list[Any]] | None = None) -> "pd.DataFrame":
+    def read_table(self, name: str, *, where_in: dict[str, list[Any]] | None = None,
+                   bbox: tuple[float, float, float, float] | None = None) -> "pd.DataFrame":
         """The rows of the current version of table ``name``; with ``where_in``, only rows where any
-        column holds one of its listed values."""
+        column holds one of its listed values; with ``bbox``, only rows whose ``minx``…``maxy``
+        columns meet it."""
         from ecogis.errors import WorkspaceError
 
         raise WorkspaceError("this workspace backend keeps no attribute tables", path=self.uri)

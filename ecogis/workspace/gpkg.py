@@ -305,6 +305,18 @@ class GeoPackageWorkspace(Workspace):
         return int(len(data))
 
     # ------------------------------------------------------------------ attribute tables
+    def _table_con(self) -> sqlite3.Connection:
+        """A read-only connection for the table reads, reopened whenever the file was replaced."""
+        st = os.stat(self.path)
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if getattr(self, "_tcon_key", None) != key:
+            old = getattr(self, "_tcon", None)
+            if old is not None:
+                old.close()
+            self._tcon = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            self._tcon_key = key
+        return self._tcon
+
     def write_table(self, name, df, *, source, version, sha256="", meta=None, index=()):
         """Replace table ``ecogis_t_<name>`` with ``df`` in a staged copy and record the version."""
         import pandas as pd
@@ -343,13 +355,12 @@ class GeoPackageWorkspace(Workspace):
                 raise WorkspaceError(f"cannot write table {name!r}: {exc}", path=self.path) from None
         return info
 
-    def read_table(self, name, *, where_in=None):
+    def read_table(self, name, *, where_in=None, bbox=None):
         import pandas as pd
 
         table = f"ecogis_t_{name}"
-        if not self._has_table(table):
-            raise WorkspaceError(f"no table {name!r}", path=self.path, hint="import it first")
         sql, args = f'SELECT * FROM "{table}"', []
+        where = []
         if where_in:
             conds = []
             for col, values in where_in.items():
@@ -358,19 +369,35 @@ class GeoPackageWorkspace(Workspace):
                     continue
                 conds.append(f'"{col}" IN ({", ".join("?" * len(values))})')
                 args += [str(v) for v in values]
-            sql += " WHERE " + (" OR ".join(conds) if conds else "0")
-        with contextlib.closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as con:
+            where.append("(" + (" OR ".join(conds) if conds else "0") + ")")
+        if bbox is not None:
+            where.append("(maxx >= ? AND minx <= ? AND maxy >= ? AND miny <= ?)")
+            args += [float(bbox[0]), float(bbox[2]), float(bbox[1]), float(bbox[3])]
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        if not self._exists():
+            raise WorkspaceError(f"no table {name!r}", path=self.path, hint="import it first")
+        if True:
+            con = self._table_con()
             try:
-                return pd.read_sql_query(sql, con, params=args)
-            except (sqlite3.Error, pd.errors.DatabaseError) as exc:
+                cur = con.execute(sql, args)
+            except sqlite3.OperationalError as exc:
+                if "no such table" in str(exc):
+                    raise WorkspaceError(f"no table {name!r}", path=self.path, hint="import it first") from None
                 raise WorkspaceError(f"cannot read table {name!r}: {exc}", path=self.path) from None
+            cols = [d[0] for d in cur.description]
+            return pd.DataFrame(cur.fetchall(), columns=cols, dtype=object)  # values as stored
 
     def table_history(self, name=None):
-        if not self._has_table(TABLES_META):
+        if not self._exists():
             return []
         where, args = ("WHERE name = ?", (name,)) if name else ("", ())
-        with contextlib.closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as con:
-            rows = con.execute(f"SELECT name, version, source, sha256, imported_at, row_count, meta, current"
-                               f" FROM {TABLES_META} {where} ORDER BY id", args).fetchall()
+        try:
+            rows = self._table_con().execute(f"SELECT name, version, source, sha256, imported_at, row_count, meta,"
+                                             f" current FROM {TABLES_META} {where} ORDER BY id", args).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return []
+            raise WorkspaceError(f"cannot read the table versions: {exc}", path=self.path) from None
         return [TableInfo(name=r[0], version=r[1], source=r[2], sha256=r[3], imported_at=r[4], row_count=int(r[5]),
                           meta=json.loads(r[6]), current=bool(r[7])) for r in rows]

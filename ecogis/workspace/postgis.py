@@ -597,7 +597,7 @@ class PostGISWorkspace(Workspace):
                 con.execute(f"DROP TABLE IF EXISTS {_quote(t)}")
         return info
 
-    def read_table(self, name, *, where_in=None):
+    def read_table(self, name, *, where_in=None, bbox=None):
         if not self._has_table(TABLES_META):
             raise WorkspaceError(f"no table {name!r} in {self.database}", path=self.uri, hint="import it first")
         with self._guard(f"cannot read table {name!r}"):
@@ -613,11 +613,14 @@ class PostGISWorkspace(Workspace):
                     if values:
                         conds.append(f"{_quote(col)} = ANY(%s)")
                         args.append(values)
-                sql += " WHERE " + (" OR ".join(conds) if conds else "false")
+                sql += " WHERE (" + (" OR ".join(conds) if conds else "false") + ")"
+            if bbox is not None:
+                sql += (" AND " if where_in else " WHERE ") + "(maxx >= %s AND minx <= %s AND maxy >= %s AND miny <= %s)"
+                args += [float(bbox[0]), float(bbox[2]), float(bbox[1]), float(bbox[3])]
             cur = self.conn.execute(sql, args)
             cols = [d.name for d in cur.description]
             rows = cur.fetchall()
-        return pd.DataFrame(rows, columns=cols)
+        return pd.DataFrame(rows, columns=cols, dtype=object)  # values as stored
 
     def table_history(self, name=None):
         if not self._has_table(TABLES_META):
