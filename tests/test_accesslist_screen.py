@@ -77,6 +77,17 @@ ADVERSARIAL = [
     ("限制新建年出栏5000头以上的畜禽养殖场。", {"industry": "A0313", "nature": "新建"}, "需人工核对"),
     ("禁止新建除风电以外的工业项目。", {"industry": "D4416", "nature": "新建"}, "不符合"),
     ("禁止新建、改建、扩建排放污染物的建设项目。", {"industry": "K7010", "nature": "新建"}, "需人工核对"),
+    ("化工项目以外的工业项目禁止新建。", {"industry": "C1523", "nature": "新建"}, "不符合"),
+    ("禁止新(扩)建焦化项目。", {"industry": "C2521", "nature": "扩建"}, "不符合"),
+    ("禁止新建、扩建化工、造纸、制革、印染、电镀等重污染项目。", {"industry": "C3360", "nature": "新建"}, "不符合"),
+    ("禁止新建、扩建化工、造纸、制革、印染、电镀等重污染项目。", {"industry": "C3130", "nature": "新建"}, "需人工核对"),
+    ("禁止新建工业项目，符合规划的风电项目除外。", {"industry": "D4415", "nature": "新建"}, "不符合"),
+    ("禁止新建工业项目，风电、光伏项目除外。", {"industry": "C2614", "nature": "新建"}, "不符合"),
+    ("严禁在本单元内新建燃煤电厂。", {"industry": "D4411", "nature": "新建"}, "不符合"),
+    ("新建项目不得使用燃煤锅炉。", {"industry": "K7010", "nature": "新建"}, "需人工核对"),
+    ("不得新建不符合国家产业政策的项目。", {"industry": "K7010", "nature": "新建"}, "需人工核对"),
+    ("禁止新建年产30万吨以下的水泥项目。", {"industry": "C3011", "nature": "新建", "capacity_10kt_a": 20}, "不符合"),
+    ("禁止新建年产30万吨以下的水泥项目。", {"industry": "C3011", "nature": "新建"}, "需人工核对"),
 ]
 
 
@@ -92,6 +103,9 @@ def test_compliant_only_when_surely_outside(tmp_path):
              {"industry": "D4415", "nature": "新建"}, {"industry": "D4430", "nature": "新建", "boiler_tph": 40}]
     assert _results(tmp_path, "禁止新建化工项目。", specs[:2]) == ["符合", "符合"]
     assert _results(tmp_path / "b", "禁止新建除风电以外的工业项目。", [specs[2]]) == ["符合"]
+    assert _results(tmp_path / "d", "禁止新建工业项目，风电、光伏项目除外。", [specs[2]]) == ["符合"]
+    assert _results(tmp_path / "e", "禁止新建年产30万吨以下的水泥项目。",
+                    [{"industry": "C3011", "nature": "新建", "capacity_10kt_a": 60}]) == ["符合"]
     assert _results(tmp_path / "c", "禁止新建每小时35蒸吨以下燃煤锅炉。", [specs[3]]) == ["符合"]
 
 

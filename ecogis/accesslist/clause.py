@@ -42,13 +42,14 @@ _MUST = re.compile(r"(必须|应当|须|应|需要|需)")
 _STANDARD = re.compile(r"(不得低于|不低于|不得高于|不高于|不得超过|不超过|须达到|应达到|必须达到|达到.{0,12}(?:标准|水平|要求)|执行.{0,16}(?:标准|限值)|满足.{0,16}(?:要求|标准))")
 _ADVISORY = re.compile(r"^(鼓励|优先|提倡|引导|支持|推进|推动|加快|积极|逐步|有序)")
 _NATURE = re.compile(
-    r"(新、改、扩建|新改扩建|新、改扩建|新\(改、扩\)建|新建、改建、扩建|新建、扩建、改建|新建、改扩建|新建\(改扩建\)|"
+    r"(新、改、扩建|新改扩建|新、改扩建|新\(改、扩\)建|新\(扩\)建|新\(改\)建|新\(改扩\)建|改\(扩\)建|新建、改建、扩建|新建、扩建、改建|新建、改扩建|新建\(改扩建\)|"
     r"新建、扩建|新建或扩建|新建和扩建|新建、改建|改建、扩建|改、扩建|改扩建|新建|扩建|改建|新增|新上|新布局|新引进|新设)")
 _EXC_PATTERNS = (
     re.compile(r"除([^，,。；;]{1,60}?)(?:以外|之外|外)(?=[，,、]|$|[\u4e00-\u9fff])"),
     re.compile(r"[(]([^()]{1,60}?)除外[)]"),
     re.compile(r"[，,]?([^，,。；;()]{1,60}?)除外"),
     re.compile(r"(?:但|不包括|不含)([^，,。；;]{1,60})"),
+    re.compile(r"(?<![除])(?:^|(?<=[，,、]))([^，,。；;除]{1,30}?)(?:以外|之外)的"),
 )
 _LOCATION = re.compile(
     r"(建成区|岸线|沿岸|两侧|周边|上游|下游|核心区|缓冲区|实验区|核心保护区|一般控制区|水源地|水源保护区|范围内|"
@@ -318,6 +319,10 @@ def parse_clause(sub: str, syn: Synonyms) -> Clause | None:
         location = text
     rest_plain = _SELF.sub("", rest).replace("□", "")
     open_list = bool(re.search(r"(等|其他|之类|以及其它|其它)", rest_plain))
+    if open_list:
+        # "A、B等高污染项目": the words after 等 name the category the listed kinds belong to, they narrow nothing
+        cut = max(rest.rfind("等"), rest.rfind("其他"), rest.rfind("其它"))
+        rest_plain = _SELF.sub("", rest[:cut]).replace("□", "") if cut >= 0 else rest_plain
     qualifier_chars = _FILLER.sub("", _LOCATION.sub("", rest_plain))
     qualifier = qualifier_chars if len(qualifier_chars) >= 2 else ""
     return Clause(
