@@ -45,6 +45,9 @@ class Coverage:
     clauses: int = 0
     naming_industry: int = 0
     naming_industry_machine: int = 0
+    #: of those, the items with access wording at all (禁止/严禁/不得/限制/严格控制/须/应 …)
+    restrictive_industry: int = 0
+    restrictive_industry_machine: int = 0
 
     @property
     def industry_share(self) -> float:
@@ -59,7 +62,8 @@ class Coverage:
     def line(self) -> str:
         return (f"{self.items} items: {self.machine} machine, {self.partial} partly machine, {self.text} text only;"
                 f" {self.clauses} clauses; items naming an industry {self.naming_industry},"
-                f" of them with a machine clause {self.naming_industry_machine} ({100 * self.industry_share:.1f} %)")
+                f" of them with a machine clause {self.naming_industry_machine} ({100 * self.industry_share:.1f} %);"
+                f" of the {self.restrictive_industry} with access wording (禁止/限制/须…) {self.restrictive_industry_machine}")
 
 
 @dataclass
@@ -125,9 +129,15 @@ def parse_items(items: pd.DataFrame) -> pd.DataFrame:
 
 def coverage_of(items: pd.DataFrame) -> Coverage:
     """Parser coverage of parsed items (see :func:`parse_items`)."""
+    from ecogis.accesslist.clause import _MUST, _PROHIBIT, _RESTRICT
+
     st = items["status"]
     named = items["names_industry"].astype(bool)
+    text = items["text"].astype(str)
+    wording = [bool(_PROHIBIT.search(t) or _RESTRICT.search(t) or _MUST.search(t)) for t in text]
+    restrictive = named & pd.Series(wording, index=items.index, dtype=bool)
     return Coverage(
+        restrictive_industry=int(restrictive.sum()), restrictive_industry_machine=int((restrictive & (st != "text")).sum()),
         items=int(len(items)), machine=int((st == "machine").sum()), partial=int((st == "partial").sum()),
         text=int((st == "text").sum()), clauses=int(items["n_clauses"].sum()), naming_industry=int(named.sum()),
         naming_industry_machine=int((named & (st != "text")).sum()),
