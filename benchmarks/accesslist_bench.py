@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
 import shutil
@@ -120,7 +121,7 @@ def main(argv=None) -> int:
         t_csv = time.perf_counter() - t0
         rnd = random.Random(1)
         picks = [rnd.randrange(len(units)) for _ in range(a.runs)]
-        t_acc, t_with, t_without = [], [], []
+        t_acc, c_acc, t_with, t_without, c_with, c_without = [], [], [], [], [], []
         for i in picks:
             g = units.geometry.iloc[i]
             p = shapely.buffer(g.centroid, 0.002)
@@ -129,15 +130,18 @@ def main(argv=None) -> int:
             from ecogis.screening.sites import prepare_sites
 
             prepared = prepare_sites(site)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             screen_access(prepared, ws)
             t_acc.append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
+            c_acc.append(time.process_time() - c0)
+            t0, c0 = time.perf_counter(), time.process_time()
             ecogis.screen(site, ws, progress=False)
             t_with.append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
+            c_with.append(time.process_time() - c0)
+            t0, c0 = time.perf_counter(), time.process_time()
             ecogis.screen(site, bare, progress=False)
             t_without.append(time.perf_counter() - t0)
+            c_without.append(time.process_time() - c0)
 
         def q(xs, f):
             xs = sorted(xs)
@@ -150,6 +154,9 @@ def main(argv=None) -> int:
             "screen_access_ms_p50": q(t_acc, 0.5), "screen_access_ms_p95": q(t_acc, 0.95),
             "screen_with_ms_p50": q(t_with, 0.5), "screen_without_ms_p50": q(t_without, 0.5),
             "screen_added_ms_p50": round(1000 * (statistics.median(t_with) - statistics.median(t_without)), 2),
+            "screen_access_cpu_ms_p50": q(c_acc, 0.5), "screen_access_cpu_ms_p95": q(c_acc, 0.95),
+            "screen_added_cpu_ms_p50": round(1000 * (statistics.median(c_with) - statistics.median(c_without)), 2),
+            "load_average": [round(x, 2) for x in os.getloadavg()], "cpus": os.cpu_count(),
             "python": platform.python_version(), "machine": platform.machine(),
         }
         Path(a.out).write_text(json.dumps(res, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -155,8 +155,8 @@ def _units(ws, bounds, snap_meta, notes: Notes, cu=None):
         return None
     if snap_meta and all(snap_meta.get(k) == cu.get(k) for k in ("version", "sha256", "imported_at")):
         t = ws.read_table(UNITS_TABLE, bbox=bounds)
-        return (_obj(t["code"].to_numpy(dtype=object)), _obj(t["name"].to_numpy(dtype=object)),
-                _obj(t["class"].to_numpy(dtype=object)), shapely.from_wkb(t["wkb"].to_numpy(dtype=object)), cu)
+        a = t[["code", "name", "class", "wkb"]].to_numpy(dtype=object)
+        return a[:, 0], a[:, 1], a[:, 2], shapely.from_wkb(a[:, 3]), cu
     notes.add("accesslist", "the control_unit layer changed after the access lists were imported: units read from the"
               " layer (re-import the lists to check their codes against it)")
     units = ws.read("control_unit", bbox=bounds)
@@ -391,7 +391,8 @@ def screen_access(result_or_sites, workspace, *, lang: str = "zh", declared: dic
         pairs = _unit_pairs(site_geoms, site_area, codes, names, classes, ugeoms)
         if len(pairs["s"]):
             df = read_items(ws, unit_codes=sorted(set(pairs["unit_code"].tolist())))
-            items = {c: _obj(df[c].to_numpy(dtype=object)) for c in df.columns}
+            arr = df.to_numpy(dtype=object)
+            items = {c: arr[:, i] for i, c in enumerate(df.columns)}
             if len(df):
                 rows = _applicable(pairs, items)
                 if len(rows["item"]):
@@ -495,7 +496,7 @@ def _merge_into(result, acc: AccessResult):
     """Add the 不符合 findings to the result, raise the verdicts they make worse, keep the table."""
     from ecogis.screening.engine import SEVERITY_RANK
 
-    result.accesslist = acc.table.drop(columns=["_s", "_geom"], errors="ignore")
+    result.accesslist = acc.table
     result.meta["accesslist"] = acc.meta
     if acc.findings is None or not len(acc.findings):
         return result
