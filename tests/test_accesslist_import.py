@@ -113,3 +113,32 @@ def test_cli_import_list_validate(tmp_path, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text("x\n1\n", encoding="utf-8")
     assert main(["accesslist", "validate", str(bad)]) == 2
+
+
+def test_two_row_header_and_places_relative_to_the_list(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["管控单元编号", "管控单元名称", "生态环境准入清单", None, None, None])
+    ws.append([None, None, "空间布局约束", "污染物排放管控", "环境风险防控", "资源利用效率"])
+    ws.merge_cells("A1:A2")
+    ws.merge_cells("B1:B2")
+    ws.merge_cells("C1:F1")
+    ws.append(["全市", "全市总体准入要求", "禁止新建焦化项目。", None, None, None])
+    ws.append([None, "呼伦贝尔市生态环境总体准入要求", "禁止新建电石项目。", None, None, None])
+    ws.append(["ZH15078520001", "城区", "限制新建水泥项目。", None, None, "严禁工业新增取用地下水。"])
+    p = tmp_path / "two.xlsx"
+    wb.save(p)
+    items = read_accesslist(p)
+    assert list(items["level"]) == ["city", "city", "unit", "unit"]
+    assert list(items["scope_code"][:2]) == ["1507", "1507"]
+    assert list(items["dimension"]) == ["空间布局约束", "空间布局约束", "空间布局约束", "资源利用效率"]
+
+
+def test_relative_place_without_units_is_an_error(tmp_path):
+    p = tmp_path / "r.csv"
+    p.write_text("单元编码,管控维度,管控要求\n全区,空间布局约束类,禁止新建焦化项目\n", encoding="utf-8")
+    with pytest.raises(InputError, match="内蒙古自治区"):
+        read_accesslist(p)
+    p.write_text("单元编码,管控维度,管控要求\n内蒙古自治区,空间布局约束类,禁止新建焦化项目\n", encoding="utf-8")
+    items = read_accesslist(p)
+    assert items.loc[0, "scope_code"] == "15" and items.loc[0, "dimension"] == "空间布局约束"

@@ -47,7 +47,7 @@ DIMENSION_ALIASES = {
 #: Column roles and the header names that mean them (after :func:`norm_header`).
 HEADERS: dict[str, tuple[str, ...]] = {
     "unit_code": ("环境管控单元编码", "生态环境管控单元编码", "管控单元编码", "单元编码", "环境管控单元代码", "管控单元代码",
-                  "单元代码", "编码", "HJGKDYBM", "ZHDYBM", "GKDYBM", "DYBM", "STHJYSGKFQBM", "HJYSGKFQBM"),
+                  "单元代码", "环境管控单元编号", "管控单元编号", "单元编号", "编码", "HJGKDYBM", "ZHDYBM", "GKDYBM", "DYBM", "STHJYSGKFQBM", "HJYSGKFQBM"),
     "unit_name": ("环境管控单元名称", "生态环境管控单元名称", "管控单元名称", "单元名称", "名称", "HJGKDYMC", "ZHDYMC",
                   "GKDYMC", "DYMC", "STHJZHGKFQMC"),
     "unit_class": ("环境管控单元类别", "管控单元类别", "管控单元分类", "管控单元类型", "单元类别", "单元分类", "单元类型",
@@ -65,7 +65,7 @@ HEADERS: dict[str, tuple[str, ...]] = {
 }
 #: Places whose 总体准入要求 lists name, with their adcode prefix.
 PLACES = {
-    "全区": "15", "自治区": "15", "内蒙古": "15", "内蒙古自治区": "15", "全区总体": "15",
+    "内蒙古": "15", "内蒙古自治区": "15",
     "呼伦贝尔": "1507", "呼伦贝尔市": "1507", "锡林郭勒": "1525", "锡林郭勒盟": "1525", "兴安": "1522", "兴安盟": "1522",
     "根河": "150785", "根河市": "150785", "满洲里": "150781", "满洲里市": "150781", "锡林浩特": "152502",
     "锡林浩特市": "152502", "阿尔山": "152202", "阿尔山市": "152202",
@@ -168,23 +168,39 @@ def _read_csv(path: Path, encoding: str | None) -> list[_Table]:
     return [_Table("", rows, 1)]
 
 
+def _roles(row: list[Any]) -> tuple[dict[str, int], dict[str, int]]:
+    roles: dict[str, int] = {}
+    dims: dict[str, int] = {}
+    for j, c in enumerate(norm_header(c) for c in row):
+        if not c:
+            continue
+        if c in DIMENSION_ALIASES and DIMENSION_ALIASES[c] not in dims:
+            dims[DIMENSION_ALIASES[c]] = j
+            continue
+        for role, names in HEADERS.items():
+            if role not in roles and c in names:
+                roles[role] = j
+                break
+    return roles, dims
+
+
 def _header(table: _Table, path: Path) -> tuple[int, dict[str, int], dict[str, int]]:
-    """The header row index, role → column, and dimension → column."""
-    for i, row in enumerate(table.rows[:15]):
-        cells = [norm_header(c) for c in row]
-        roles: dict[str, int] = {}
-        dims: dict[str, int] = {}
-        for j, c in enumerate(cells):
-            if not c:
-                continue
-            if c in DIMENSION_ALIASES and DIMENSION_ALIASES[c] not in dims:
-                dims[DIMENSION_ALIASES[c]] = j
-                continue
-            for role, names in HEADERS.items():
-                if role not in roles and c in names:
-                    roles[role] = j
-                    break
-        if "unit_code" in roles and (dims or "text" in roles):
+    """The header row index, role → column, and dimension → column.
+
+    A two-row header (a merged 生态环境准入清单 cell above the four dimension names) is read as one.
+    """
+    rows = table.rows[:16]
+    for i, row in enumerate(rows[:15]):
+        roles, dims = _roles(row)
+        if "unit_code" not in roles:
+            continue
+        if i + 1 < len(rows):
+            roles2, dims2 = _roles(rows[i + 1])
+            if len(dims2) >= 2 and not dims:  # a data row holds one dimension name at most
+                roles = {r: j for r, j in roles.items() if j not in dims2.values() and r != "text"}
+                roles.update({r: j for r, j in roles2.items() if r not in roles})
+                return i + 1, roles, dims2
+        if dims or "text" in roles:
             return i, roles, dims
     where = f"sheet {table.sheet!r}" if table.sheet else None
     raise InputError(
@@ -202,7 +218,12 @@ def _cell(row: list[Any], j: int | None) -> str:
     return unicodedata.normalize("NFKC", str(v)).strip()
 
 
-def _scope(code: str, adcode: str, region: str) -> tuple[str, str] | None:
+#: Places named relative to the list's own units: the common adcode prefix of that length.
+RELATIVE_PLACES = {"全省": "2", "全区": "2", "全自治区": "2", "全市": "4", "全盟": "4", "市域": "4", "盟域": "4", "全州": "4",
+                   "全县": "6", "全旗": "6", "县域": "6", "旗域": "6", "全市(县)": "6"}
+
+
+def _scope(code: str, adcode: str, region: str, name: str = "") -> tuple[str, str] | None:
     """(level, adcode prefix) of a general row, or None."""
     for cand in (adcode, code):
         d = re.sub(r"\D", "", cand)
@@ -212,11 +233,13 @@ def _scope(code: str, adcode: str, region: str) -> tuple[str, str] | None:
             d6 = d[:6]
             level = "province" if d6.endswith("0000") else "city" if d6.endswith("00") else "county"
             return level, d6[:2] if level == "province" else d6[:4] if level == "city" else d6
-    for cand in (code, region):
-        t = re.sub(r"(总体准入要求|总体管控要求|总体要求|准入要求|范围|全域)$", "", cand)
+    for cand in (code, region, name):
+        t = re.sub(r"(生态环境)?(总体准入要求|总体管控要求|总体要求|准入要求|管控要求|准入清单|范围|全域)$", "", cand or "")
         if t in PLACES:
             pre = PLACES[t]
             return LEVEL_OF_LEN[len(pre)], pre
+        if t in RELATIVE_PLACES:
+            return "relative", RELATIVE_PLACES[t]
     return None
 
 
@@ -280,6 +303,8 @@ def read_accesslist(path: str | Path, *, encoding: str | None = None, sheet: str
             if not any(texts.values()):
                 continue
             code = vals.get("unit_code", "").upper().replace(" ", "")
+            if not code and _scope("", vals.get("adcode", ""), vals.get("region", ""), vals.get("unit_name", "")):
+                code = vals.get("unit_name", "") or vals.get("region", "") or vals.get("adcode", "")
             if not code:
                 if prev.get("unit_code"):
                     for k in ("unit_code", "unit_name", "unit_class", "adcode", "region"):
@@ -302,7 +327,7 @@ def read_accesslist(path: str | Path, *, encoding: str | None = None, sheet: str
                     continue
                 uclass = uclass or digit_class
             else:
-                sc = _scope(code, vals.get("adcode", ""), vals.get("region", ""))
+                sc = _scope(code, vals.get("adcode", ""), vals.get("region", ""), vals.get("unit_name", ""))
                 if sc is None:
                     col = _colname(roles["unit_code"])
                     hint = ("a unit code is ZH + 6-digit county adcode + class digit 1/2/3 + serial, e.g. ZH15078510001;"
@@ -315,7 +340,7 @@ def read_accesslist(path: str | Path, *, encoding: str | None = None, sheet: str
             for dim_raw, cell in texts.items():
                 if not cell:
                     continue
-                dim = DIMENSION_ALIASES.get(norm_header(dim_raw), "") if not dims else dim_raw
+                dim = _dimension(dim_raw) if not dims else dim_raw
                 if not dim:
                     col = _colname(roles.get("dimension", 0))
                     problems.append(f"{where_sheet}row {rownum}, column {col}: unknown dimension {dim_raw!r}"
@@ -333,6 +358,20 @@ def read_accesslist(path: str | Path, *, encoding: str | None = None, sheet: str
                         "attachment": vals.get("attachment") or defaults.get("attachment", ""),
                         "page": vals.get("page") or defaults.get("page", ""),
                     })
+    rel = [r for r in records if r["level"] == "relative"]
+    if rel:
+        units = [r["unit_code"] for r in records if r["level"] == "unit"]
+        for r in rel:
+            n = int(r["scope_code"])
+            prefixes = {u[2:2 + n] for u in units}
+            if len(prefixes) != 1:
+                problems.append(f"{'sheet ' + repr(r['sheet']) + ', ' if r['sheet'] else ''}row {r['row']}: "
+                                f"{r['unit_name']!r} names a place relative to the list, but its units lie in"
+                                f" {len(prefixes) or 'no'} different areas (write the place, e.g. 内蒙古自治区 or"
+                                f" 呼伦贝尔市, or its adcode, e.g. 15 or 1507)")
+                continue
+            r["scope_code"] = prefixes.pop()
+            r["level"] = LEVEL_OF_LEN[len(r["scope_code"])]
     if problems:
         shown = "; ".join(problems[:20]) + (f"; … {len(problems) - 20} more" if len(problems) > 20 else "")
         raise InputError(f"{len(problems)} bad rows: {shown}", path=p)
@@ -343,6 +382,17 @@ def read_accesslist(path: str | Path, *, encoding: str | None = None, sheet: str
     if filled:
         notes.add("accesslist", f"{filled} rows without a unit code continue the unit above (merged cells)")
     return pd.DataFrame.from_records(records, columns=ITEM_COLUMNS)
+
+
+def _dimension(v: str) -> str:
+    """A dimension cell → its canonical name: an alias, or the one canonical keyword it contains."""
+    t = norm_header(v)
+    if t in DIMENSION_ALIASES:
+        return DIMENSION_ALIASES[t]
+    hits = {d for k, d in (("空间布局", DIMENSIONS[0]), ("布局", DIMENSIONS[0]), ("污染物", DIMENSIONS[1]),
+                           ("排放", DIMENSIONS[1]), ("风险", DIMENSIONS[2]), ("资源", DIMENSIONS[3]),
+                           ("能源", DIMENSIONS[3])) if k in t}
+    return hits.pop() if len(hits) == 1 else ""
 
 
 def _colname(j: int) -> str:

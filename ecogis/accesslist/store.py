@@ -73,6 +73,7 @@ class CheckReport:
     units_without_list: list[str] = field(default_factory=list)
     entries_without_unit: list[str] = field(default_factory=list)
     class_mismatch: list[str] = field(default_factory=list)
+    general_without_unit: list[str] = field(default_factory=list)
     layer_present: bool = True
 
     def lines(self) -> list[str]:
@@ -84,6 +85,9 @@ class CheckReport:
         if self.entries_without_unit:
             out.append(f"{len(self.entries_without_unit)} list entries without a unit in the layer:"
                        f" {', '.join(self.entries_without_unit[:30])}")
+        if self.general_without_unit:
+            out.append(f"{len(self.general_without_unit)} general requirements (总体准入要求) apply to no unit of the"
+                       f" layer: {', '.join(self.general_without_unit[:30])}")
         if self.class_mismatch:
             out.append(f"{len(self.class_mismatch)} class mismatches: {'; '.join(self.class_mismatch[:30])}")
         return out
@@ -159,6 +163,11 @@ def check_units(items: pd.DataFrame, ws: Workspace) -> CheckReport:
     both = listed.merge(layer, on="unit_code")
     bad = both[(both["unit_class"] != "") & (both["unit_class"] != both["layer_class"])]
     rep.class_mismatch = [f"{c}: list {a}, layer {b}" for c, a, b in bad[["unit_code", "unit_class", "layer_class"]].to_numpy()]
+    gen = items[items["level"] != "unit"][["scope_code", "class_filter"]].drop_duplicates()
+    for scope, cls in gen.itertuples(index=False):
+        hit = layer[layer["unit_code"].str.slice(2, 8).str.startswith(str(scope))]
+        if not len(hit) or (cls and not (hit["layer_class"] == cls).any()):
+            rep.general_without_unit.append(f"{scope}{'/' + cls if cls else ''}")
     return rep
 
 
