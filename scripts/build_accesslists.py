@@ -89,9 +89,9 @@ def numbered(text: str) -> str:
 def region_csv(out: Path) -> Path:
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["单元编码", "单元名称", "管控单元类别", "管控维度", "管控要求", "依据", "文号", "页码"])
+    w.writerow(["单元编码", "单元名称", "管控单元类别", "管控维度", "管控要求", "依据", "文号"])
     for place, cls, dim, text, doc, num, where in REGION:
-        w.writerow([place, "内蒙古自治区总体准入要求", cls, dim, text, doc, num, where])
+        w.writerow([place, "内蒙古自治区总体准入要求", cls, dim, text, f"{doc} {where}", num])
     path = out / "neimenggu_region.csv"
     path.write_bytes(buf.getvalue().encode("gbk"))
     return path

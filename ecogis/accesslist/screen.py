@@ -442,7 +442,7 @@ def _table(rows, items, pairs, site) -> tuple[pd.DataFrame, dict[str, np.ndarray
 
     doc, num, att, page = txt("doc"), txt("doc_number"), txt("attachment"), txt("page")
     basis = doc + np.where(num != "", "（" + num + "）", "") + np.where(att != "", " " + att, "") + \
-        np.where(page != "", " 第" + page + "页", "")
+        np.where(page != "", np.where(np.char.isdigit(page.astype(str)), " 第" + page + "页", " " + page), "")
     s = pairs["s"][rows["pair"]]
     level = items["level"][it]
     lv_order = np.array([{"province": 0, "city": 1, "county": 2}.get(x, 3) for x in level])
