@@ -231,11 +231,11 @@ def _exceptions(text: str) -> tuple[str, list[tuple[int, int]]]:
     return "；".join(p for p in parts if p), spans
 
 
-def _blank(text: str, spans: Iterable[tuple[int, int]]) -> str:
+def _blank(text: str, spans: Iterable[tuple[int, int]], char: str = "□") -> str:
     chars = list(text)
     for s, e in spans:
         for i in range(s, min(e, len(chars))):
-            chars[i] = "□"
+            chars[i] = char
     return "".join(chars)
 
 
@@ -304,27 +304,38 @@ def parse_clause(sub: str, syn: Synonyms) -> Clause | None:
             exempt_major = True
             rest = _NATIONAL_MAJOR.sub("□", rest)
         leftover = _FILLER.sub("", rest.replace("□", ""))
-        if exc_found and not leftover:
+        same_kind = {t.key for _, _, t in exc_found} & {t.key for t in ind + act}
+        if exc_found and not leftover and not same_kind:
             exc_codes = tuple(dict.fromkeys(c for _, _, t in exc_found if t.closed for c in t.codes))
             if any(not t.closed for _, _, t in exc_found):
                 exc_rest = exc_text
+        elif exc_found and same_kind:
+            exc_rest = exc_text  # a sub-kind of the very kind the clause names: the codes cannot tell them apart
         elif leftover:
             exc_rest = exc_text
     # location and qualifier words left after the known parts are removed
     trig = [m.span() for rx in (_PROHIBIT, _RESTRICT, _IN_PRINCIPLE, _NATURE, _STANDARD, _MUST) for m in rx.finditer(masked)]
-    rest = _blank(masked, trig + thr_spans)
+    rest = _blank(masked, trig + thr_spans, "■")
     loc_words = [m.group(0) for m in _LOCATION.finditer(_SELF.sub("", rest))]
-    location = ""
-    if loc_words:
-        location = text
-    rest_plain = _SELF.sub("", rest).replace("□", "")
-    open_list = bool(re.search(r"(等|其他|之类|以及其它|其它)", rest_plain))
+    location = text if loc_words else ""
+    rest = re.sub(r"[(][^()]*[)]", "", rest)  # bracketed notes: （PVC）, （熟料）
+    open_list = bool(re.search(r"(等|其他|之类|其它)", rest.replace("□", "").replace("■", "")))
     if open_list:
         # "A、B等高污染项目": the words after 等 name the category the listed kinds belong to, they narrow nothing
         cut = max(rest.rfind("等"), rest.rfind("其他"), rest.rfind("其它"))
-        rest_plain = _SELF.sub("", rest[:cut]).replace("□", "") if cut >= 0 else rest_plain
-    qualifier_chars = _FILLER.sub("", _LOCATION.sub("", rest_plain))
-    qualifier = qualifier_chars if len(qualifier_chars) >= 2 else ""
+        rest = rest[:cut] if cut >= 0 else rest
+    # fragments between 、，和及与或: words beside a named kind narrow it (a qualifier); a fragment without any
+    # named kind is another object of the clause (the list is then open: no industry is surely outside)
+    quals = []
+    for frag in re.split(r"[、，,和及与或]", _SELF.sub("", rest)):
+        left = _FILLER.sub("", _LOCATION.sub("", frag.replace("□", "").replace("■", "")))
+        if len(left) < 2:
+            continue
+        if "□" in frag:
+            quals.append(left)
+        else:
+            open_list = True
+    qualifier = "、".join(quals)
     return Clause(
         text=text,
         effect=effect,

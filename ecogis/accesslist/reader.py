@@ -155,12 +155,10 @@ def _read_csv(path: Path, encoding: str | None) -> list[_Table]:
     except (UnicodeDecodeError, LookupError) as exc:
         raise InputError(f"cannot decode as {enc}: {exc}", path=path, hint="give --encoding gbk or utf-8") from None
     text = text.lstrip("\ufeff")
-    sample = text[:4096]
-    delim = ","
-    if sample.count("\t") > sample.count(",") and sample.count("\t") > sample.count("，"):
-        delim = "\t"
-    elif sample.count("，") > sample.count(","):
-        delim = "，"
+    # the separator is the one the header line uses (text cells may hold many full-width commas)
+    lines = [ln for ln in text.splitlines()[:15] if ln.strip()]
+    head = max(lines, key=lambda ln: max(ln.count(","), ln.count("\t"), ln.count("，"))) if lines else ""
+    delim = max((",", "\t", "，"), key=lambda d: (head.count(d), d == ","))
     if delim == "，":
         rows = [line.split("，") for line in text.splitlines()]
     else:
