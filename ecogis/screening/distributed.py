@@ -182,4 +182,8 @@ def screen_dask(
             if (n.code, n.message) not in seen:
                 seen.add((n.code, n.message))
                 notes.add(n.code, n.message, getattr(n, "ids", ()))
-    return ScreenResult(sites=out_sites, findings=findings, not_evaluated=not_eval, meta=meta, notes=notes)
+    out = ScreenResult(sites=out_sites, findings=findings, not_evaluated=not_eval, meta=meta, notes=notes)
+    tables = [r.accesslist for r in results if hasattr(r, "accesslist")]  # 准入清单对照 per partition (issue 15)
+    if tables:
+        out.accesslist = pd.concat(tables, ignore_index=True)
+    return out
