@@ -307,7 +307,8 @@ def _judge(rows: dict[str, np.ndarray], items, pairs, site) -> dict[str, np.ndar
     question[sel] = "项目（行业 " + s_ind[sel] + "）是否属于" + terms[sel] + "？"
     why[sel] = "行业类别为开放表述，须人工判断"
     sel = un & (why == "") & (f_act == U)
-    question[sel] = "项目是否涉及：" + terms[sel] + "？"
+    act_terms = _obj(["、".join(b) for b in cl["activity_terms"]])
+    question[sel] = "项目是否涉及：" + act_terms[sel] + "？"
     why[sel] = "未申报是否涉及该设施或活动"
     sel = un & (why == "") & (f_nat == U)
     question[sel] = "项目建设性质（新建/改建/扩建）未申报"
@@ -498,6 +499,10 @@ def _merge_into(result, acc: AccessResult):
 
     result.accesslist = acc.table
     result.meta["accesslist"] = acc.meta
+    n_check = int((acc.table["result"] == "需人工核对").sum()) if len(acc.table) else 0
+    if n_check:
+        result.notes.add("accesslist", f"{n_check} access-list items need checking by hand (需人工核对); they do not"
+                         " change the verdict — see the 准入清单对照 table")
     if acc.findings is None or not len(acc.findings):
         return result
     import geopandas as gpd
