@@ -1,4 +1,4 @@
-"""Build the sample 生态环境准入清单 under layers/accesslists/ (deterministic).
+"""Build the sample 生态环境准入清单 under layers/accesslists/ (same content every run; XLSX files carry a timestamp).
 
 Real texts are quoted verbatim with their document (and, for the seed plans, file and line);
 per-unit items come from the sample control_unit layers (whose four dimension texts were
