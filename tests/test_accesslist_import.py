@@ -142,3 +142,16 @@ def test_relative_place_without_units_is_an_error(tmp_path):
     p.write_text("单元编码,管控维度,管控要求\n内蒙古自治区,空间布局约束类,禁止新建焦化项目\n", encoding="utf-8")
     items = read_accesslist(p)
     assert items.loc[0, "scope_code"] == "15" and items.loc[0, "dimension"] == "空间布局约束"
+
+
+def test_one_requirement_column_with_dimension_labels(tmp_path):
+    p = tmp_path / "inline.csv"
+    p.write_text("管控单元编码,管控单元名称,生态环境准入清单\n"
+                 "ZH15078520001,城区,\"（一）空间布局约束：1.禁止新建焦化项目。2.限制新建电石项目。\n"
+                 "（二）污染物排放管控：严禁工业新增取用地下水。\"\n", encoding="utf-8")
+    items = read_accesslist(p)
+    assert list(items["dimension"]) == ["空间布局约束", "空间布局约束", "污染物排放管控"]
+    assert list(items["text"]) == ["禁止新建焦化项目。", "限制新建电石项目。", "严禁工业新增取用地下水。"]
+    p.write_text("管控单元编码,生态环境准入清单\nZH15078520001,禁止新建焦化项目\n", encoding="utf-8")
+    with pytest.raises(InputError, match="no dimension column"):
+        read_accesslist(p)

@@ -91,6 +91,28 @@ def strip_number(s: str) -> str:
     return _NUMBER.sub("", s, count=1)
 
 
+_INLINE_DIM = re.compile(
+    r"(空间布局约束|区域布局管控|空间布局管控|污染物排放管控|污染物排放控制|环境风险防控|环境风险管控|资源利用效率要求|"
+    r"资源开发效率要求|资源利用效率|资源开发效率|资源能源利用效率|能源资源利用)\s*[:：]")
+
+
+def split_dimensions(cell: str) -> list[tuple[str, str]]:
+    """A cell holding all four dimensions (``空间布局约束：…\n污染物排放管控：…``) → (dimension, text) pairs.
+
+    Empty when the cell carries no such labels.
+    """
+    text = str(cell)
+    ms = list(_INLINE_DIM.finditer(text))
+    out = []
+    for k, m in enumerate(ms):
+        end = ms[k + 1].start() if k + 1 < len(ms) else len(text)
+        seg = text[m.end():end].strip()
+        seg = re.sub(r"[(（][一二三四五六七八九十\d]{1,2}[)）]\s*$|[一二三四五六七八九十]{1,2}、\s*$|\d{1,2}[.、]\s*$", "", seg).strip()
+        if seg:
+            out.append((DIMENSION_ALIASES.get(m.group(1), _dimension(m.group(1))), seg))
+    return out
+
+
 def split_items(cell: str) -> list[str]:
     """A multi-line or numbered cell → its items (numbering removed, blank parts dropped)."""
     text = str(cell).replace("\r\n", "\n").replace("\r", "\n")
@@ -335,10 +357,22 @@ def read_accesslist(path: str | Path, *, encoding: str | None = None, sheet: str
                     continue
                 level, scope = sc
                 class_filter = uclass if uclass in CLASS_OF_DIGIT.values() else ""
+            if not dims and "dimension" not in roles:
+                inline = split_dimensions(vals.get("text", ""))
+                if not inline:
+                    problems.append(f"{where_sheet}row {rownum}, column {_colname(roles['text'])}: no dimension column"
+                                    f" and no 空间布局约束：/污染物排放管控：… labels in the cell")
+                    continue
+                texts = {}
+                for d, seg in inline:
+                    texts[d] = (texts[d] + "\n" + seg) if d in texts else seg
+                dims_inline = True
+            else:
+                dims_inline = False
             for dim_raw, cell in texts.items():
                 if not cell:
                     continue
-                dim = _dimension(dim_raw) if not dims else dim_raw
+                dim = dim_raw if dims or dims_inline else _dimension(dim_raw)
                 if not dim:
                     col = _colname(roles.get("dimension", 0))
                     problems.append(f"{where_sheet}row {rownum}, column {col}: unknown dimension {dim_raw!r}"
