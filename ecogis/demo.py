@@ -128,7 +128,9 @@ def screen_samples(out: Path, sample: Path, *, lang: str = "zh") -> dict[str, An
     for key, city in load_cities().items():
         sites = sample / "sites" / f"{key}.geojson"
         t0 = time.perf_counter()
-        result = ecogis.screen(sites, sample / f"{key}.gpkg", progress=False, lang=lang)
+        from ecogis.accesslist.samples import with_sample_lists  # a copy with the sample 准入清单 (issue 15)
+
+        result = ecogis.screen(sites, with_sample_lists(key, sample, out / "workspaces"), progress=False, lang=lang)
         timing[key] = round(time.perf_counter() - t0, 3)
         write_outputs(result, out / "screening" / key, lang=lang)
         counts = result.findings["site_id"].value_counts() if len(result.findings) else {}

@@ -73,6 +73,7 @@ class _Display:
         self.meta = result.meta
         self.not_evaluated = getattr(result, "not_evaluated", None)
         self.notes = getattr(result, "notes", None)
+        self.accesslist = getattr(result, "accesslist", None)  # 准入清单对照 (issue 15)
 
 
 def review_map_html(result, *, lang: str = "zh") -> str:

@@ -121,8 +121,11 @@ def _context(model: ReportModel, page: str, sections: list[dict[str, Any]], *, i
         if len(data) > GZIP_ABOVE:  # large batches: the data gzipped (base64), unpacked by the browser
             data_gz = base64.b64encode(gzip.compress(data.encode("utf-8"), 6, mtime=0)).decode("ascii")
             data = None
+    appendix = _appendix(model)
+    if page == "report":  # the 准入清单对照 table (issue 15) once, on the report page, before the versions
+        appendix = Markup(getattr(model, "access_html", "")) + appendix
     ctx = {
-        "appendix": _appendix(model), "colon": "：" if lang == "zh" else ": ",
+        "appendix": appendix, "colon": "：" if lang == "zh" else ": ",
         "lang": lang, "L": model.L, "meta": model.meta, "page": page, "sections": sections,
         "summary": model.summary, "n_sites": model.n_sites, "pages_cut": model.pages_cut,
         "max_pages": model.max_pages, "summary_line": _summary_line(model),
@@ -148,6 +151,14 @@ def _appendix(model: ReportModel) -> Markup:
     return cached
 
 
+def _with_access(model: ReportModel, result) -> ReportModel:
+    """Attach the access-list section (escaped by its own fixed template) to the model."""
+    from ecogis.accesslist.output import access_html
+
+    model.access_html = access_html(result, lang=model.lang)  # type: ignore[attr-defined]
+    return model
+
+
 def render_model(model: ReportModel) -> str:
     """``report.html`` of a model (see :func:`ecogis.render.report_data.build_model`)."""
     sections = model.sections if model.inline else []
@@ -162,14 +173,14 @@ def render_site_page(model: ReportModel, section: dict[str, Any]) -> str:
 
 def render_report(result, *, lang: str = "zh", context: dict | None = None) -> str:
     """``report.html`` of a screening result, as text (all sites inline when few; see the module notes)."""
-    return render_model(build_model(result, context, lang=lang))
+    return render_model(_with_access(build_model(result, context, lang=lang), result))
 
 
 def write_report_files(result, out_dir: str | Path, *, lang: str = "zh", context: dict | None = None,
                        inline_max: int = INLINE_MAX, max_pages: int = MAX_SITE_PAGES) -> list[Path]:
     """Write ``report.html`` (and ``sites/`` for large batches) into ``out_dir``; return the paths written."""
     out = Path(out_dir)
-    model = build_model(result, context, lang=lang, inline_max=inline_max, max_pages=max_pages)
+    model = _with_access(build_model(result, context, lang=lang, inline_max=inline_max, max_pages=max_pages), result)
     written = [write_text_atomic(out / "report.html", render_model(model))]
     site_dir = out / "sites"
     if not model.inline and model.sections:
@@ -203,7 +214,7 @@ def write_report_files(result, out_dir: str | Path, *, lang: str = "zh", context
 
 def write_report(result, path: str | Path, *, lang: str = "zh", context: dict | None = None) -> Path:
     """Write one report page with every site inline to ``path`` atomically (for small batches)."""
-    model = build_model(result, context, lang=lang, inline_max=max(len(result.sites), 1))
+    model = _with_access(build_model(result, context, lang=lang, inline_max=max(len(result.sites), 1)), result)
     return write_text_atomic(path, render_model(model))
 
 

@@ -60,10 +60,10 @@ FINDING_COLUMNS: list[tuple[str, str, str, float, str | None]] = [
 ]
 
 def _safe_text(v: Any) -> Any:
-    """Neutralise spreadsheet formulas in text from data (CSV/XLSX injection)."""
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + v
-    return v
+    """Neutralise spreadsheet formulas in text from data (CSV/XLSX injection): the one helper of ecogis."""
+    from ecogis.export.cells import defuse_cell
+
+    return defuse_cell(v)
 
 
 def _sheet(wb, title: str, headers: Sequence[str], widths: Sequence[float], formats: Sequence[str | None],
@@ -174,8 +174,26 @@ def write_findings_xlsx(result, path: str | Path, *, lang: str = "zh") -> Path:
                [c[4] for c in FINDING_COLUMNS], _rows(_values(f, FINDING_COLUMNS)), len(f))
         rows = _version_rows(result.meta, lang)
         _sheet(wb, names[2], *_VERSION_HEAD[lang], rows, len(rows))
+        _access_sheet(wb, result, lang)
         wb.close()
     return Path(path)
+
+
+def _access_sheet(wb, result, lang: str) -> None:
+    """Sheet 准入清单对照 (issue 15): one row per (site, access-list item), when lists were screened."""
+    from ecogis.accesslist.output import _COLS, HEADERS, SHEET
+
+    t = getattr(result, "accesslist", None)
+    if not isinstance(t, pd.DataFrame):
+        return
+    cols = [c for c in _COLS if c in t.columns]
+    heads = HEADERS.get(lang, HEADERS["zh"])
+    widths = [30 if c in ("text", "basis", "note", "condition", "question") else 14 for c in cols]
+    formats = ["0.00" if c == "overlap_pct" else None for c in cols]
+    arrays = [pd.to_numeric(t[c], errors="coerce").to_numpy(dtype=float) if c == "overlap_pct"
+              else t[c].astype(object).where(t[c].notna(), None).to_numpy(dtype=object) for c in cols]
+    rows = ([None if (f is not None and v != v) else v for v, f in zip(row, formats)] for row in zip(*arrays))
+    _sheet(wb, SHEET if lang == "zh" else "access lists", [heads.get(c, c) for c in cols], widths, formats, rows, len(t))
 
 
 _VERSION_HEAD = {

@@ -193,5 +193,9 @@ def screen_dask(
             if (n.code, n.message) not in seen:
                 seen.add((n.code, n.message))
                 notes.add(n.code, n.message, getattr(n, "ids", ()))
-    return ScreenResult(sites=out_sites, findings=findings, not_evaluated=not_eval, meta=meta, notes=notes,
-                        context=combine_context(r.context for r in results))
+    out = ScreenResult(sites=out_sites, findings=findings, not_evaluated=not_eval, meta=meta, notes=notes,
+                       context=combine_context(r.context for r in results))
+    tables = [r.accesslist for r in results if getattr(r, "accesslist", None) is not None]  # 准入清单对照 (issue 15)
+    if tables:
+        out.accesslist = pd.concat(tables, ignore_index=True)
+    return out

@@ -457,8 +457,10 @@ def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, input
         "lang": lang,
         "not_evaluated_rules": not_eval["rule_id"].tolist(),
     }
-    return ScreenResult(sites=out_sites, findings=findings, not_evaluated=not_eval, meta=meta, notes=notes,
-                        context=_context(ws, read_feats, findings, bounds))
+    from ecogis.accesslist.screen import screen_access  # 准入清单 item by item (issue 15)
+
+    return screen_access(ScreenResult(sites=out_sites, findings=findings, not_evaluated=not_eval, meta=meta,
+                                      notes=notes, context=_context(ws, read_feats, findings, bounds)), ws, lang=lang)
 
 
 def _context(ws: Workspace, read_feats: dict[str, gpd.GeoDataFrame], findings: gpd.GeoDataFrame,

@@ -285,7 +285,10 @@ class ScreenResult:
         raw_ids = s["site_id"].to_numpy(dtype=object)
         sites = [dict(zip(skeys, vals), findings=by_site.get(sid, []))
                  for sid, *vals in zip(raw_ids, *(scol[k] for k in skeys))]
-        return {"meta": self.meta, "sites": sites}
+        from ecogis.accesslist.output import access_document  # 准入清单对照 (issue 15)
+
+        access = access_document(self)
+        return {"meta": self.meta, "sites": sites, **({"accesslist": access} if access else {})}
 
     def to_files(self, out_dir: str | Path, formats: Iterable[str] | None = None, lang: str | None = None,
                  *, progress: bool = False) -> list[Path]:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 
 from ecogis.errors import WorkspaceError
-from ecogis.workspace.base import LayerInfo, Workspace
+from ecogis.workspace.base import LayerInfo, TableInfo, Workspace
 from ecogis.workspace.gpkg import GeoPackageWorkspace
 
-__all__ = ["LayerInfo", "Workspace", "GeoPackageWorkspace", "open_workspace", "printable_uri"]
+__all__ = ["LayerInfo", "TableInfo", "Workspace", "GeoPackageWorkspace", "open_workspace", "printable_uri"]
 
 
 def printable_uri(uri: str | os.PathLike | Workspace) -> str:

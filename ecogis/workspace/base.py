@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 
 from ecogis.notes import Notes
 
@@ -68,6 +69,23 @@ def merged_coverage(old: str | None, new: str | None) -> str | None:
 
     return shapely.to_wkb(shapely.union(shapely.from_wkb(bytes.fromhex(old)), shapely.from_wkb(bytes.fromhex(new))),
                           hex=True)
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    """Metadata of one imported version of an attribute table (e.g. the access lists)."""
+
+    name: str
+    version: str
+    source: str
+    sha256: str
+    imported_at: str
+    row_count: int
+    meta: dict[str, Any] = field(default_factory=dict)
+    current: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 class Workspace(abc.ABC):
@@ -151,6 +169,37 @@ class Workspace(abc.ABC):
         from ecogis.errors import WorkspaceError
 
         raise WorkspaceError("this workspace backend keeps no ledger", path=self.uri)
+
+    # ------------------------------------------------------------------ attribute tables
+    def write_table(self, name: str, df: "pd.DataFrame", *, source: str, version: str, sha256: str = "",
+                    meta: dict[str, Any] | None = None, index: tuple[str, ...] = ()) -> TableInfo:
+        """Store ``df`` as the new current version of attribute table ``name`` (all-or-nothing).
+
+        Every version's metadata (source, SHA-256, time, row count, ``meta``) is
+        kept in the history; the rows of the current version are kept, with an
+        index on the ``index`` columns.
+        """
+        from ecogis.errors import WorkspaceError
+
+        raise WorkspaceError("this workspace backend keeps no attribute tables", path=self.uri)
+
+    def read_table(self, name: str, *, where_in: dict[str, list[Any]] | None = None,
+                   bbox: tuple[float, float, float, float] | None = None) -> "pd.DataFrame":
+        """The rows of the current version of table ``name``; with ``where_in``, only rows where any
+        column holds one of its listed values; with ``bbox``, only rows whose ``minx``…``maxy``
+        columns meet it."""
+        from ecogis.errors import WorkspaceError
+
+        raise WorkspaceError("this workspace backend keeps no attribute tables", path=self.uri)
+
+    def table_history(self, name: str | None = None) -> list[TableInfo]:
+        """Every recorded version of table ``name`` (or of all tables), oldest first."""
+        return []
+
+    def table_info(self, name: str) -> TableInfo | None:
+        """The current version of table ``name``, or ``None`` if there is none."""
+        rows = [t for t in self.table_history(name) if t.current]
+        return rows[-1] if rows else None
 
     def info(self, kind: str) -> LayerInfo:
         """Current metadata of ``kind``."""

@@ -40,10 +40,19 @@ import shapely
 
 from ecogis.errors import WorkspaceError
 from ecogis.notes import Notes
-from ecogis.workspace.base import LayerInfo, Workspace, coverage_wkb, merged_coverage
+from ecogis.workspace.base import LayerInfo, TableInfo, Workspace, coverage_wkb, merged_coverage
 
 META_TABLE = "ecogis_layers"
 LEDGER_TABLE = "ecogis_ledger"
+#: Version history of the attribute tables; each version's rows live in ``ecogis_t_<name>_v<N>``.
+TABLES_META = "ecogis_tables"
+_TABLES_DDL = f"""
+CREATE TABLE IF NOT EXISTS {TABLES_META} (
+    id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL, version TEXT NOT NULL, source TEXT NOT NULL, sha256 TEXT NOT NULL,
+    imported_at TEXT NOT NULL, row_count BIGINT NOT NULL, meta TEXT NOT NULL, current INTEGER NOT NULL,
+    table_name TEXT NOT NULL
+);
+"""
 #: Version tables kept per kind (older ones are dropped; their metadata stays).
 KEEP_VERSIONS = 3
 SRID = 4490
@@ -611,3 +620,74 @@ class PostGISWorkspace(Workspace):
                             row.append(None if v is None else str(v))
                     cp.write_row(row + [ewkb[i]])
         return int(len(entries))
+
+    # ------------------------------------------------------------------ attribute tables
+    def write_table(self, name, df, *, source, version, sha256="", meta=None, index=()):
+        """Write a new version table ``ecogis_t_<name>_v<N>`` and make it current, in one transaction."""
+        if not _KIND_RE.match(name or ""):
+            raise WorkspaceError(f"bad table name {name!r}: use lower-case letters, digits and _", path=self.uri)
+        data = pd.DataFrame(df)
+        info = TableInfo(name=name, version=str(version), source=str(source), sha256=sha256 or "",
+                         imported_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                         row_count=int(len(data)), meta=dict(meta or {}))
+        cols = [str(c) for c in data.columns]
+        with self._guard(f"cannot write table {name!r}"), self.conn.transaction():
+            con = self.conn
+            con.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_META + 2,))
+            con.execute(_TABLES_DDL)
+            n = con.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", (TABLES_META,)).fetchone()[0]
+            table = f"ecogis_t_{name}_v{int(n)}"
+            defs = ", ".join(f"{_quote(c)} {_sql_type(data[c])}" for c in data.columns)
+            con.execute(f"CREATE TABLE {_quote(table)} ({defs})")
+            values = [data[c].astype(object).to_numpy() for c in data.columns]
+            with con.cursor().copy(f"COPY {_quote(table)} ({', '.join(_quote(c) for c in cols)}) FROM STDIN") as cp:
+                for i in range(len(data)):
+                    cp.write_row([_cell(v[i]) for v in values])
+            for col in index:
+                con.execute(f"CREATE INDEX {_quote(table + '_' + col)} ON {_quote(table)} ({_quote(col)})")
+            con.execute(f"UPDATE {TABLES_META} SET current = 0 WHERE name = %s AND current = 1", (name,))
+            con.execute(
+                f"INSERT INTO {TABLES_META} (id, name, version, source, sha256, imported_at, row_count, meta, current,"
+                " table_name) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 1, %s)",
+                (int(n), name, info.version, info.source, info.sha256, info.imported_at, info.row_count,
+                 json.dumps(info.meta, ensure_ascii=False), table))
+            old = con.execute(f"SELECT table_name FROM {TABLES_META} WHERE name = %s ORDER BY id DESC OFFSET %s",
+                              (name, KEEP_VERSIONS)).fetchall()
+            for (t,) in old:
+                con.execute(f"DROP TABLE IF EXISTS {_quote(t)}")
+        return info
+
+    def read_table(self, name, *, where_in=None, bbox=None):
+        if not self._has_table(TABLES_META):
+            raise WorkspaceError(f"no table {name!r} in {self.database}", path=self.uri, hint="import it first")
+        with self._guard(f"cannot read table {name!r}"):
+            row = self.conn.execute(f"SELECT table_name FROM {TABLES_META} WHERE name = %s AND current = 1"
+                                    " ORDER BY id DESC LIMIT 1", (name,)).fetchone()
+            if row is None:
+                raise WorkspaceError(f"no table {name!r} in {self.database}", path=self.uri, hint="import it first")
+            sql, args = f"SELECT * FROM {_quote(row[0])}", []
+            if where_in:
+                conds = []
+                for col, values in where_in.items():
+                    values = [str(v) for v in values]
+                    if values:
+                        conds.append(f"{_quote(col)} = ANY(%s)")
+                        args.append(values)
+                sql += " WHERE (" + (" OR ".join(conds) if conds else "false") + ")"
+            if bbox is not None:
+                sql += (" AND " if where_in else " WHERE ") + "(maxx >= %s AND minx <= %s AND maxy >= %s AND miny <= %s)"
+                args += [float(bbox[0]), float(bbox[2]), float(bbox[1]), float(bbox[3])]
+            cur = self.conn.execute(sql, args)
+            cols = [d.name for d in cur.description]
+            rows = cur.fetchall()
+        return pd.DataFrame(rows, columns=cols, dtype=object)  # values as stored
+
+    def table_history(self, name=None):
+        if not self._has_table(TABLES_META):
+            return []
+        where, args = ("WHERE name = %s", (name,)) if name else ("", ())
+        with self._guard("cannot read the table metadata"):
+            rows = self.conn.execute(f"SELECT name, version, source, sha256, imported_at, row_count, meta, current"
+                                     f" FROM {TABLES_META} {where} ORDER BY id", args).fetchall()
+        return [TableInfo(name=r[0], version=r[1], source=r[2], sha256=r[3], imported_at=r[4], row_count=int(r[5]),
+                          meta=json.loads(r[6]), current=bool(r[7])) for r in rows]
