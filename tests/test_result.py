@@ -14,6 +14,7 @@ import shapely
 
 import ecogis
 from ecogis.screening.result import FINDING_COLUMNS, ScreenResult
+from ecogis.screening.verdict import PREFIX
 from ecogis.vocab import VERDICTS, Verdict
 
 REPO = Path(__file__).resolve().parent.parent
@@ -69,6 +70,16 @@ def _reference_document(result):
                     "next_steps": _steps(f["next_steps"]), "rule_file": _str(f["rule_file"]),
                     "source": _str(f["source"]),
                 })
+                # columns added by issue 11 (annotations, dated rules + citations), when present
+                for c in ("condition", "question", "certainty"):
+                    if c in f:
+                        items[-1][c] = "fact" if c == "certainty" and _str(f[c]) is None else (_str(f[c]) or "")
+                for c in ("citation", "basis_unverified", "rule_version"):
+                    if c in f:
+                        items[-1][c] = _str(f[c]) or ""
+                if "basis_verified" in f:
+                    v = f["basis_verified"]
+                    items[-1]["basis_verified"] = True if v is None or v is pd.NA or v != v else bool(v)
         sites.append({
             "site_id": str(rec["site_id"]), "name": _str(rec.get("name")), "industry": _str(rec.get("industry")),
             "nature": _str(rec.get("nature")), "linear": bool(rec.get("linear")),
@@ -78,9 +89,22 @@ def _reference_document(result):
             "verdict": rec["verdict"], "coverage": rec["coverage"], "covered_pct": _num(rec["covered_pct"]) or 0.0,
             "checked_layers": [s for s in str(rec["checked_layers"]).split(", ") if s],
             "not_evaluated": [s for s in str(rec["not_evaluated"]).split(", ") if s],
-            "findings": items,
         })
-    return {"meta": result.meta, "sites": sites}
+        # site columns added by issues 11/12, when present
+        if "repairs" in rec:
+            sites[-1]["repairs"] = [s for s in (_str(rec["repairs"]) or "").split("\n") if s]
+        if "provisional" in rec:
+            sites[-1]["provisional"] = bool(rec["provisional"])
+        for c in ("verdict_text", "incomplete_layers"):
+            if c in rec:
+                sites[-1][c] = _str(rec[c]) or ""
+        if "incomplete_rules" in rec:
+            sites[-1]["incomplete_rules"] = [s for s in (_str(rec["incomplete_rules"]) or "").split(", ") if s]
+        sites[-1]["findings"] = items
+    from ecogis.accesslist.output import access_document  # issue 15: its own tests cover the table
+
+    access = access_document(result)
+    return {"meta": result.meta, "sites": sites, **({"accesslist": access} if access else {})}
 
 
 @pytest.mark.parametrize("city", CITIES)
@@ -96,12 +120,28 @@ def test_column_wise_messages_are_the_per_row_messages(lang):
     from ecogis.rules import load_rules
     from ecogis.screening.engine import _message
 
+    from ecogis.screening.engine import _MESSAGE_ATTRS
+
     rules = {r.id: r for r in load_rules(None, check_cases=False)}
+    attr_rules = {rid: any(f"{{{a}}}" in (r.message_zh if lang == "zh" else r.message_en) for a in _MESSAGE_ATTRS)
+                  for rid, r in rules.items()}
     for city in CITIES:
         res = ecogis.screen(SAMPLE / "sites" / f"{city}.geojson", SAMPLE / f"{city}.gpkg", progress=False, lang=lang)
         recs = pd.DataFrame(res.findings.drop(columns="geometry")).to_dict("records")
         expected = [_message(rules[r["rule_id"]], r, lang) for r in recs]
-        assert res.findings["message"].tolist() == expected
+        got = res.findings["message"].tolist()
+        assert len(got) == len(expected)
+        # ecogis/screening/annotate.py leads non-factual findings with 【待确认】/【有条件】/【待定】 (issue 11)
+        prefixes = tuple(p[lang] for p in PREFIX.values())
+        for g, e, r in zip(got, expected, recs):
+            if attr_rules.get(r["rule_id"]):
+                # feature attributes ({level} …) reach the message from `_attr_*` columns the result drops,
+                # so the per-row reference cannot rebuild them; no placeholder may be left unfilled
+                assert "{" not in g
+                continue
+            assert g.endswith(e), (g, e)
+            lead = g[: len(g) - len(e)]
+            assert lead == "" or lead.startswith(prefixes), lead
 
 
 def test_views_by_site_counts_and_worst_sites(results):
@@ -194,6 +234,7 @@ def _synthetic(n_sites: int, per_site: int = 3) -> ScreenResult:
         "feature_code": None, "overlap_ha": rng.uniform(0, 1, n), "overlap_mu": 0.0, "overlap_pct": 50.0,
         "overlap_length_m": np.nan, "distance_m": np.nan, "basis": "依据", "message": "说明",
         "next_steps": "一；二", "rule_file": "rules/x.yaml", "source": "",
+        "citation": "依据", "basis_verified": True, "basis_unverified": "", "rule_version": "",
     }, geometry=geoms[s], crs=4490)
     assert list(findings.columns[:-1]) == FINDING_COLUMNS
     return ScreenResult(sites=sites, findings=findings, not_evaluated=pd.DataFrame(columns=["rule_id"]),
