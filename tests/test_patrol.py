@@ -210,11 +210,11 @@ def test_checklists(package):
         if rec["target_id"] == "T01":
             assert rec["name"] == "'=1+1"  # a formula-looking cell is neutralised
     wb = openpyxl.load_workbook(out / "checklist.xlsx")
-    assert wb.sheetnames == ["checklist", "deferred"]
-    ws = wb["checklist"]
+    assert wb.sheetnames == ["巡查清单", "顺延目标"]
+    ws = wb["巡查清单"]
     assert [c.value for c in ws[1]] == [h for _, h in CHECKLIST_COLUMNS]
     assert ws.max_row - 1 == len(plan.visited)
-    assert wb["deferred"].max_row - 1 == len(plan.deferred)
+    assert wb["顺延目标"].max_row - 1 == len(plan.deferred)
 
 
 def test_html_escapes_data_text(package):
