@@ -475,7 +475,7 @@ def checklist_html(stops: pd.DataFrame, deferred: pd.DataFrame, plan, *, title: 
 
 
 # ------------------------------------------------------------------------------------------------ map
-def marker_offsets(lon: np.ndarray, lat: np.ndarray, *, near_m: float = 400.0, px: int = 24) -> np.ndarray:
+def marker_offsets(lon: np.ndarray, lat: np.ndarray, *, near_m: float = 2500.0, px: int = 24) -> np.ndarray:
     """Pixel offsets ``(dx, dy)`` that fan out markers closer than ``near_m`` to each other (a ring per group),
     so stacked stops stay readable at every zoom."""
     n = len(lon)
@@ -506,7 +506,7 @@ def marker_offsets(lon: np.ndarray, lat: np.ndarray, *, near_m: float = 400.0, p
         k = len(members)
         if k < 2:
             continue
-        r = px * max(1.0, k / 6.0)
+        r = max(px, 26.0 * k / (2 * np.pi))  # room on the ring for k markers 22 px wide
         for j, i in enumerate(members):
             ang = 2 * np.pi * j / k - np.pi / 2
             off[i] = (r * np.cos(ang), r * np.sin(ang))
