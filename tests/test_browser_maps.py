@@ -350,3 +350,17 @@ def test_review_map_controls_do_not_overlap(browser, tmp_path, size):
         assert pg.errors == [] and pg.blocked == []
     finally:
         pg.close()
+
+
+def test_attribution_prefix_has_no_flag(browser, rendered):
+    """Issue 16: the published map's attribution reads plain "Leaflet" (no flag icon) and shows 未经审核."""
+    spec, html = rendered[(CITIES[0], publish.SAMPLE_MAPS[0])]
+    pg = Page(browser)
+    try:
+        pg.open(html)
+        got = pg.page.evaluate("() => { const a = document.querySelector('.leaflet-control-attribution');"
+                               " return {svg: a.querySelectorAll('svg').length, text: a.textContent}; }")
+    finally:
+        pg.close()
+    assert got["svg"] == 0 and got["text"].startswith("Leaflet"), got
+    assert "未经审核" in got["text"]

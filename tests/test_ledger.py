@@ -98,7 +98,7 @@ def test_round_trip_csv_and_append_only_history(loop, tmp_path):
 def test_round_trip_xlsx(loop, tmp_path):
     ws, field = loop
     wb = openpyxl.load_workbook(field / "checklist.xlsx")
-    sh = wb["checklist"]
+    sh = wb["巡查清单"]
     head = [c.value for c in sh[1]]
     row = 2
     sh.cell(row=row, column=head.index(H["result"]) + 1, value="属实")

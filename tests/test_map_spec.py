@@ -247,3 +247,90 @@ def test_cli_accepts_the_spec_as_an_option(tmp_path):
     a = parser.parse_args(["map", "-w", str(SAMPLE / "manzhouli.gpkg"), "-o", str(out)])
     with pytest.raises(SpecError, match="give one map spec"):
         a.func(a)
+
+
+# --------------------------------------------------------------------------- issue 16: keys, aliases, warnings
+def test_thematic_map_keys_have_defaults_and_are_checked():
+    doc = _doc()
+    for k in ("organization", "map_date", "attribution_prefix"):
+        doc.pop(k, None)
+    spec = parse_spec(doc)
+    assert spec.organization is None and spec.map_date is None and spec.attribution_prefix == "Leaflet"
+    assert spec.print_grid and spec.print_north_arrow and spec.print_scale_bar and spec.print_numeric_scale
+    lines = publish.credit_lines(spec, "zh")
+    assert lines[-1] == publish.UNAPPROVED["zh"] and any(s.startswith("制图日期：") for s in lines)
+    assert "制图单位：（未填写）" in lines
+    bad = _doc()
+    bad["print"]["paper"] = "B5"
+    with pytest.raises(SpecError) as e:
+        parse_spec(bad)
+    assert "print.paper" in str(e.value)
+    bad = _doc()
+    bad["organisation"] = "x"
+    with pytest.raises(SpecError, match="unknown key 'organisation'"):
+        parse_spec(bad)
+    for paper in ("A2", "A1", "A0"):
+        ok = _doc()
+        ok["print"]["paper"] = paper
+        assert parse_spec(ok).paper == paper
+
+
+def test_attribution_is_not_labelled_twice():
+    doc = _doc()
+    doc["attribution"] = "数据来源：某局"
+    doc["organization"] = "制图单位：某院"
+    lines = publish.credit_lines(parse_spec(doc), "zh")
+    assert "数据来源：某局" in lines and "制图单位：某院" in lines
+    assert not any("数据来源：数据来源" in s or "制图单位：制图单位" in s for s in lines)
+
+
+def test_chinese_field_names_are_aliases():
+    doc = _doc()
+    layer = doc["layers"][0]
+    layer["label"] = {"field": "名称"}
+    layer["tooltip"] = "名称"
+    spec = parse_spec(doc)
+    assert spec.layers[0].label_field == "name" and spec.layers[0].tooltip == "name"
+    layer["tooltip"] = "不存在的字段"
+    with pytest.raises(SpecError, match="has no field '不存在的字段'") as e:
+        parse_spec(doc)
+    assert "layers[0].tooltip" in str(e.value)
+
+
+def test_hatches_need_hatch_by_and_known_values():
+    doc = _doc("xilinhot", "protected_areas")
+    spec = parse_spec(doc)
+    assert spec.layers[0].hatch_by == "type" and spec.layers[0].hatches["湿地公园"] == ".."
+    d2 = copy.deepcopy(doc)
+    d2["layers"][0]["hatches"]["城市公园"] = "//"
+    with pytest.raises(SpecError, match="not a value of protected_area.type"):
+        parse_spec(d2)
+    d3 = copy.deepcopy(doc)
+    del d3["layers"][0]["hatch_by"]
+    with pytest.raises(SpecError, match="'hatches' needs 'hatch_by'"):
+        parse_spec(d3)
+
+
+def test_spec_warns_of_missing_classes_and_titles():
+    from ecogis.notes import Notes
+
+    doc = _doc("xilinhot", "protected_areas")
+    del doc["layers"][0]["classes"]["一般控制区"]
+    del doc["layers"][1]["title"]
+    spec = parse_spec(doc)
+    notes = Notes()
+    read_layers(spec, SAMPLE / "xilinhot.gpkg", notes)
+    msgs = [str(n) for n in notes]
+    assert any("一般控制区" in m and "classes" in m and "其他" in m for m in msgs)
+    assert any("layers[1].title" in m for m in msgs)
+    assert spec.layers[1].name("zh") == "行政区划"  # the kind's Chinese name, not 'admin'
+
+
+def test_web_map_attribution_prefix_is_plain_leaflet(tmp_path):
+    html = publish.render_html(MAPS / "manzhouli" / "zoning.yaml", SAMPLE / "manzhouli.gpkg")
+    assert '"Leaflet")' in html or "'Leaflet')" in html or 'EcogisPrefix' in html or "setPrefix" in html
+    assert "审图号：未经审核" in html
+    doc = _doc()
+    doc["attribution_prefix"] = None
+    m = publish.build_map(parse_spec(doc), SAMPLE / "manzhouli.gpkg")
+    assert "setPrefix(prefix)" in m.get_root().render()

@@ -210,11 +210,11 @@ def test_checklists(package):
         if rec["target_id"] == "T01":
             assert rec["name"] == "'=1+1"  # a formula-looking cell is neutralised
     wb = openpyxl.load_workbook(out / "checklist.xlsx")
-    assert wb.sheetnames == ["checklist", "deferred"]
-    ws = wb["checklist"]
+    assert wb.sheetnames == ["巡查清单", "顺延目标"]
+    ws = wb["巡查清单"]
     assert [c.value for c in ws[1]] == [h for _, h in CHECKLIST_COLUMNS]
     assert ws.max_row - 1 == len(plan.visited)
-    assert wb["deferred"].max_row - 1 == len(plan.deferred)
+    assert wb["顺延目标"].max_row - 1 == len(plan.deferred)
 
 
 def test_html_escapes_data_text(package):
@@ -244,3 +244,109 @@ def test_cli_patrol(tmp_path):
     summary = json.loads((out / "patrol.json").read_text(encoding="utf-8"))
     assert summary["params"]["roads"] is True and summary["days"][0]["hours"] <= 6
     assert summary["planned"] + len(summary["deferred"]) == summary["targets"]
+
+
+# --------------------------------------------------------------------------- issue 16: far base, boundaries
+def _far_case(n: int = 20):
+    from ecogis.normalise.area import GEOD
+
+    lon0, lat0 = 120.0, 50.0
+    elon, elat, _ = GEOD.fwd(lon0, lat0, 90.0, 150_000.0)
+    rng = np.random.default_rng(0)
+    tx, ty = elon + rng.uniform(-0.3, 0.3, n), elat + rng.uniform(-0.2, 0.2, n)
+    t = gpd.GeoDataFrame({"target_id": [f"T{i:02d}" for i in range(n)], "source": "clue", "source_zh": "遥感线索",
+                          "name": "植被损失图斑", "priority": np.linspace(10, 1, n),
+                          "check": "核实是否存在开矿、采砂；现场拍照并记录", "basis": "《自然保护区条例》第二十六条",
+                          "area_ha": rng.uniform(0.5, 9, n), "detail": ["红线 甲"] * (n // 2) + ["红线和保护地外"] * (n - n // 2)},
+                         geometry=shapely.buffer(shapely.points(tx, ty), 0.003), crs=4490)
+    lodging = gpd.GeoDataFrame({"name": ["甲镇", "乙镇"]},
+                               geometry=shapely.points([elon - 0.1, elon + 0.2], [elat, elat + 0.1]), crs=4490)
+    red = gpd.GeoDataFrame({"name": ["红线区"]}, geometry=[shapely.box(elon - 0.2, elat - 0.1, elon + 0.1, elat + 0.15)],
+                           crs=4490)
+    pa = gpd.GeoDataFrame({"name": ["某保护区"] * 2, "zone": ["核心区", "缓冲区"]},
+                          geometry=[shapely.box(elon, elat, elon + 0.1, elat + 0.1),
+                                    shapely.box(elon + 0.1, elat, elon + 0.2, elat + 0.1)], crs=4490)
+    far = gpd.GeoDataFrame({"name": ["远处红线"]}, geometry=[shapely.box(100, 30, 100.1, 30.1)], crs=4490)
+    return t, (lon0, lat0), lodging, [("生态保护红线", pd_concat(red, far)), ("自然保护地", pa)]
+
+
+def pd_concat(a, b):
+    import pandas as pd
+
+    return gpd.GeoDataFrame(pd.concat([a, b], ignore_index=True), crs=4490)
+
+
+def test_base_150_km_away_day_trips_defer_everything_overnight_trips_visit():
+    t, start, lodging, _ = _far_case()
+    day_trips = plan_route(t, start, days=3)
+    assert day_trips.visited == [] and set(day_trips.deferred["reason"]) == {"单独往返即超出每日工作时长"}
+    plan = plan_route(t, start, days=3, lodging=lodging)
+    assert len(plan.visited) >= 12
+    assert all(d.hours <= 8.0 + 1e-6 for d in plan.days)
+    assert plan.days[0].start_name == "出发点" and plan.days[-1].end_name == "出发点"
+    assert [d.night for d in plan.days[:-1]] == [n["place"] for n in plan.params["nights"]]
+    assert all(d.night in ("甲镇", "乙镇") for d in plan.days[:-1])
+    for a, b in zip(plan.days[:-1], plan.days[1:]):  # each day starts where the last one ended
+        assert b.start_name == a.end_name and b.track[0][0] == pytest.approx(a.track[-1][-1])
+    assert sorted(plan.visited + list(plan.deferred["position"])) == list(range(len(t)))
+
+
+def test_field_package_carries_boundaries_nights_and_short_names(tmp_path):
+    import zipfile
+
+    t, start, lodging, context = _far_case()
+    plan = plan_route(t, start, days=3, lodging=lodging)
+    write_field_package(t, plan, tmp_path, title="测试", context=context)
+    kml = (tmp_path / "route.kml").read_text(encoding="utf-8")
+    with zipfile.ZipFile(tmp_path / "route.kmz") as z:
+        assert z.namelist()[0] == "doc.kml" and z.read("doc.kml").decode("utf-8") == kml
+    root = ET.fromstring(kml.encode("utf-8"))
+    ns = {"k": "http://www.opengis.net/kml/2.2"}
+    folders = {f.find("k:name", ns).text: f for f in root.iter("{http://www.opengis.net/kml/2.2}Folder")}
+    assert {"生态保护红线", "自然保护地", "目标图斑", "住宿"} <= set(folders)
+    red = folders["生态保护红线"].findall(".//k:Polygon", ns)
+    assert len(red) == 1  # the far-away red line is clipped away: only the patrol area's
+    assert len(folders["目标图斑"].findall(".//k:Polygon", ns)) == len(t)
+    zone_styles = {p.find("k:styleUrl", ns).text for p in folders["自然保护地"].findall("k:Placemark", ns)}
+    assert len(zone_styles) == 2  # core and buffer zones styled apart
+    assert "<PolyStyle><color>" in kml
+    g = gpxpy.parse((tmp_path / "route.gpx").read_text(encoding="utf-8"))
+    names = [w.name for w in g.waypoints]
+    assert any(re_match(r"^D\d-\d\d 红线内植被损失 \d+\.\d+公顷$", n) for n in names), names[:5]
+    assert all(len(w.description) <= 60 for w in g.waypoints)
+    assert any(n.startswith("住宿 第1晚 ") for n in names)
+    summary = json.loads((tmp_path / "patrol.json").read_text(encoding="utf-8"))
+    assert summary["nights"] and summary["days"][0]["night"] == summary["nights"][0]["place"]
+    html = (tmp_path / "checklist.html").read_text(encoding="utf-8")
+    assert "当晚住宿：" in html and "住宿：第1晚" in html
+    page = (tmp_path / "patrol.html").read_text(encoding="utf-8")
+    assert "第1晚住宿" in page and "networkx" not in page
+    wb = openpyxl.load_workbook(tmp_path / "checklist.xlsx")
+    ws = wb["巡查清单"]
+    assert ws.page_setup.orientation == "landscape" and ws.print_title_rows in ("1:1", "$1:$1")
+    assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1
+    assert any(dv.type == "date" for dv in ws.data_validations.dataValidation)
+
+
+def re_match(pattern: str, s: str) -> bool:
+    import re
+
+    return re.match(pattern, s) is not None
+
+
+def test_checklist_prints_at_most_one_page_per_four_stops(tmp_path):
+    import subprocess
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium or not shutil.which("pdfinfo"):
+        pytest.skip("chromium / poppler not installed")
+    t, start, lodging, context = _far_case()
+    plan = plan_route(t, start, days=3, lodging=lodging)
+    write_field_package(t, plan, tmp_path, title="测试", context=context)
+    pdf = tmp_path / "cl.pdf"
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+                    f"--print-to-pdf={pdf}", (tmp_path / "checklist.html").as_uri()], capture_output=True,
+                   timeout=120, check=False)
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+    pages = int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages")))
+    assert pages <= math.ceil(len(plan.visited) / 4), (pages, len(plan.visited))

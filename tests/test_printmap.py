@@ -72,7 +72,7 @@ def test_bad_output_and_options(tmp_path):
     with pytest.raises(SpecError, match=r"\.pdf or \.png"):
         printmap.print_map(SPEC, WS, tmp_path / "m.svg")
     with pytest.raises(SpecError, match="paper"):
-        printmap.print_map(SPEC, WS, tmp_path / "m.pdf", paper="A0")
+        printmap.print_map(SPEC, WS, tmp_path / "m.pdf", paper="B5")
     with pytest.raises(SpecError, match="dpi"):
         printmap.print_map(SPEC, WS, tmp_path / "m.png", dpi=5)
     assert not list(tmp_path.iterdir())
@@ -129,3 +129,94 @@ def test_basemap_only_when_reachable(tmp_path):
     px = np.asarray(Image.open(out).convert("RGB")).reshape(-1, 3).astype(int)
     assert ((px[:, 0] > 200) & (px[:, 1] < 60) & (px[:, 2] > 200)).sum() > 1000  # the magenta tiles show
     assert len(urls) <= printmap.MAX_TILES
+
+
+# --------------------------------------------------------------------------- 专题图 elements (issue 16)
+def _pdf_text(path: Path) -> str:
+    import shutil
+    import subprocess
+
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext (poppler-utils) not installed")
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def test_pdf_has_every_element_of_a_thematic_map_and_no_type3_fonts(tmp_path):
+    notes = Notes()
+    out = printmap.print_map(SPEC, WS, tmp_path / "m.pdf", notes=notes)
+    data = out.read_bytes()
+    assert b"/Type3" not in data and b"/Subtype /Type3" not in data  # TrueType/CID only (pdf.fonttype 42)
+    txt = _pdf_text(out)
+    for word in ("图例", "制图单位", "制图日期", "数据来源", "数据日期", "审图号", "未经审核", "N", "千米"):
+        assert word in txt, word
+    import re
+
+    assert re.search(r"1:\d{1,3}(,\d{3})+", txt), "numeric scale 1:N"
+    assert re.search(r"\d+°(\d{2}′)?E", txt) and re.search(r"\d+°(\d{2}′)?N", txt)  # graticule labels
+
+
+def test_approval_number_prints_when_set(tmp_path):
+    from ecogis.render.spec import load_spec
+
+    spec = load_spec(SPEC)
+    spec.approval_no = "蒙S（2026）001号"
+    txt = _pdf_text(printmap.print_map(spec, WS, tmp_path / "m.pdf"))
+    assert "审图号：蒙S（2026）001号" in txt and "未经审核" not in txt
+
+
+def test_numeric_scale_is_true_on_the_ellipsoid():
+    geod = CRS.from_epsg(4490).get_geod()
+    for lat in (20.0, 45.0, 52.0):
+        x0, x1 = printmap._TO_MERC.transform([118.0, 121.0], [lat, lat])[0]
+        y = printmap._TO_MERC.transform(119.5, lat)[1]
+        n = printmap.scale_denominator((x0, x1), (y - 1000, y + 1000), width_in=8.0)
+        lons = np.linspace(118.0, 121.0, 3001)
+        arc = geod.line_length(lons, np.full_like(lons, lat))  # the parallel, in 1 km steps
+        assert n == pytest.approx(arc / (8.0 * 0.0254), rel=1e-6)
+    assert printmap.nice_scale(1_234_567) == 1_250_000
+    assert printmap.nice_scale(48_000) == 50_000 and printmap.nice_scale(100_000) == 100_000
+
+
+def test_a0_wall_map_fills_the_sheet(tmp_path):
+    out = printmap.print_map(SPEC, WS, tmp_path / "a0.png", paper="A0", dpi=50)
+    w, h = Image.open(out).size
+    assert sorted((w, h)) == pytest.approx(sorted((841 / 25.4 * 50, 1189 / 25.4 * 50)), abs=1.01)
+    px = np.asarray(Image.open(out).convert("L"))
+    assert (px < 254).mean() > 0.5  # the map frame (not white paper) covers most of the sheet
+
+
+def test_labels_do_not_collide_and_stay_inside():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    import shapely
+
+    from ecogis.render.spec import LayerSpec
+
+    fig = Figure(figsize=(4, 4), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.1, 0.1, 0.8, 0.8))
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 100)
+    rng = np.random.default_rng(1)
+    pts = shapely.buffer(shapely.points(rng.uniform(0, 100, 60), rng.uniform(0, 100, 60)), 2)
+    names = [f"某某某某管控单元{i}" for i in range(60)]
+    layer = LayerSpec(id="x", kind="control_unit", where="layers[0]", label_size=10)
+    placed: list = []
+    renderer = fig.canvas.get_renderer()
+    dropped = printmap._place_labels(ax, renderer, pts, names, layer, printmap.find_cjk_font()[0], 1.0, placed, [])
+    assert dropped + len(placed) == 60 and len(placed) >= 10
+    frame = ax.get_window_extent(renderer)
+    for i, a in enumerate(placed):
+        assert frame.x0 <= a.x0 and a.x1 <= frame.x1 and frame.y0 <= a.y0 and a.y1 <= frame.y1
+        assert not any(a.overlaps(b) for b in placed[i + 1:])
+
+
+def test_legend_merges_entries_that_look_alike():
+    from ecogis.render.styles import ClassStyle
+
+    a = ClassStyle("#1b7837", "#0d4a1f", fill_opacity=0.5)
+    b = ClassStyle("#5aae61", "#2f7a36", fill_opacity=0.45)
+    hs = printmap._legend_handles([("核心保护区", a, ""), ("核心区", a, ""), ("缓冲区", b, ""), ("湿地公园", b, "..")],
+                                  0.6, 1.0)
+    assert [h.get_label() for h in hs] == ["核心保护区/核心区", "缓冲区", "湿地公园"]

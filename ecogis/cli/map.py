@@ -28,6 +28,8 @@ def _cmd_map(a: argparse.Namespace) -> int:
         path = webmap.save_html(m, a.out)
         counts = ", ".join(f"{k} {v}" for k, v in m.ecogis_counts.items())
         print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB; features: {counts})")
+        for n in getattr(m, "ecogis_notes", ()):
+            print(f"  warning {n}", file=sys.stderr)
     if a.print_out:
         from ecogis.render.printmap import print_map
 
@@ -36,6 +38,8 @@ def _cmd_map(a: argparse.Namespace) -> int:
                          basemap=a.basemap, tianditu_key=a.tianditu_key, notes=notes)
         print(f"wrote {path}")
         for n in notes:
+            if a.out and n.code == "spec":
+                continue  # printed once above
             print(f"  note {n}", file=sys.stderr)
     return 0
 
@@ -57,7 +61,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
                                       "can be fetched")
     p.add_argument("--tianditu-key", default=None, help="Tianditu browser key (or ECOGIS_TIANDITU_KEY)")
     p.add_argument("--lang", choices=("zh", "en"), default=None, help="map language (default: the spec's, zh)")
-    p.add_argument("--paper", type=str.upper, choices=("A4", "A3"), default=None, help="print paper (default A4)")
+    p.add_argument("--paper", type=str.upper, choices=("A4", "A3", "A2", "A1", "A0"), default=None,
+                   help="print paper (default: the spec's, A4); A1/A0 for wall maps")
     p.add_argument("--dpi", type=int_in(50, 1200), default=None, help="print resolution, 50 to 1200 (default 200)")
     p.set_defaults(func=_cmd_map)
     return p

@@ -44,8 +44,11 @@ def _cmd_patrol(a: argparse.Namespace) -> int:
     ws = open_workspace(a.workspace)
     tg = gather_targets(ws, clues=a.clues, ledger=a.ledger, findings=a.findings, mine_within_m=a.mine_within_m)
     roads = ws.read("road") if (ws.has("road") and not a.no_roads) else None
+    from ecogis.patrol.route import read_lodging, workspace_lodging
+
+    lodging = read_lodging(a.lodging) if a.lodging else (None if a.no_overnight else workspace_lodging(ws))
     plan = plan_route(tg.targets, start, days=a.days, hours_per_day=a.hours_per_day, speed_kmh=a.speed_kmh,
-                      visit_minutes=a.visit_minutes, roads=roads, detour=a.detour)
+                      visit_minutes=a.visit_minutes, roads=roads, detour=a.detour, lodging=lodging)
     clues = None
     if a.clues:
         import pyogrio
@@ -59,7 +62,8 @@ def _cmd_patrol(a: argparse.Namespace) -> int:
     print(f"{len(tg.targets)} targets; {sum(len(d.stops) for d in plan.days)} planned over {len(plan.days)} days, "
           f"{plan.total_km:.1f} km ({plan.method})")
     for d in plan.days:
-        print(f"  day {d.day}: {len(d.stops):>3} stops  {d.distance_km:7.1f} km  {d.hours:4.1f} h")
+        night = f"  night at {d.night}" if d.night else ""
+        print(f"  day {d.day}: {len(d.stops):>3} stops  {d.distance_km:7.1f} km  {d.hours:4.1f} h{night}")
     n_def = len(plan.deferred) + len(tg.unlocated)
     if n_def:
         print(f"  deferred: {n_def} (see checklist.xlsx sheet 'deferred' and patrol.json)")
@@ -141,6 +145,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mine-within-m", type=float_in(0, 1_000_000), default=1000.0,
                    help="mines within this distance of a protected area or the red line become targets")
     p.add_argument("--no-roads", action="store_true", help="ignore the workspace road layer")
+    p.add_argument("--lodging", help="places to stay overnight (points or polygons with a name: towns, "
+                                     "guest houses); default: the workspace's 乡级 admin units (towns), if any")
+    p.add_argument("--no-overnight", action="store_true", help="day trips only: every day ends at the base")
     p.add_argument("--basemap", default="none", help="none (default, fully offline), osm, tianditu, amap …")
     p.add_argument("--title", default="生态环境监管巡查路线")
     p.add_argument("--out", required=True, help="output folder")

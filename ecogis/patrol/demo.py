@@ -62,6 +62,37 @@ def simulate_results(checklist_csv: Path, out_csv: Path, *, day: int = 1, inspec
     return len(idx)
 
 
+#: Towns of Genhe where a patrol can stay the night (approximate seats of the towns, for the demo only).
+DEMO_LODGING = (("金河镇", 121.37, 51.33), ("阿龙山镇", 121.93, 51.55), ("满归镇", 122.07, 52.04),
+                ("得耳布尔镇", 120.73, 50.45), ("敖鲁古雅乡", 121.45, 50.80))
+
+
+def far_patrol(tg, ws, out: Path, *, roads=None, clues=None) -> dict:
+    """A patrol whose base lies 150 km from the targets' centre, staying overnight in towns (4 days)."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from ecogis.normalise.area import GEOD
+    from ecogis.patrol.fieldpkg import context_layers, write_field_package
+    from ecogis.patrol.route import plan_route
+
+    xy = shapely.get_coordinates(shapely.point_on_surface(tg.targets.geometry.to_numpy()))
+    cx, cy = float(np.median(xy[:, 0])), float(np.median(xy[:, 1]))
+    blon, blat, _ = GEOD.fwd(cx, cy, 200.0, 150_000.0)
+    lodging = gpd.GeoDataFrame({"name": [n for n, _, _ in DEMO_LODGING]},
+                               geometry=shapely.points([x for _, x, _ in DEMO_LODGING],
+                                                       [y for _, _, y in DEMO_LODGING]), crs=4490)
+    write_text_atomic(out / "lodging.geojson", lodging.to_json(drop_id=True, ensure_ascii=False))
+    plan = plan_route(tg.targets, (blon, blat), days=4, hours_per_day=9.0, speed_kmh=50.0, visit_minutes=30.0,
+                      roads=roads, lodging=lodging)
+    write_field_package(tg.targets, plan, out / "field_far", title="根河市巡查（基地距目标150千米，在外住宿，示例）",
+                        clues=clues, unlocated=tg.unlocated, notes=[*tg.notes, *plan.notes],
+                        context=context_layers(ws))
+    return {"base": f"{blon:.3f},{blat:.3f}", "targets": len(tg.targets), "planned": len(plan.visited),
+            "days": len(plan.days), "nights": [d.night for d in plan.days if d.night]}
+
+
 def demo(out_dir: Path, sample_dir: Path) -> None:
     """Run the whole loop on the Genhe sample and write it under ``out_dir/patrol``."""
     import ecogis
@@ -112,6 +143,10 @@ def demo(out_dir: Path, sample_dir: Path) -> None:
     n_def = len(plan.deferred) + len(tg.unlocated)
     print(f"  2. patrol: {len(tg.targets)} targets, {len(plan.visited)} planned in 3 days, "
           f"{plan.total_km:.1f} km, {n_def} deferred → {out / 'field'}")
+
+    far = far_patrol(tg, ws, out, roads=roads, clues=res.clues)
+    print(f"  2b. patrol from a base 150 km away ({far['base']}): {far['planned']} of {far['targets']} targets "
+          f"planned in {far['days']} days, nights at {', '.join(far['nights']) or '-'} → {out / 'field_far'}")
 
     n = simulate_results(out / "field" / "checklist.csv", out / "field" / "checklist_filled.csv")
     upd = update_ledger(ws, out / "field" / "checklist_filled.csv")

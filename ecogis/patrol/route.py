@@ -49,6 +49,10 @@ class DayRoute:
     drive_hours: float
     visit_hours: float
     track: list[list[tuple[float, float]]] = field(default_factory=list)  # one lon/lat polyline per leg
+    start_name: str = "出发点"
+    end_name: str = "出发点"  # where the day ends: the base, or the lodging where the night is spent
+    night: str | None = None  # the lodging of the night after this day (None: back at the base)
+    end_lonlat: tuple[float, float] | None = None
 
     @property
     def hours(self) -> float:
@@ -234,8 +238,11 @@ def relocate(tours: list[list[int]], D: np.ndarray, fits, max_moves: int = 500) 
 
 def plan_route(targets: gpd.GeoDataFrame, start: tuple[float, float], *, days: int = 3, hours_per_day: float = 8.0,
                speed_kmh: float = 40.0, visit_minutes: float = 30.0, roads: gpd.GeoDataFrame | None = None,
-               detour: float = 1.3, tracks: bool = True) -> RoutePlan:
+               detour: float = 1.3, tracks: bool = True, lodging: gpd.GeoDataFrame | None = None) -> RoutePlan:
     """Order ``targets`` (ranked, points in EPSG:4490) into day routes from ``start``.
+
+    With ``lodging`` (places to stay the night: points or polygons with a
+    ``name``), a trip may stay out overnight: see :func:`plan_overnight`.
 
     Returns
     -------
@@ -248,6 +255,9 @@ def plan_route(targets: gpd.GeoDataFrame, start: tuple[float, float], *, days: i
             raise InputError(f"{name} must be a positive number, got {v!r}", where=f"--{name}")
     if visit_minutes < 0 or detour < 1:
         raise InputError("visit minutes must be ≥ 0 and the detour factor ≥ 1", where="--visit-minutes")
+    if lodging is not None and len(lodging) and int(days) > 1:
+        return plan_overnight(targets, start, lodging, days=days, hours_per_day=hours_per_day, speed_kmh=speed_kmh,
+                              visit_minutes=visit_minutes, roads=roads, detour=detour, tracks=tracks)
     notes = Notes()
     t = targets.to_crs(4490) if targets.crs and targets.crs.to_epsg() != 4490 else targets
     pts = shapely.point_on_surface(t.geometry.to_numpy()) if len(t) else np.zeros(0, dtype=object)
@@ -321,3 +331,189 @@ def plan_route(targets: gpd.GeoDataFrame, start: tuple[float, float], *, days: i
               "speed_kmh": float(speed_kmh), "visit_minutes": float(visit_minutes), "detour": float(detour),
               "roads": net is not None, "heuristic": "priority-ordered cheapest insertion + 2-opt per day"}
     return RoutePlan(out_days, deferred, total, method, params, notes)
+
+
+def lodging_points(lodging: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(lon, lat, names) of lodging places (points, or a representative point of polygons), EPSG:4490."""
+    g = lodging.to_crs(4490) if lodging.crs and lodging.crs.to_epsg() != 4490 else lodging
+    g = g[g.geometry.notna() & ~g.geometry.is_empty]
+    pts = shapely.point_on_surface(g.geometry.to_numpy())
+    xy = shapely.get_coordinates(pts)
+    if "name" in g.columns:
+        names = [str(v) if v is not None and str(v).strip() and str(v) != "nan" else f"住宿点{i + 1}"
+                 for i, v in enumerate(g["name"].tolist())]
+    else:
+        names = [f"住宿点{i + 1}" for i in range(len(g))]
+    return xy[:, 0], xy[:, 1], names
+
+
+def plan_overnight(targets: gpd.GeoDataFrame, start: tuple[float, float], lodging: gpd.GeoDataFrame, *,
+                   days: int = 3, hours_per_day: float = 8.0, speed_kmh: float = 40.0, visit_minutes: float = 30.0,
+                   roads: gpd.GeoDataFrame | None = None, detour: float = 1.3, tracks: bool = True) -> RoutePlan:
+    """Day routes of a trip that stays out overnight at ``lodging`` places.
+
+    Day 1 leaves the base; each later day starts where the last one ended.
+    A day takes targets in turn (the nearest one that still fits, ties to
+    the higher priority) as long as the day can still end at a lodging place
+    (or at the base) within ``hours_per_day``; the last day ends at the base.
+    Among the places it can reach, a day ends at the one nearest to the
+    targets still open.  Each day names where the night is spent.
+    """
+    for name, v in (("days", days), ("hours-per-day", hours_per_day), ("speed-kmh", speed_kmh)):
+        if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+            raise InputError(f"{name} must be a positive number, got {v!r}", where=f"--{name}")
+    if visit_minutes < 0 or detour < 1:
+        raise InputError("visit minutes must be ≥ 0 and the detour factor ≥ 1", where="--visit-minutes")
+    notes = Notes()
+    t = targets.to_crs(4490) if targets.crs and targets.crs.to_epsg() != 4490 else targets
+    pts = shapely.point_on_surface(t.geometry.to_numpy()) if len(t) else np.zeros(0, dtype=object)
+    xy = shapely.get_coordinates(pts) if len(t) else np.zeros((0, 2))
+    llon, llat, lnames = lodging_points(lodging)
+    n, m = len(xy), len(llon)
+    lon = np.r_[start[0], xy[:, 0], llon]
+    lat = np.r_[start[1], xy[:, 1], llat]
+    D, use_road, net = distance_matrix(lon, lat, roads=roads, detour=detour, notes=notes)
+    H = D / speed_kmh  # hours
+    visit_h = visit_minutes / 60.0
+    budget = float(hours_per_day)
+    lodge = np.arange(n + 1, n + 1 + m)
+    names = {0: "出发点", **{int(k): lnames[i] for i, k in enumerate(lodge)}}
+    prio_rank = np.arange(n)  # targets come ranked: lower position = more important
+    remaining = list(range(1, n + 1))
+    pos = 0
+    out_days: list[DayRoute] = []
+    for day in range(1, int(days) + 1):
+        last = day == int(days)
+        ends = np.array([0]) if last else np.r_[0, lodge]
+        tour: list[int] = []
+        used = 0.0
+        here = pos
+        while remaining:
+            cand = np.array(remaining)
+            t_new = used + H[here, cand] + visit_h
+            back = H[np.ix_(cand, ends)].min(axis=1)
+            ok = t_new + back <= budget + 1e-9
+            if not ok.any():
+                break
+            c = cand[ok]
+            score = H[here, c] + 1e-6 * prio_rank[c - 1]
+            nxt = int(c[int(np.argmin(score))])
+            tour.append(nxt)
+            used += H[here, nxt] + visit_h
+            here = nxt
+            remaining.remove(nxt)
+        better = _two_opt_path(pos, tour, H)
+        if better and (_path_len([pos, *better], H) + len(better) * visit_h
+                       + H[better[-1], ends].min() <= budget + 1e-9):
+            tour = better
+        here = tour[-1] if tour else pos
+        used = _path_len([pos, *tour], H) + len(tour) * visit_h
+        reach = [int(e) for e in ends if used + H[here, e] <= budget + 1e-9]
+        if not reach:  # cannot even get back (only a last day far from the base): go back anyway, noted
+            reach = [int(ends[np.argmin(H[here, ends])])]
+            notes.add("route", f"day {day} exceeds {budget:g} h: the return to {names[reach[0]]} does not fit")
+        if remaining and not last and len(reach) > 1:
+            near = H[np.ix_(reach, remaining)].min(axis=1)
+            end = reach[int(np.argmin(near))]
+        else:
+            end = 0 if 0 in reach else reach[int(np.argmin(H[here, reach]))]
+        seq = [pos, *tour, end]
+        legs = [float(D[a, b]) for a, b in zip(seq[:-1], seq[1:])]
+        track = []
+        if tracks:
+            for a, b in zip(seq[:-1], seq[1:]):
+                pa, pb = (float(lon[a]), float(lat[a])), (float(lon[b]), float(lat[b]))
+                if a == b:
+                    continue
+                if net is not None and use_road[a, b]:
+                    track.append([pa, *net.path_lonlat(net.node_of[a], net.node_of[b]), pb])
+                else:
+                    track.append([pa, pb])
+        dist = float(sum(legs))
+        out_days.append(DayRoute(day, [s - 1 for s in tour], legs, round(dist, 3), dist / speed_kmh,
+                                 len(tour) * visit_h, track, start_name=names[pos], end_name=names[end],
+                                 night=None if end == 0 else names[end],
+                                 end_lonlat=(float(lon[end]), float(lat[end]))))
+        pos = end
+    deferred = pd.DataFrame({
+        "position": [p - 1 for p in remaining],
+        "target_id": [str(t["target_id"].iloc[p - 1]) for p in remaining],
+        "reason": ["日程已满：顺延至下次巡查" for _ in remaining],
+    })
+    if len(deferred):
+        notes.add("deferred", f"{len(deferred)} targets did not fit into {days} days and are deferred",
+                  ids=tuple(deferred["target_id"]))
+    nights = [d.night for d in out_days if d.night]
+    method = (("道路网络最短路径" if net is not None else f"直线距离 × 绕行系数 {detour}")
+              + f"；可在外住宿（{len(nights)} 晚）")
+    params = {"start": [float(start[0]), float(start[1])], "days": int(days), "hours_per_day": budget,
+              "speed_kmh": float(speed_kmh), "visit_minutes": float(visit_minutes), "detour": float(detour),
+              "roads": net is not None, "lodging": len(lnames),
+              "nights": [{"after_day": d.day, "place": d.night, "lon": d.end_lonlat[0], "lat": d.end_lonlat[1]}
+                         for d in out_days if d.night],
+              "heuristic": "per day: nearest target that still lets the day end at a lodging place, 2-opt"}
+    total = round(sum(d.distance_km for d in out_days), 3)
+    return RoutePlan(out_days, deferred, total, method, params, notes)
+
+
+def _path_len(seq: Sequence[int], H: np.ndarray) -> float:
+    return float(sum(H[a, b] for a, b in zip(seq[:-1], seq[1:])))
+
+
+def _two_opt_path(first: int, tour: list[int], H: np.ndarray) -> list[int]:
+    """2-opt on an open path that starts at ``first`` (its end is free)."""
+    seq = [first, *tour]
+    n = len(seq)
+    improved = True
+    while improved:
+        improved = False
+        for i in range(1, n - 1):
+            for k in range(i + 1, n):
+                a, b, c = seq[i - 1], seq[i], seq[k]
+                old = H[a, b] + (H[c, seq[k + 1]] if k + 1 < n else 0.0)
+                new = H[a, c] + (H[b, seq[k + 1]] if k + 1 < n else 0.0)
+                if new < old - 1e-9:
+                    seq[i:k + 1] = seq[i:k + 1][::-1]
+                    improved = True
+    return seq[1:]
+
+
+def read_lodging(path: str) -> gpd.GeoDataFrame:
+    """A lodging layer (``--lodging``): any vector file of points or polygons, with a ``name`` (or 名称) field.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read, is empty or has no CRS.
+    """
+    import pyogrio
+
+    try:
+        g = pyogrio.read_dataframe(path)
+    except Exception as exc:  # noqa: BLE001 - the reader's reason is passed on
+        raise InputError(f"cannot read the lodging layer: {exc}", path=path, where="--lodging") from None
+    if not len(g):
+        raise InputError("the lodging layer has no features", path=path, where="--lodging")
+    if g.crs is None:
+        raise InputError("the lodging layer has no CRS", path=path, where="--lodging",
+                         hint="write it with a .prj / CRS (CGCS2000 EPSG:4490)")
+    if "name" not in g.columns:
+        for c in ("名称", "NAME", "Name", "mc", "MC"):
+            if c in g.columns:
+                g = g.rename(columns={c: "name"})
+                break
+    return g
+
+
+def workspace_lodging(ws: Any) -> gpd.GeoDataFrame | None:
+    """The workspace's towns as lodging: its 乡级 admin units (a representative point each), or None."""
+    if ws is None or not ws.has("admin"):
+        return None
+    a = ws.read("admin")
+    if "level" not in a.columns:
+        return None
+    towns = a[a["level"].astype(str) == "乡级"]
+    if not len(towns):
+        return None
+    return gpd.GeoDataFrame({"name": towns["name"].astype(str).to_numpy()},
+                            geometry=shapely.point_on_surface(towns.geometry.to_numpy()), crs=towns.crs)

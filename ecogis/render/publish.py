@@ -117,18 +117,45 @@ def auto_simplify_m(bounds: Sequence[float]) -> float:
     return float(min(max(side / AUTO_SIMPLIFY_DIVISOR, lo), hi))
 
 
-def credit_lines(spec: MapSpec, lang: str) -> list[str]:
-    """The data-date, attribution and 审图号 lines (plain text), in that order."""
+#: Shown in place of the 审图号 when a spec has none (``approval_no: null``): an unapproved map never looks finished.
+UNAPPROVED = {"zh": "审图号：未经审核（不得公开使用）", "en": "Map approval no.: NOT REVIEWED (not for publication)"}
+
+
+def _prefixed(value: str, prefixes: Sequence[str], prefix: str) -> str:
+    """``value`` with ``prefix`` in front, unless it already starts with one of ``prefixes``."""
+    v = value.strip()
+    return v if any(v.startswith(p) for p in prefixes) else prefix + v
+
+
+def map_date(spec: MapSpec) -> str:
+    """The 制图日期: the spec's ``map_date``, or today (YYYY-MM-DD)."""
+    import datetime as _dt
+
+    return spec.map_date or _dt.date.today().isoformat()
+
+
+def credit_lines(spec: MapSpec, lang: str, *, approval: bool = True) -> list[str]:
+    """The data-date, attribution, 制图单位 / 制图日期 and 审图号 lines (plain text), in that order.
+
+    A line whose text already starts with its label (``数据来源：…``) is not labelled twice.  With
+    no ``approval_no`` the last line is :data:`UNAPPROVED`.
+    """
     zh = lang == "zh"
     out = []
     if spec.data_date:
         out.append(("数据日期：" if zh else "Data date: ") + spec.data_date)
     att = text(spec.attribution, lang)
     if att:
-        out.append(("数据来源：" if zh else "Sources: ") + att)
-    approval = text(spec.approval_no, lang)
+        out.append(_prefixed(att, ("数据来源", "Sources", "Source"), "数据来源：" if zh else "Sources: "))
+    org = text(spec.organization, lang)
+    made = ("制图日期：" if zh else "Map date: ") + map_date(spec)
+    out.append(_prefixed(org, ("制图单位", "制图：", "Map by", "Cartography"), "制图单位：" if zh else "Map by: ")
+               if org else ("制图单位：（未填写）" if zh else "Map by: (not set)"))
+    out.append(made)
     if approval:
-        out.append(approval)
+        ap = text(spec.approval_no, lang)
+        out.append(_prefixed(ap, ("审图号", "GS", "Map approval"), "审图号：" if zh else "Map approval no.: ")
+                   if ap else UNAPPROVED[lang])
     return out
 
 
@@ -157,14 +184,19 @@ def build_map(spec: MapSpec, workspace: Any, *, lang: str | None = None, basemap
     ``lang`` and ``basemap`` override the spec's.  The returned map has
     ``ecogis_counts``: layer id → number of features drawn.
     """
+    from ecogis.notes import Notes
+
     lang = lang or spec.lang
     basemap = basemap or spec.basemap
-    data = read_layers(spec, workspace)
+    notes = Notes()
+    data = read_layers(spec, workspace, notes)
     frames = [webmap._lonlat_frame(g, layer.name(lang)) for layer, g in data]
     bounds = view_bounds(spec, frames)
     simplify = spec.simplify_m if spec.simplify_m is not None else auto_simplify_m(bounds)
     m = webmap.base_map(bounds, lang=lang, basemap=basemap, tianditu_key=tianditu_key,
                         title=text(spec.title, lang))
+    webmap.set_attribution_prefix(m, spec.attribution_prefix)
+    m.ecogis_notes = notes
     _Css(_LABEL_CSS).add_to(m)
     sub = text(spec.subtitle, lang)
     if sub:

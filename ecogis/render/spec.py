@@ -32,7 +32,11 @@ from ecogis.render.styles import ClassStyle
 SPEC_VERSION = 1
 
 #: Paper sizes for prints (mm, portrait).
-PAPERS: dict[str, tuple[float, float]] = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
+PAPERS: dict[str, tuple[float, float]] = {"A4": (210.0, 297.0), "A3": (297.0, 420.0), "A2": (420.0, 594.0),
+                                          "A1": (594.0, 841.0), "A0": (841.0, 1189.0)}
+
+#: Hatch patterns a layer's ``hatches`` may use (matplotlib's; repeat a character for a denser hatch).
+HATCH_PATTERN = r"^[-/\\|+xXoO.*]{0,8}$"
 
 BASEMAP_CHOICES = ("none", "osm", "tianditu", "tianditu_img", "amap", "amap_img")
 
@@ -57,7 +61,7 @@ _STYLE = {
     },
     "additionalProperties": False,
 }
-_FIELD = {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"}
+_FIELD = {"type": "string", "minLength": 1, "maxLength": 64}  # a field name or one of its aliases (名称 …)
 _SCALAR = {"type": ["string", "number", "boolean"]}
 
 #: JSON Schema (draft 2020-12) of a map spec.
@@ -74,6 +78,9 @@ SCHEMA: dict[str, Any] = {
         "data_date": {"type": "string", "minLength": 4},
         "attribution": _TEXT,
         "approval_no": {"oneOf": [{"type": "null"}, _TEXT]},
+        "organization": {"oneOf": [{"type": "null"}, _TEXT]},
+        "map_date": {"type": ["string", "null"], "minLength": 4},
+        "attribution_prefix": {"type": ["string", "null"], "maxLength": 80},
         "basemap": {"enum": list(BASEMAP_CHOICES)},
         "lang": {"enum": ["zh", "en"]},
         "view": {
@@ -103,6 +110,9 @@ SCHEMA: dict[str, Any] = {
                                                                             "minItems": 1}]}},
                     "style": _STYLE,
                     "style_by": _FIELD,
+                    "hatch_by": _FIELD,
+                    "hatches": {"type": "object", "additionalProperties": {"type": "string",
+                                                                           "pattern": HATCH_PATTERN}},
                     "classes": {"type": "object", "additionalProperties": _STYLE, "minProperties": 1},
                     "label": {"type": "object", "required": ["field"], "additionalProperties": False,
                               "properties": {"field": _FIELD,
@@ -142,6 +152,11 @@ SCHEMA: dict[str, Any] = {
                 "paper": {"enum": list(PAPERS)},
                 "orientation": {"enum": ["auto", "portrait", "landscape"]},
                 "dpi": {"type": "integer", "minimum": 50, "maximum": 1200},
+                "grid": {"type": "boolean"},
+                "north_arrow": {"type": "boolean"},
+                "scale_bar": {"type": "boolean"},
+                "numeric_scale": {"type": "boolean"},
+                "legend": {"type": "boolean"},
             },
         },
     },
@@ -186,10 +201,13 @@ class LayerSpec:
     legend: bool = True
     show: bool = True
     overview: bool = False
+    kind_title: str | None = None
+    hatch_by: str | None = None
+    hatches: dict[str, str] = field(default_factory=dict)
 
     def name(self, lang: str) -> str:
-        """The layer-control and legend name."""
-        return text(self.title, lang) or self.kind
+        """The layer-control and legend name (without a title: the kind's Chinese name, e.g. 行政区划)."""
+        return text(self.title, lang) or (self.kind_title if lang == "zh" and self.kind_title else self.kind)
 
     def class_style(self, value: str) -> ClassStyle:
         """The :class:`ClassStyle` of class ``value`` (``style_by``), over the layer's base style."""
@@ -235,6 +253,15 @@ class MapSpec:
     paper: str = "A4"
     orientation: str = "auto"
     dpi: int = 200
+    organization: Mapping[str, str] | str | None = None
+    map_date: str | None = None  # None: the day the map is made
+    attribution_prefix: str | None = "Leaflet"
+    print_grid: bool = True
+    print_north_arrow: bool = True
+    print_scale_bar: bool = True
+    print_numeric_scale: bool = True
+    print_legend: bool = True
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (key path, message)
     raw: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -316,6 +343,7 @@ def _build(doc: dict[str, Any], p: Path | None) -> MapSpec:
 
     kinds = schemas()
     layers: list[LayerSpec] = []
+    warnings: list[tuple[str, str]] = []
     seen: set[str] = set()
     for i, ld in enumerate(doc["layers"]):
         base = ["layers", i]
@@ -333,16 +361,19 @@ def _build(doc: dict[str, Any], p: Path | None) -> MapSpec:
             raise _fail(f"unknown layer kind {kind!r}", base + ["kind"], p, hint="kinds: " + ", ".join(sorted(kinds)))
         fields = kinds[kind].fields
         allowed = set(fields) | {"fid"}
+        alias = {a.casefold(): f for f, fs in fields.items() for a in (fs.aliases or ())}
 
         def need(name: str, parts: list[Any]) -> str:
-            if name not in allowed:
-                raise _fail(f"layer kind {kind!r} has no field {name!r}", parts, p,
-                            hint="fields: " + ", ".join(sorted(allowed)))
-            return name
+            if name in allowed:
+                return name
+            if name.casefold() in alias:  # a Chinese or upper-case name the layer schema knows
+                return alias[name.casefold()]
+            raise _fail(f"layer kind {kind!r} has no field {name!r}", parts, p,
+                        hint="fields: " + ", ".join(sorted(allowed)) + " (or their aliases, e.g. 名称)")
 
         flt: dict[str, list[Any]] = {}
         for attr, values in (ld.get("filter") or {}).items():
-            need(attr, base + ["filter", attr])
+            attr = need(attr, base + ["filter", attr])
             vals = values if isinstance(values, list) else [values]
             fs = fields.get(attr)
             if fs is not None and fs.values:
@@ -354,7 +385,18 @@ def _build(doc: dict[str, Any], p: Path | None) -> MapSpec:
             flt[attr] = vals
         style_by = ld.get("style_by")
         if style_by:
-            need(style_by, base + ["style_by"])
+            style_by = need(style_by, base + ["style_by"])
+        hatch_by = ld.get("hatch_by")
+        if hatch_by:
+            hatch_by = need(hatch_by, base + ["hatch_by"])
+        hatches = {str(k): str(v) for k, v in (ld.get("hatches") or {}).items()}
+        if hatches and not hatch_by:
+            raise _fail("'hatches' needs 'hatch_by' (the field the hatches are values of)", base + ["hatches"], p)
+        if hatch_by and hatch_by in fields and fields[hatch_by].values:
+            for h in hatches:
+                if h not in fields[hatch_by].values:
+                    raise _fail(f"{h!r} is not a value of {kind}.{hatch_by}", base + ["hatches", h], p,
+                                hint="values: " + ", ".join(fields[hatch_by].values))
         classes = ld.get("classes") or {}
         if classes and not style_by:
             raise _fail("'classes' needs 'style_by' (the field the classes are values of)", base + ["classes"], p)
@@ -363,25 +405,27 @@ def _build(doc: dict[str, Any], p: Path | None) -> MapSpec:
                 if cls not in fields[style_by].values:
                     raise _fail(f"{cls!r} is not a value of {kind}.{style_by}", base + ["classes", cls], p,
                                 hint="values: " + ", ".join(fields[style_by].values))
-        label = ld.get("label") or {}
+        label = dict(ld.get("label") or {})
         if label:
-            need(label["field"], base + ["label", "field"])
-        if ld.get("tooltip"):
-            need(ld["tooltip"], base + ["tooltip"])
+            label["field"] = need(label["field"], base + ["label", "field"])
+        tooltip = need(ld["tooltip"], base + ["tooltip"]) if ld.get("tooltip") else None
         popup = ld.get("popup") or {}
-        if popup.get("title"):
-            need(popup["title"], base + ["popup", "title"])
+        popup_title = need(popup["title"], base + ["popup", "title"]) if popup.get("title") else None
         pfields = []
         for j, pf in enumerate(popup.get("fields") or []):
-            need(pf["field"], base + ["popup", "fields", j, "field"])
-            pfields.append(PopupField(pf["field"], pf.get("label")))
+            pfields.append(PopupField(need(pf["field"], base + ["popup", "fields", j, "field"]), pf.get("label")))
+        if not ld.get("title"):
+            warnings.append((key_path(base + ["title"]),
+                             f"layer {lid!r} has no title: the legend and layer control show "
+                             f"{kinds[kind].title_zh if hasattr(kinds[kind], 'title_zh') else kind!r}"))
         layers.append(LayerSpec(
             id=lid, kind=kind, where=key_path(base), title=ld.get("title"), filter=flt,
             style=dict(ld.get("style") or {}), style_by=style_by, classes={str(k): dict(v) for k, v in classes.items()},
             label_field=label.get("field"), label_min_zoom=int(label.get("min_zoom", 0)),
-            label_size=float(label.get("size", 10)), tooltip=ld.get("tooltip"), popup_title=popup.get("title"),
+            label_size=float(label.get("size", 10)), tooltip=tooltip, popup_title=popup_title,
             popup_fields=pfields, legend=bool(ld.get("legend", True)), show=bool(ld.get("show", True)),
-            overview=bool(ld.get("overview", kind == "admin")),
+            overview=bool(ld.get("overview", kind == "admin")), hatch_by=hatch_by, hatches=hatches,
+            kind_title=getattr(kinds[kind], "title_zh", None) or kind,
         ))
 
     view = doc.get("view") or {}
@@ -403,12 +447,17 @@ def _build(doc: dict[str, Any], p: Path | None) -> MapSpec:
         padding=float(view.get("padding", 0.04)), simplify_m=None if simplify == "auto" else float(simplify),
         legend_title=lg.get("title"), legend_entries=None if entries == "auto" else list(entries),
         paper=pr.get("paper", "A4"), orientation=pr.get("orientation", "auto"), dpi=int(pr.get("dpi", 200)),
+        organization=doc.get("organization"), map_date=doc.get("map_date"),
+        attribution_prefix=doc.get("attribution_prefix", "Leaflet"),
+        print_grid=bool(pr.get("grid", True)), print_north_arrow=bool(pr.get("north_arrow", True)),
+        print_scale_bar=bool(pr.get("scale_bar", True)), print_numeric_scale=bool(pr.get("numeric_scale", True)),
+        print_legend=bool(pr.get("legend", True)), warnings=warnings,
         raw=doc,
     )
 
 
 # --------------------------------------------------------------------------- data
-def read_layers(spec: MapSpec, workspace: Any) -> list[tuple[LayerSpec, Any]]:
+def read_layers(spec: MapSpec, workspace: Any, notes: Any = None) -> list[tuple[LayerSpec, Any]]:
     """Each layer's features from ``workspace`` (a path, URI or open workspace), filtered; EPSG:4490.
 
     Raises
@@ -443,5 +492,19 @@ def read_layers(spec: MapSpec, workspace: Any) -> list[tuple[LayerSpec, Any]]:
             for attr, values in layer.filter.items():
                 keep &= gdf[attr].astype(str).isin([str(v) for v in values]).to_numpy()
             gdf = gdf[keep]
+        if layer.style_by and layer.classes and len(gdf):
+            vals = gdf[layer.style_by]
+            vals = vals[vals.notna()].astype(str)
+            extra = sorted(set(vals.unique()) - set(layer.classes))
+            if extra:
+                n = int(vals.isin(extra).sum())
+                msg = (f"{spec.path.name if spec.path else 'spec'} key {layer.where}.classes: {n} features have "
+                       f"{layer.style_by} values not in the spec ({', '.join(extra)}); they are drawn grey as 其他 — "
+                       "add them to classes")
+                if notes is not None:
+                    notes.add("spec", msg)
         out.append((layer, gdf))
+    if notes is not None:
+        for where, msg in spec.warnings:
+            notes.add("spec", f"{spec.path.name if spec.path else 'spec'} key {where}: {msg}")
     return out

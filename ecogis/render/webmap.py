@@ -313,7 +313,8 @@ _CSS = """
 .ecogis-popup table { border-collapse: collapse; margin-top: 4px; }
 .ecogis-popup th { text-align: left; font-weight: 600; padding: 2px 8px 2px 0; vertical-align: top;
     white-space: nowrap; color: #444; }
-.ecogis-popup td { padding: 2px 0; vertical-align: top; }
+.ecogis-popup td { padding: 2px 0; vertical-align: top; overflow-wrap: anywhere; }
+.ecogis-popup { max-width: calc(100vw - 80px); }
 .ecogis-badge { display: inline-block; padding: 0 6px; border-radius: 3px; color: #fff; font-weight: 600;
     text-shadow: 0 0 2px rgba(0,0,0,.6); }
 .ecogis-box { background: rgba(255,255,255,.92); padding: 6px 8px; border-radius: 4px;
@@ -622,7 +623,7 @@ class _VectorData(MacroElement):
             style: (function (styles) { return function (f) { return styles[f.properties.s]; }; })({{ this.styles }}),
             pointToLayer: function (f, ll) { return L.circleMarker(ll); },
             onEachFeature: function (f, layer) {
-                if (f.properties.p) { layer.bindPopup(f.properties.p, {maxWidth: 420}); }
+                if (f.properties.p) { layer.bindPopup(f.properties.p, {maxWidth: Math.min(420, window.innerWidth - 60), autoPanPaddingTopLeft: L.point(12, 96)}); }
                 if (f.properties.t) { layer.bindTooltip(f.properties.t, {sticky: true}); }
             }
         }).addTo({{ this._parent.get_name() }});
@@ -777,6 +778,27 @@ def _prepare_render(m: folium.Map) -> None:
     m._ecogis_next_id = counter
 
 
+_PREFIX_JS = """
+function (map, prefix) {
+    var ctl = map.attributionControl;
+    if (!ctl) { ctl = L.control.attribution().addTo(map); }
+    ctl.setPrefix(prefix);
+}
+"""
+
+
+def set_attribution_prefix(m: folium.Map, prefix: str | None) -> None:
+    """Set the attribution control's prefix to plain text ``prefix`` (escaped; ``None`` or ``""``: none).
+
+    Leaflet 1.9's default prefix carries a flag icon; ecogis maps show plain "Leaflet" unless a spec says
+    otherwise (``attribution_prefix``).
+    """
+    for k, child in list(m._children.items()):
+        if getattr(child, "_name", "") == "EcogisPrefix":
+            del m._children[k]
+    _Script(_PREFIX_JS, "EcogisPrefix", esc(prefix) if prefix else False).add_to(m)
+
+
 # --------------------------------------------------------------------------- public API
 def base_map(bounds: Sequence[float], *, lang: str = "zh", basemap: str = "none",
              tianditu_key: str | None = None, title: str | None = None) -> EcogisMap:
@@ -873,6 +895,7 @@ def base_map(bounds: Sequence[float], *, lang: str = "zh", basemap: str = "none"
     mobile = _LayerControlMobile(lc)
     mobile.add_to(m)
     m.ecogis_after_layer_control.append(mobile)
+    set_attribution_prefix(m, "Leaflet")
     return m
 
 
