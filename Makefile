@@ -15,7 +15,7 @@ WEB_STAMP := $(WEB)/.ecogis-web-installed
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,sample,postgis,dask]"
+	$(BIN)/python -m pip install --quiet -e ".[test,sample,postgis,dask,serve]"
 	@touch $(STAMP)
 
 $(WEB_STAMP): web/package.json web/package-lock.json | $(STAMP)

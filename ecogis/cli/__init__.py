@@ -187,7 +187,7 @@ def _cmd_demo(a: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- parser
 #: Modules under ecogis/cli/ that add their own subcommands through ``register(subparsers)``.
-COMMAND_MODULES: tuple[str, ...] = ("map", "patrol")
+COMMAND_MODULES: tuple[str, ...] = ("map", "patrol", "serve")
 
 
 def build_parser() -> argparse.ArgumentParser:
