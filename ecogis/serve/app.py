@@ -107,11 +107,11 @@ def _safe_next(url: str | None) -> str:
 
 def create_app(cfg: ServeConfig) -> FastAPI:
     """Build the app for ``cfg``; the workspace is opened once and must exist."""
-    from ecogis.workspace import open_workspace
+    from ecogis.serve.wscache import open_cached
 
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
     cfg.files_dir.mkdir(parents=True, exist_ok=True)
-    ws = open_workspace(cfg.workspace)
+    ws = open_cached(cfg.workspace)
     store = open_store(ws)
     accounts = Accounts(cfg.db_path)
     jobs = runner.Jobs()
@@ -469,7 +469,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
             else:
                 p = s.path
             check_members(p, up.filename, cfg.max_members)
-            with screen_lock:
+            with screen_lock, store.rw.write():
                 info, notes = import_layer(p, kind, ws, version=str(form.get("version") or "") or None,
                                            replace=bool(form.get("replace")))
         return info

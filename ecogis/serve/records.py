@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -58,8 +59,54 @@ class Record:
         return cls(**d)
 
 
+class RWLock:
+    """Many readers or one writer, writers first (in-process).
+
+    GDAL reads a GeoPackage without waiting on SQLite's busy lock, so a
+    record written while a screening reads the layers would fail that
+    screening.  Screenings read under :meth:`read`; records and imports
+    write under :meth:`write`.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writer = False
+        self._waiting = 0
+
+    @contextmanager
+    def read(self):
+        with self._cond:
+            while self._writer or self._waiting:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def write(self):
+        with self._cond:
+            self._waiting += 1
+            while self._writer or self._readers:
+                self._cond.wait()
+            self._waiting -= 1
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
+
+
 class ScreeningStore:
-    """Add, get and list screening records."""
+    """Add, get and list screening records; :attr:`rw` orders workspace reads and writes."""
+
+    rw: RWLock
 
     def add(self, rec: Record) -> None:  # pragma: no cover - interface
         raise NotImplementedError
@@ -95,6 +142,7 @@ class GpkgStore(ScreeningStore):
         self.ws = ws
         self.path = ws.path
         self._lock = threading.Lock()
+        self.rw = RWLock()
         with self.ws.writing():
             db = sqlite3.connect(self.path, timeout=30)
             try:
@@ -117,7 +165,7 @@ class GpkgStore(ScreeningStore):
             db.close()
 
     def add(self, rec: Record) -> None:
-        with self._lock, self.ws.writing():
+        with self.rw.write(), self._lock, self.ws.writing():
             db = sqlite3.connect(self.path, timeout=30)
             try:
                 db.execute(f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
@@ -143,6 +191,7 @@ class PgStore(ScreeningStore):
     def __init__(self, ws) -> None:
         self.ws = ws
         self._lock = threading.Lock()  # one connection: one statement at a time
+        self.rw = RWLock()
         with self._lock:
             self._exec(_DDL)
 

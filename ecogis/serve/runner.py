@@ -68,7 +68,8 @@ def screen_saved(cfg: ServeConfig, ws, store: ScreeningStore, saved: list[Saved]
     notes = Notes()
     sites = load_sites([s.path for s in saved], overrides=overrides or None, notes=notes)
     check_vertices(sites.geometry.values, ", ".join(s.name for s in saved), cfg.max_vertices)
-    result = ecogis.screen(sites, ws, overrides=overrides or None, lang=lang, progress=False)
+    with store.rw.read():
+        result = ecogis.screen(sites, ws, overrides=overrides or None, lang=lang, progress=False)
     rid = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S") + "-" + uuid.uuid4().hex[:8]
     out = cfg.files_dir / rid
     inp = out / "input"
