@@ -6,6 +6,7 @@ import argparse
 import getpass
 import sys
 
+from ecogis.cli.args import float_in, int_in
 from ecogis.errors import InputError
 
 
@@ -90,8 +91,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
     common(p, False)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
-    p.add_argument("--max-upload-mb", type=float, default=20.0, help="largest request body (default 20 MB)")
+    p.add_argument("--port", type=int_in(1, 65535), default=8765, help="port (default 8765)")
+    p.add_argument("--max-upload-mb", type=float_in(0, 4096, lo_open=True), default=20.0, help="largest request body (default 20 MB)")
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="default interface language")
     p.add_argument("--insecure-cookies", action="store_true",
                    help="send the session cookie over plain HTTP too (only on a trusted LAN without TLS)")
