@@ -30,7 +30,7 @@ NEED_BROWSER    := $(if $(SYSTEM_CHROMIUM),,$(BROWSER_STAMP))
 $(STAMP): pyproject.toml setup.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,sample,postgis,dask]"
+	$(BIN)/python -m pip install --quiet -e ".[test,sample,postgis,dask,serve]"
 	@touch $(STAMP)
 
 $(WEB_STAMP): web/package.json web/package-lock.json | $(STAMP)

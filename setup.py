@@ -35,7 +35,7 @@ HERE = Path(__file__).resolve().parent
 #: ``ecogis._bundled.<name>`` → repository folder.
 BUNDLED = {"rules": "rules", "layers": "layers", "maps": "maps"}
 #: Data files taken from those folders and their subfolders (each one a data-only package).
-DATA_PATTERNS = ["*.yaml", "*.json", "*.md", "*.gpkg", "*.csv", "*.geojson", "*.txt"]
+DATA_PATTERNS = ["*.yaml", "*.json", "*.md", "*.gpkg", "*.csv", "*.geojson", "*.txt", "*.xlsx"]
 
 
 def _web_asset_files() -> list[tuple[Path, str]]:
@@ -128,7 +128,7 @@ setup(
     packages=packages,
     package_dir={f"ecogis._bundled.{name}": folder for name, folder in BUNDLED.items()},
     package_data={
-        "ecogis": ["data/*", "data/**/*"],
+        "ecogis": ["data/*", "data/**/*", "serve/templates/*", "serve/static/*"],
         **{pkg: DATA_PATTERNS for pkg in _data_packages()},
     },
     cmdclass={"build_py": BuildPyWithAssets},

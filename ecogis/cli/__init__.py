@@ -206,7 +206,7 @@ def _cmd_demo(a: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- parser
 #: Modules under ecogis/cli/ that add their own subcommands through ``register(subparsers)``.
-COMMAND_MODULES: tuple[str, ...] = ("map", "patrol", "accesslist")
+COMMAND_MODULES: tuple[str, ...] = ("map", "patrol", "accesslist", "serve")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,230 @@
+"""Where screenings are recorded: a table in the workspace itself.
+
+One small interface, :class:`ScreeningStore`, with two backends: a
+GeoPackage workspace gets an ``ecogis_screenings`` attribute table (listed in
+``gpkg_contents``, written under the workspace's writer lock so a concurrent
+layer import cannot lose a record); a PostGIS workspace gets the same table
+through the workspace's connection.  The files of a screening (its inputs and
+outputs) are kept in the server's data folder, named in the record.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+TABLE = "ecogis_screenings"
+COLUMNS = ("id", "user_name", "created_at", "input_name", "input_sha256", "ecogis_version", "data_versions",
+           "rule_versions", "verdict", "n_sites", "n_findings", "overrides", "files", "inputs", "parent_id", "lang")
+_JSON = ("data_versions", "rule_versions", "overrides", "files", "inputs")
+
+
+@dataclass
+class Record:
+    """One screening: who, when, what went in, which data and rules, what came out."""
+
+    id: str
+    user_name: str
+    created_at: str
+    input_name: str
+    input_sha256: str
+    ecogis_version: str
+    data_versions: dict[str, str]
+    rule_versions: dict[str, str]
+    verdict: str
+    n_sites: int
+    n_findings: int
+    overrides: dict[str, Any] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)
+    parent_id: str | None = None
+    lang: str = "zh"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def row(self) -> tuple:
+        d = self.as_dict()
+        return tuple(json.dumps(d[c], ensure_ascii=False) if c in _JSON else d[c] for c in COLUMNS)
+
+    @classmethod
+    def from_row(cls, row: tuple) -> "Record":
+        d = dict(zip(COLUMNS, row))
+        for c in _JSON:
+            d[c] = json.loads(d[c]) if d[c] else ({} if c in ("data_versions", "rule_versions", "overrides") else [])
+        return cls(**d)
+
+
+class RWLock:
+    """Many readers or one writer, writers first (in-process).
+
+    GDAL reads a GeoPackage without waiting on SQLite's busy lock, so a
+    record written while a screening reads the layers would fail that
+    screening.  Screenings read under :meth:`read`; records and imports
+    write under :meth:`write`.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writer = False
+        self._waiting = 0
+
+    @contextmanager
+    def read(self):
+        with self._cond:
+            while self._writer or self._waiting:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def write(self):
+        with self._cond:
+            self._waiting += 1
+            while self._writer or self._readers:
+                self._cond.wait()
+            self._waiting -= 1
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
+
+
+class ScreeningStore:
+    """Add, get and list screening records; :attr:`rw` orders workspace reads and writes."""
+
+    rw: RWLock
+
+    def add(self, rec: Record) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def get(self, rid: str) -> Record | None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def list(self, *, q: str = "", user: str | None = None, limit: int = 100, offset: int = 0) -> list[Record]:
+        raise NotImplementedError  # pragma: no cover - interface
+
+
+_DDL = (f"CREATE TABLE IF NOT EXISTS {TABLE} (id TEXT PRIMARY KEY, user_name TEXT NOT NULL, created_at TEXT NOT NULL, "
+        "input_name TEXT, input_sha256 TEXT, ecogis_version TEXT, data_versions TEXT, rule_versions TEXT, "
+        "verdict TEXT, n_sites INTEGER, n_findings INTEGER, overrides TEXT, files TEXT, inputs TEXT, "
+        "parent_id TEXT, lang TEXT)")
+
+
+def _where(q: str, user: str | None, ph: str) -> tuple[str, list[Any]]:
+    parts, args = [], []
+    if q:
+        parts.append(f"(input_name LIKE {ph} OR id LIKE {ph} OR verdict LIKE {ph} OR user_name LIKE {ph})")
+        args += [f"%{q}%"] * 4
+    if user:
+        parts.append(f"user_name = {ph}")
+        args.append(user)
+    return (" WHERE " + " AND ".join(parts)) if parts else "", args
+
+
+class GpkgStore(ScreeningStore):
+    """Records in an attribute table of a GeoPackage workspace."""
+
+    def __init__(self, ws) -> None:
+        self.ws = ws
+        self.path = ws.path
+        self._lock = threading.Lock()
+        self.rw = RWLock()
+        with self.ws.writing():
+            db = sqlite3.connect(self.path, timeout=30)
+            try:
+                db.execute(_DDL)
+                has_contents = db.execute(
+                    "SELECT 1 FROM sqlite_master WHERE name = 'gpkg_contents'").fetchone()
+                if has_contents:
+                    db.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, description)"
+                               " VALUES (?, 'attributes', ?, ?)",
+                               (TABLE, TABLE, "ecogis serve: screenings (who, when, input SHA-256, versions)"))
+                db.commit()
+            finally:
+                db.close()
+
+    def _read(self, sql: str, args: list[Any] | tuple = ()) -> list[tuple]:
+        db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
+        try:
+            return db.execute(sql, args).fetchall()
+        finally:
+            db.close()
+
+    def add(self, rec: Record) -> None:
+        with self.rw.write(), self._lock, self.ws.writing():
+            db = sqlite3.connect(self.path, timeout=30)
+            try:
+                db.execute(f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+                           rec.row())
+                db.commit()
+            finally:
+                db.close()
+
+    def get(self, rid: str) -> Record | None:
+        rows = self._read(f"SELECT {', '.join(COLUMNS)} FROM {TABLE} WHERE id = ?", (rid,))
+        return Record.from_row(rows[0]) if rows else None
+
+    def list(self, *, q: str = "", user: str | None = None, limit: int = 100, offset: int = 0) -> list[Record]:
+        where, args = _where(q, user, "?")
+        rows = self._read(f"SELECT {', '.join(COLUMNS)} FROM {TABLE}{where} ORDER BY created_at DESC, id "
+                          "LIMIT ? OFFSET ?", [*args, int(limit), int(offset)])
+        return [Record.from_row(r) for r in rows]
+
+
+class PgStore(ScreeningStore):
+    """Records in a table of a PostGIS workspace (through its connection)."""
+
+    def __init__(self, ws) -> None:
+        self.ws = ws
+        self._lock = threading.Lock()  # one connection: one statement at a time
+        self.rw = RWLock()
+        with self._lock:
+            self._exec(_DDL)
+
+    def _exec(self, sql: str, args: tuple | list = (), fetch: bool = False) -> list[tuple]:
+        conn = self.ws.conn
+        cur = conn.execute(sql, args)
+        rows = cur.fetchall() if fetch else []
+        if not conn.autocommit:
+            conn.commit()
+        return rows
+
+    def add(self, rec: Record) -> None:
+        with self._lock:
+            self._exec(f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})",
+                       rec.row())
+
+    def get(self, rid: str) -> Record | None:
+        with self._lock:
+            rows = self._exec(f"SELECT {', '.join(COLUMNS)} FROM {TABLE} WHERE id = %s", (rid,), fetch=True)
+        return Record.from_row(rows[0]) if rows else None
+
+    def list(self, *, q: str = "", user: str | None = None, limit: int = 100, offset: int = 0) -> list[Record]:
+        where, args = _where(q, user, "%s")
+        with self._lock:
+            rows = self._exec(f"SELECT {', '.join(COLUMNS)} FROM {TABLE}{where} ORDER BY created_at DESC, id "
+                              "LIMIT %s OFFSET %s", [*args, int(limit), int(offset)], fetch=True)
+        return [Record.from_row(r) for r in rows]
+
+
+def open_store(ws) -> ScreeningStore:
+    """The store for an open workspace."""
+    from ecogis.workspace.gpkg import GeoPackageWorkspace
+
+    if isinstance(ws, GeoPackageWorkspace):
+        return GpkgStore(ws)
+    return PgStore(ws)

@@ -1,0 +1,185 @@
+"""Run a screening for the web app: read, check limits, screen, write the files, record it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import threading
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from ecogis.errors import InputError
+from ecogis.notes import Notes
+from ecogis.serve.config import ServeConfig
+from ecogis.serve.records import Record, ScreeningStore
+from ecogis.serve.uploads import Saved, check_vertices
+from ecogis.vocab import rank_of
+
+#: Output formats written for every screening and the file each one makes.
+FORMATS: tuple[str, ...] = ("html", "json", "xlsx", "gpkg")
+#: Which overrides the web form may set.
+OVERRIDE_KEYS: tuple[str, ...] = ("industry", "nature", "activity", "name", "linear", "national_major",
+                                  "unavoidable")
+
+
+def worst_verdict(verdicts: pd.Series) -> str:
+    """The most severe site verdict (``clear`` for no sites)."""
+    if not len(verdicts):
+        return "clear"
+    return str(verdicts.iloc[int(rank_of(verdicts).argmax())])
+
+
+def clean_overrides(raw: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k in OVERRIDE_KEYS:
+        v = raw.get(k)
+        if v in (None, "", [], False):
+            continue
+        if k in ("linear", "national_major", "unavoidable"):
+            out[k] = str(v).lower() in ("1", "true", "on", "yes")
+            continue
+        out[k] = ",".join(str(x) for x in v) if isinstance(v, (list, tuple)) else str(v)[:500]
+    return out
+
+
+def _versions(meta: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    layers = meta.get("layers") or {}
+    if isinstance(layers, dict):
+        data = {str(k): str((v or {}).get("version", "")) for k, v in layers.items()}
+    else:
+        data = {str(x.get("kind")): str(x.get("version", "")) for x in layers}
+    rules = {str(r.get("path")): str(r.get("version", "")) for r in meta.get("rule_files") or []}
+    return data, rules
+
+
+def screen_saved(cfg: ServeConfig, ws, store: ScreeningStore, saved: list[Saved], overrides: dict[str, Any],
+                 user: str, lang: str, *, parent_id: str | None = None) -> tuple[Record, Any]:
+    """Screen the saved uploads, write the outputs, record the screening; return ``(record, result)``."""
+    import ecogis
+    from ecogis.screening.sites import load_sites
+
+    if not saved:
+        raise InputError("no site file or drawing given")
+    notes = Notes()
+    sites = load_sites([s.path for s in saved], overrides=overrides or None, notes=notes)
+    check_vertices(sites.geometry.values, ", ".join(s.name for s in saved), cfg.max_vertices)
+    with store.rw.read():
+        result = ecogis.screen(sites, ws, overrides=overrides or None, lang=lang, progress=False)
+    rid = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    out = cfg.files_dir / rid
+    inp = out / "input"
+    inp.mkdir(parents=True, exist_ok=True)
+    inputs = []
+    for s in saved:
+        shutil.copy2(s.path, inp / s.path.name)
+        inputs.append(s.path.name)
+    paths = result.to_files(out, formats=FORMATS, lang=lang)
+    files = sorted(p.relative_to(out).as_posix() for p in paths if p.is_file())
+    _write_map(result, out / "map.geojson")
+    doc = result.to_document()
+    (out / "result.json").write_text(json.dumps(doc, ensure_ascii=False, default=str), encoding="utf-8")
+    sha = saved[0].sha256 if len(saved) == 1 else hashlib.sha256("".join(s.sha256 for s in saved).encode()).hexdigest()
+    data_v, rule_v = _versions(result.meta)
+    rec = Record(
+        id=rid, user_name=user, created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        input_name=", ".join(s.name for s in saved)[:500], input_sha256=sha,
+        ecogis_version=str(result.meta.get("ecogis_version", ecogis.__version__)),
+        data_versions=data_v, rule_versions=rule_v, verdict=worst_verdict(result.sites["verdict"]),
+        n_sites=int(len(result.sites)), n_findings=int(len(result.findings)), overrides=overrides,
+        files=files, inputs=inputs, parent_id=parent_id, lang=lang,
+    )
+    store.add(rec)
+    return rec, result
+
+
+def _write_map(result, path: Path) -> None:
+    """Sites and finding overlaps as one GeoJSON for the page's map (drawn by the app's own script)."""
+    import geopandas as gpd
+
+    s = result.sites[["site_id", "verdict", "geometry"]].assign(layer="site", severity=None, rule_id=None)
+    f = result.findings
+    parts = [s]
+    if len(f):
+        parts.append(f[["site_id", "severity", "rule_id", "geometry"]].assign(layer="finding", verdict=None))
+    gdf = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=result.sites.crs)
+    gdf["site_id"] = gdf["site_id"].astype(str)
+    path.write_text(gdf.to_json(drop_id=True), encoding="utf-8")
+
+
+def load_document(cfg: ServeConfig, rec: Record) -> dict[str, Any]:
+    p = cfg.files_dir / rec.id / "result.json"
+    return json.loads(p.read_text(encoding="utf-8")) if p.is_file() else {"meta": {}, "sites": []}
+
+
+def _finding_keys(doc: dict[str, Any]) -> dict[tuple, dict[str, Any]]:
+    out = {}
+    for s in doc.get("sites", []):
+        for f in s.get("findings", []):
+            out[(str(s.get("site_id")), str(f.get("rule_id")), str(f.get("feature_id")))] = f
+    return out
+
+
+def diff_documents(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """What changed between two screenings of the same input: site verdicts and findings."""
+    ov = {str(s["site_id"]): s.get("verdict") for s in old.get("sites", [])}
+    nv = {str(s["site_id"]): s.get("verdict") for s in new.get("sites", [])}
+    verdicts = [{"site_id": k, "old": ov.get(k), "new": nv.get(k)} for k in sorted(set(ov) | set(nv))
+                if ov.get(k) != nv.get(k)]
+    of, nf = _finding_keys(old), _finding_keys(new)
+
+    def brief(key, f):
+        return {"site_id": key[0], "rule_id": key[1], "feature_id": key[2], "severity": f.get("severity"),
+                "layer_kind": f.get("layer_kind"),
+                "rule_title": f.get("rule_title"), "overlap_ha": f.get("overlap_ha")}
+
+    changed = []
+    for k in sorted(set(of) & set(nf)):
+        a, b = of[k], nf[k]
+        if a.get("severity") != b.get("severity") or round(a.get("overlap_ha") or 0, 4) != round(
+                b.get("overlap_ha") or 0, 4):
+            changed.append({**brief(k, b), "old_severity": a.get("severity"), "old_overlap_ha": a.get("overlap_ha")})
+    return {
+        "verdicts": verdicts,
+        "added": [brief(k, nf[k]) for k in sorted(set(nf) - set(of))],
+        "removed": [brief(k, of[k]) for k in sorted(set(of) - set(nf))],
+        "changed": changed,
+        "old_versions": old.get("meta", {}).get("layers"),
+        "new_versions": new.get("meta", {}).get("layers"),
+    }
+
+
+class Jobs:
+    """Background batch screenings with a status to poll."""
+
+    def __init__(self) -> None:
+        self._jobs: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def start(self, user: str, fn: Callable[[Callable[[str], None]], Record]) -> str:
+        jid = uuid.uuid4().hex
+        with self._lock:
+            self._jobs[jid] = {"id": jid, "user": user, "state": "running", "stage": "queued", "record": None,
+                               "error": None}
+
+        def progress(stage: str) -> None:
+            self._jobs[jid]["stage"] = stage
+
+        def run() -> None:
+            try:
+                rec = fn(progress)
+                self._jobs[jid].update(state="done", stage="done", record=rec.id)
+            except Exception as exc:  # reported to the user through the status endpoint
+                from ecogis.errors import EcogisError
+
+                self._jobs[jid].update(state="failed", error=str(exc) if isinstance(exc, EcogisError)
+                                       else f"internal error: {type(exc).__name__}")
+        threading.Thread(target=run, daemon=True, name=f"ecogis-job-{jid[:8]}").start()
+        return jid
+
+    def get(self, jid: str) -> dict[str, Any] | None:
+        return self._jobs.get(jid)

@@ -1,0 +1,128 @@
+"""Screening records (GeoPackage and PostGIS), the re-screen diff, safe paths and the industry picker."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+
+from ecogis.serve.records import Record, RWLock, open_store
+from ecogis.serve.runner import diff_documents
+from ecogis.serve.safepath import safe_file
+from ecogis.settings import settings
+
+SAMPLE = Path(settings.sample_dir)
+
+
+def _rec(i: int, user: str = "u") -> Record:
+    return Record(id=f"2026-{i:04d}", user_name=user, created_at=f"2026-12-02T00:{i % 60:02d}:00+00:00",
+                  input_name=f"site-{i}.txt", input_sha256="ab" * 32, ecogis_version="0.1",
+                  data_versions={"redline": "v1"}, rule_versions={"national/redline_142.yaml": "1"},
+                  verdict="prohibited" if i % 2 else "clear", n_sites=1, n_findings=i % 3,
+                  overrides={"industry": "B0610"}, files=["findings.json"], inputs=["upload-0.txt"])
+
+
+def _exercise(store) -> None:
+    recs = [_rec(i, "a" if i < 5 else "b") for i in range(10)]
+    threads = [threading.Thread(target=store.add, args=(r,)) for r in recs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert store.get("2026-0003") == recs[3]
+    assert store.get("nope") is None
+    assert len(store.list()) == 10
+    assert {r.id for r in store.list(user="a")} == {f"2026-{i:04d}" for i in range(5)}
+    assert [r.input_name for r in store.list(q="site-7")] == ["site-7.txt"]
+    assert len(store.list(limit=3, offset=8)) == 2
+    assert store.list(q="'; DROP TABLE ecogis_screenings; --") == []
+    assert len(store.list()) == 10
+
+
+def test_gpkg_store_in_the_workspace_and_layers_still_read(tmp_path):
+    from ecogis.workspace import open_workspace
+
+    ws_path = tmp_path / "ws.gpkg"
+    shutil.copy(SAMPLE / "xilinhot.gpkg", ws_path)
+    ws = open_workspace(ws_path)
+    store = open_store(ws)
+    _exercise(store)
+    ws2 = open_workspace(ws_path)
+    assert "ecogis_screenings" not in ws2.kinds() and len(ws2.read("redline")) > 0
+    assert open_store(ws2).get("2026-0009").verdict == "prohibited"  # reopened: the records persist
+
+
+def test_pg_store(tmp_path):
+    url = os.environ.get("ECOGIS_TEST_PG", "")
+    if not url:
+        pytest.skip("no PostgreSQL server: set ECOGIS_TEST_PG (eval \"$(scripts/ci_postgis.sh)\")")
+    import psycopg
+
+    from ecogis.workspace import open_workspace
+
+    schema = "t_" + uuid.uuid4().hex[:10]
+    with psycopg.connect(url, autocommit=True) as c:
+        c.execute(f"CREATE SCHEMA {schema}")
+    try:
+        ws = open_workspace(f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema},public", create=True)
+        _exercise(open_store(ws))
+    finally:
+        with psycopg.connect(url, autocommit=True) as c:
+            c.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def test_rwlock_lets_readers_share_and_writers_wait():
+    lock, log = RWLock(), []
+    with lock.read():
+        with lock.read():
+            log.append("two readers")
+        t = threading.Thread(target=lambda: (lock.write().__enter__(), log.append("writer")))
+        t.start()
+        t.join(0.2)
+        assert log == ["two readers"]  # the writer waits for the reader
+    t.join(2)
+    assert log == ["two readers", "writer"]
+
+
+def test_diff_documents():
+    f = {"rule_id": "R1", "feature_id": "7", "severity": "prohibited", "overlap_ha": 2.0, "layer_kind": "redline"}
+    old = {"sites": [{"site_id": "S", "verdict": "prohibited", "findings": [f]}]}
+    new = {"sites": [{"site_id": "S", "verdict": "restricted",
+                      "findings": [{**f, "overlap_ha": 1.0, "severity": "restricted"},
+                                   {**f, "feature_id": "8", "severity": "notice"}]}]}
+    d = diff_documents(old, new)
+    assert d["verdicts"] == [{"site_id": "S", "old": "prohibited", "new": "restricted"}]
+    assert [x["feature_id"] for x in d["added"]] == ["8"] and d["removed"] == []
+    assert d["changed"][0]["old_severity"] == "prohibited" and d["changed"][0]["overlap_ha"] == 1.0
+    assert diff_documents(old, old) == {**diff_documents(old, old), "verdicts": [], "added": [], "removed": [],
+                                        "changed": []}
+
+
+def test_safe_file(tmp_path):
+    base = tmp_path / "base"
+    (base / "sub").mkdir(parents=True)
+    (base / "a.txt").write_text("a")
+    (base / "sub" / "b.txt").write_text("b")
+    (tmp_path / "secret.txt").write_text("s")
+    os.symlink(tmp_path / "secret.txt", base / "link.txt")
+    os.symlink(tmp_path, base / "up")
+    assert safe_file(base, "a.txt") == (base / "a.txt").resolve()
+    assert safe_file(base, "sub/b.txt") == (base / "sub" / "b.txt").resolve()
+    for bad in ("../secret.txt", "sub/../../secret.txt", "/etc/passwd", str(tmp_path / "secret.txt"), "link.txt",
+                "up/secret.txt", "..", ".", "", "sub", "a.txt\x00", "sub\\..\\..\\secret.txt", ".hidden",
+                "C:/x", "%2e%2e/secret.txt"):
+        assert safe_file(base, bad) is None, bad
+
+
+def test_industry_search_by_code_name_and_pinyin():
+    pytest.importorskip("pypinyin")
+    from ecogis.serve.industries import search
+
+    assert search("D4415")[0]["name"] == "风力发电"
+    assert any(h["code"] == "D4415" for h in search("flfd"))
+    assert any(h["code"].startswith("B06") for h in search("煤炭"))
+    assert all(len(h["code"]) <= 3 for h in search(""))
