@@ -392,7 +392,11 @@ def build_model(result, context: dict[str, gpd.GeoDataFrame] | None = None, *, l
     D = _finding_text(F, FG, linear[fpos] if len(F) else np.zeros(0, dtype=bool), lang, rule_titles,
                       is_point[fpos] if len(F) else np.zeros(0, dtype=bool))
     sev_rank = D["severity"].map(VERDICT_RANK).fillna(0).to_numpy(dtype=float)
-    order = np.lexsort((-D["size"].to_numpy(dtype=float), -sev_rank, fpos))
+    # findings of fact before conditional ones of the same severity: the decisive finding of the conclusion
+    # line is then one of fact whenever the site has one (issue 11 certainty)
+    not_fact = (F["certainty"].fillna("fact").astype(str).to_numpy(dtype=object) != "fact").astype(np.int8) \
+        if "certainty" in F.columns else np.zeros(len(F), dtype=np.int8)
+    order = np.lexsort((-D["size"].to_numpy(dtype=float), not_fact, -sev_rank, fpos))
     F, FG, fpos, D = F.iloc[order].reset_index(drop=True), FG[order], fpos[order], D.iloc[order].reset_index(
         drop=True)
     D["pos"] = fpos

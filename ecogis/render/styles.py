@@ -120,6 +120,16 @@ KIND: dict[str, ClassStyle] = {
     "road": ClassStyle("#636363", "#636363", "公路", "Road", fill_opacity=0.0, weight=2.0),
     "railway": ClassStyle("#252525", "#252525", "铁路", "Railway", fill_opacity=0.0, weight=2.0, dash="8 4"),
     "river": ClassStyle("#6baed6", "#3182bd", "河流", "River", fill_opacity=0.3, weight=1.5),
+    # layer kinds added with the national forest and soil-contamination rules (issue 11)
+    "forest": ClassStyle("#74c476", "#006d2c", "林地", "Forest land", fill_opacity=0.3),
+    "contaminated_site": ClassStyle("#9e9ac8", "#54278f", "污染地块", "Contaminated land parcel",
+                                    fill_opacity=0.35),
+    "noise_sensitive_area": ClassStyle("#fcbba1", "#cb181d", "噪声敏感建筑物集中区域", "Noise-sensitive area",
+                                       fill_opacity=0.2, dash="4 3"),
+    "ecological_function_zone": ClassStyle("#c7e9c0", "#41ab5d", "生态功能分区", "Ecological function zone",
+                                           fill_opacity=0.2),
+    "groundwater_zone": ClassStyle("#9ecae1", "#2171b5", "地下水管控分区", "Groundwater control zone",
+                                   fill_opacity=0.2, dash="2 3"),
 }
 
 #: Per-kind class palettes: (attribute to style by, palette).
