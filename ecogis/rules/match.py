@@ -309,11 +309,13 @@ def _industry_hit(prefixes: Sequence[str], ps: PreparedSites) -> np.ndarray:
     return hit
 
 
-def clause_mask(clause: Clause, ps: PreparedSites, *, exception: bool, unknown_industry: str = "match") -> np.ndarray:
+def clause_mask(clause: Clause, ps: PreparedSites, *, exception: bool, unknown_industry: str = "match",
+                assume: frozenset[str] = frozenset()) -> np.ndarray:
     """Sites that satisfy every condition of ``clause``.
 
     With ``exception=True`` unknown industry or nature never satisfies a
-    condition (an unknown never grants an exception).
+    condition (an unknown never grants an exception).  Activity tags in
+    ``assume`` count as present where the site did not declare them.
     """
     m = np.ones(ps.n, dtype=bool)
     if clause.industry:
@@ -331,6 +333,8 @@ def clause_mask(clause: Clause, ps: PreparedSites, *, exception: bool, unknown_i
         any_tag = np.zeros(ps.n, dtype=bool)
         for tag in clause.activity:
             any_tag |= ps.has_activity(tag)
+            if tag in assume:
+                any_tag |= ps.undeclared(tag)
         m &= any_tag
     return m
 
@@ -378,23 +382,8 @@ class ApplicabilityMasks:
 
 
 def _clause(clause: Clause, ps: PreparedSites, *, unknown_matches: bool, assume: frozenset[str] = frozenset()) -> np.ndarray:
-    m = np.ones(ps.n, dtype=bool)
-    if clause.industry:
-        hit = _industry_hit(clause.industry, ps)
-        m &= (hit | ~ps.industry_known) if unknown_matches else (hit & ps.industry_known)
-    if clause.nature:
-        hit = np.isin(ps.nature, list(clause.nature))
-        m &= (hit | ~ps.nature_known) if unknown_matches else hit
-    for flag, value in clause.flags:
-        m &= ps.flags.get(flag, np.zeros(ps.n, dtype=bool)) == value
-    if clause.activity:
-        any_tag = np.zeros(ps.n, dtype=bool)
-        for tag in clause.activity:
-            any_tag |= ps.has_activity(tag)
-            if tag in assume:
-                any_tag |= ps.undeclared(tag)
-        m &= any_tag
-    return m
+    """:func:`clause_mask` with unknown industry and nature matching (``unknown_matches``) or never matching."""
+    return clause_mask(clause, ps, exception=not unknown_matches, assume=assume)
 
 
 def _positive(applies: Applicability, ps: PreparedSites, *, unknown_matches: bool, assume: frozenset[str]) -> np.ndarray:
