@@ -50,17 +50,6 @@ def access_document(result) -> dict[str, Any] | None:
     return {"meta": result.meta.get("accesslist", {}), "summary": summary, "items": rows}
 
 
-def access_sheet(result, writer, *, lang: str = "zh") -> None:
-    """Write sheet 准入清单对照 into an open ``pd.ExcelWriter`` (nothing without access lists)."""
-    t = _table(result)
-    if t is None:
-        return
-    from ecogis.render.report import _safe_cell
-
-    out = t[[c for c in _COLS if c in t.columns]].rename(columns=HEADERS.get(lang, HEADERS["zh"])).map(_safe_cell)
-    out.to_excel(writer, sheet_name=SHEET, index=False)
-
-
 _TEMPLATE = """<section class="accesslist"><h2>{{ L.title }}</h2>
 {% for lid, li in meta.lists.items() %}<p class="small">{{ L.list }} {{ lid }}: {{ li.source }} · {{ L.version }} {{ li.version }} · SHA-256 <code>{{ li.sha256 }}</code> · {{ L.coverage }} {{ li.coverage.naming_industry_machine }}/{{ li.coverage.naming_industry }}</p>{% endfor %}
 {% for sid, rows in sites %}<h3>{{ sid }} {{ rows[0].site_name or "" }}</h3>

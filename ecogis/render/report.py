@@ -60,56 +60,6 @@ def _default(o: Any) -> Any:
     return str(o)
 
 
-VERDICT_HEADERS = {
-    "zh": {"site_id": "地块编号", "name": "项目名称", "industry": "行业代码", "nature": "建设性质", "area_ha": "面积(公顷)",
-           "area_mu": "面积(亩)", "verdict": "结论", "coverage": "数据覆盖", "covered_pct": "覆盖比例(%)",
-           "checked_layers": "已核查图层", "not_evaluated": "未评估规则"},
-    "en": {},
-}
-FINDING_HEADERS = {
-    "zh": {"site_id": "地块编号", "site_name": "项目名称", "rule_id": "规则编号", "rule_title": "规则", "severity": "严重程度",
-           "layer_kind": "图层", "feature_name": "要素名称", "zone": "分区/级别", "overlap_ha": "重叠面积(公顷)",
-           "overlap_mu": "重叠面积(亩)", "overlap_pct": "占项目面积(%)", "distance_m": "最近距离(米)", "basis": "依据",
-           "message": "说明", "next_steps": "后续要求", "rule_file": "规则文件", "source": "规划出处"},
-    "en": {},
-}
-
-
-def _safe_cell(v: Any) -> Any:
-    """Neutralise spreadsheet formulas in text from data (CSV/XLSX injection; one rule: ecogis.export.cells)."""
-    from ecogis.export.cells import defuse_cell
-
-    return defuse_cell(v)
-
-
-def write_xlsx(result, path: str | Path, *, lang: str = "zh") -> Path:
-    """Write ``findings.xlsx``: a sheet of verdicts and a sheet of findings."""
-    from ecogis.vocab import labels
-
-    text = labels(lang)
-    verdicts = result.verdicts.copy()
-    verdicts["verdict"] = verdicts["verdict"].map(text).fillna(verdicts["verdict"])
-    findings = pd.DataFrame(result.findings.drop(columns="geometry"))
-    cols = [c for c in FINDING_HEADERS["zh"] if c in findings.columns]
-    findings = findings[cols]
-    findings["severity"] = findings["severity"].map(text).fillna(findings["severity"])
-    verdicts = verdicts.rename(columns=VERDICT_HEADERS.get(lang, {})).map(_safe_cell)
-    findings = findings.rename(columns=FINDING_HEADERS.get(lang, {})).map(_safe_cell)
-    with atomic_path(path) as tmp:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
-            verdicts.to_excel(xw, sheet_name="结论 verdicts" if lang == "zh" else "verdicts", index=False)
-            findings.to_excel(xw, sheet_name="冲突 findings" if lang == "zh" else "findings", index=False)
-            meta = pd.DataFrame(
-                [{"key": k, "value": json.dumps(v, ensure_ascii=False, default=_default) if not isinstance(v, str) else v}
-                 for k, v in result.meta.items()]
-            )
-            meta.to_excel(xw, sheet_name="版本 versions", index=False)
-            from ecogis.export.cells import literal_workbook
-
-            literal_workbook(xw.book)  # no text cell is ever stored as a formula
-    return Path(path)
-
-
 def write_gpkg(result, path: str | Path) -> Path:
     """Write ``conflicts.gpkg``: overlap geometries (layer ``conflicts``) and the sites (layer ``sites``)."""
     with atomic_path(path) as tmp:
