@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyogrio
 
 from ecogis.fileutil import atomic_path, write_text_atomic
