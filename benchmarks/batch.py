@@ -10,6 +10,10 @@ province and time should grow linearly):
 ``boundary``
     boundary-heavy: jagged, overlapping red-line polygons of ~400 vertices
     1–8 km across, parcels scattered, so most pairs are cut by a boundary;
+``overlap``
+    the issue's workload: jagged red-line polygons of ~400 vertices 3–14 km
+    across, so that they overlap several deep (about 3.4 pairs per site,
+    under half of them wholly inside);
 ``multi``
     several layer kinds under the real rulebooks: red line (jagged, 200
     vertices), protected areas with zones, water-source zones with grades,
@@ -56,7 +60,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 ALBERS = "+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +x_0=0 +y_0=0 +ellps=GRS80 +units=m +no_defs"
-SHAPES = ("inside", "boundary", "multi")
+SHAPES = ("inside", "boundary", "overlap", "multi")
 M_PER_DEG = 110_946.0
 SITES_PER_POLYGON = 20
 #: Parcel density: sites per km² of the region (the issue's workload: 40,000 parcels over ~1.2° × 1.2°).
@@ -147,6 +151,10 @@ def build(shape: str, n_sites: int, out: Path, seed: int = 20261201) -> Path:
         sites = _sites(rng, n_sites, ext, (cx, cy, d), 0.7)
     elif shape == "boundary":
         g, *_ = _polys(rng, n_poly, ext, 400, 0.6, 24, 1_000.0, 8_000.0, noise=0.08)
+        layers["redline"] = gpd.GeoDataFrame({"name": [f"红线{i}" for i in range(n_poly)]}, geometry=g, crs=4490)
+        sites = _sites(rng, n_sites, ext)
+    elif shape == "overlap":
+        g, *_ = _polys(rng, n_poly, ext, 400, 0.6, 24, 3_000.0, 14_000.0, noise=0.08)
         layers["redline"] = gpd.GeoDataFrame({"name": [f"红线{i}" for i in range(n_poly)]}, geometry=g, crs=4490)
         sites = _sites(rng, n_sites, ext)
     elif shape == "multi":

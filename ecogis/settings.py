@@ -77,6 +77,11 @@ def _non_negative(v: float) -> bool:
     return v >= 0
 
 
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "ecogis"
+
+
 #: name → (type, range check or None, what the check means): the rules every value must meet.
 _RULES: dict[str, tuple[type, Callable[[Any], bool] | None, str]] = {
     "schema_dir": (Path, None, ""),
@@ -92,6 +97,8 @@ _RULES: dict[str, tuple[type, Callable[[Any], bool] | None, str]] = {
     "threads": (int, _non_negative, "0 (every core) or a whole number above 0"),
     "progress": (bool, None, ""),
     "lang": (str, lambda v: v in ("zh", "en"), "zh or en"),
+    "cache": (bool, None, ""),
+    "cache_dir": (Path, None, ""),
 }
 
 
@@ -197,6 +204,10 @@ class Settings:
     progress: bool = field(default_factory=lambda: _env("progress", True))
     #: Default report language: ``zh`` or ``en``.
     lang: str = field(default_factory=lambda: _env("lang", "zh"))
+    #: Keep checked rule files in :attr:`cache_dir` (JSON, keyed by their bytes; see :mod:`ecogis.cache`).
+    cache: bool = field(default_factory=lambda: _env("cache", True))
+    #: Folder of that cache (``ECOGIS_CACHE_DIR``; default ``$XDG_CACHE_HOME/ecogis`` or ``~/.cache/ecogis``).
+    cache_dir: Path = field(default_factory=lambda: _env("cache_dir", _default_cache_dir()))
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name not in _RULES:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 
+from ecogis import cache
 from ecogis.errors import EcogisError, RuleError
 from ecogis.rules.activities import Activities, load_activities
 from ecogis.rules.model import (
@@ -28,7 +29,7 @@ from ecogis.rules.model import (
 )
 from ecogis.rules.schema import rule_validator, schema_errors
 from ecogis.rules.taxonomy import Taxonomy, load_taxonomy
-from ecogis.rules.yamlio import read_yaml
+from ecogis.rules.yamlio import read_text, read_yaml
 from ecogis.settings import settings
 
 
@@ -95,7 +96,12 @@ def _layer_attrs(schema_dir: str) -> dict[str, dict[str, tuple[str, ...] | None]
 
 def layer_attributes(kind: str) -> dict[str, tuple[str, ...] | None]:
     """Attribute names of a layer kind, each with its allowed values (``None`` = any text)."""
-    return _layer_attrs(str(Path(settings.schema_dir).resolve())).get(kind, {})
+    return _layer_attrs(_resolved(str(settings.schema_dir))).get(kind, {})
+
+
+@functools.lru_cache(maxsize=16)
+def _resolved(path: str) -> str:
+    return str(Path(path).resolve())
 
 
 # ---------------------------------------------------------------------------
@@ -238,6 +244,29 @@ def _stamp(p: Path) -> tuple[str, int, int]:
     return (str(p.resolve()), st.st_mtime_ns, st.st_size)
 
 
+class _Lazy:
+    """A value made on first use (``lazy()``)."""
+
+    def __init__(self, make) -> None:
+        self._make, self._value = make, None
+
+    def __call__(self):
+        if self._value is None:
+            self._value = self._make()
+        return self._value
+
+
+def _schema_sha() -> str:
+    """SHA-256 of ``rules/schema.json`` (part of every cache key: a new schema revalidates every file)."""
+    import hashlib
+
+    p = Path(settings.rules_dir) / "schema.json"
+    try:
+        return hashlib.sha256(p.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
 def load_rules(
     paths: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
     *,
@@ -305,16 +334,22 @@ def _load_rules(
     """
     taxonomy = taxonomy or load_taxonomy()
     activities = activities or load_activities()
-    validator = rule_validator()
+    validator = _Lazy(rule_validator)  # built only when some file is not in the cache
     files = collect_rule_files(paths)
     if not files:
         raise RuleError("no rule files found", path=str(paths) if paths is not None else str(settings.rules_dir))
     errors = _Errors()
     parsed: list[tuple[Path, str, Any, str, str]] = []
+    schema_sha = _schema_sha()
     for p in files:
         shown = _display_path(p)
         try:
-            doc, text, sha = read_yaml(p)
+            text, sha = read_text(p)
+            ckey = cache.key("rule-file", sha, schema_sha)
+            doc = cache.get("rules", ckey)  # the same bytes parsed and validated before
+            hit = doc is not None
+            if not hit:
+                doc, text, sha = read_yaml(p)
         except RuleError as exc:
             errors.extend([RuleError(exc.message, path=shown, where=exc.where, hint=exc.hint)])
             continue
@@ -323,7 +358,9 @@ def _load_rules(
             continue
         _dates_as_text(doc)
         lines = _rule_lines(text)
-        bad = schema_errors(doc, validator=validator)
+        bad = [] if hit else schema_errors(doc, validator=validator())
+        if not bad and not hit and cache.json_safe(doc):
+            cache.put("rules", ckey, doc)
         for rid, fld, msg, hint in bad:
             errors.add(msg, path=shown, rule=rid, fld=fld, hint=hint, line=lines.get(rid or ""),
                        key=None if rid else fld)

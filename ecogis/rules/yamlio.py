@@ -168,6 +168,14 @@ def read_yaml(path: str | Path, *, error: type[EcogisError] = RuleError, what: s
     ``plain``: YAML dates as ISO text.
     """
     p = Path(path)
+    text, sha = read_text(p, error=error, what=what)
+    doc = loads_yaml(text, p, error=error, what=what, invalid=invalid)
+    return (_plain(doc) if plain else doc), text, sha
+
+
+def read_text(path: str | Path, *, error: type[EcogisError] = RuleError, what: str = "rule file") -> tuple[str, str]:
+    """The UTF-8 text of a YAML file and the SHA-256 of its bytes, with the size limit of :func:`read_yaml`."""
+    p = Path(path)
     if p.is_dir():
         raise error(f"is a folder, not a {what}", path=p)
     try:
@@ -187,8 +195,7 @@ def read_yaml(path: str | Path, *, error: type[EcogisError] = RuleError, what: s
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise error(f"{what}s must be UTF-8", path=p, where=f"byte {exc.start}") from None
-    doc = loads_yaml(text, p, error=error, what=what, invalid=invalid)
-    return (_plain(doc) if plain else doc), text, sha
+    return text, sha
 
 
 def loads_yaml(text: str, path: str | Path | None = None, *, error: type[EcogisError] = RuleError,

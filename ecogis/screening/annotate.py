@@ -30,9 +30,9 @@ def feature_keys(site_ids: np.ndarray, rule_ids: str | np.ndarray, fids: np.ndar
 
 
 def part_annotation(part: dict[str, Any], *, where: tuple | None, masks: Any, ps: Any, taxonomy: Any,
-                    activity_names: dict[str, str], tags: Sequence[str], kind_title: str, site_ids: np.ndarray,
-                    fids: np.ndarray, lang: str, outside_soft: np.ndarray | None = None) -> pd.DataFrame:
-    """One row per finding row of ``part``: key, condition, question, certainty."""
+                    activity_names: dict[str, str], tags: Sequence[str], kind_title: str, lang: str,
+                    outside_soft: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Per finding row of ``part`` (aligned with its rows): condition, question, certainty and the message lead."""
     r, s, f = part["rule"], np.asarray(part["s"]), np.asarray(part["f"])
     n = len(s)
     zh = lang == "zh"
@@ -44,47 +44,60 @@ def part_annotation(part: dict[str, Any], *, where: tuple | None, masks: Any, ps
         sev = _sev(r.severity, lang)
         text = (f"{kind_title}部分要素属性未知：若其不为{vals}，则{sev}" if zh
                 else f"some {kind_title} attributes unknown: {sev} unless they are {vals}")
-        attr = np.where(outside_soft[s], text, attr)
+        attr = np.where(outside_soft[s], text, attr).astype(object)
     proj, question, prov, lead = project_conditions(r, masks.known, masks.current, s, ps, taxonomy, activity_names, tags, lang)
     condition = _join([attr, proj], "；" if zh else "; ", n)
-    certainty = np.where((attr != "") | (question != ""), "conditional", np.where(prov, "provisional", "fact"))
-    keys = feature_keys(site_ids[s], r.id, fids)
-    return pd.DataFrame({"_key": keys, "condition": condition, "question": question, "certainty": certainty,
-                         "_attr": attr != "", "_question": question != "", "_prov": prov,
-                         "_lead": lead})
+    has_attr = np.asarray(attr != "", dtype=bool)
+    has_q = np.asarray(question != "", dtype=bool)
+    certainty = np.where(has_attr | has_q, "conditional", np.where(prov, "provisional", "fact")).astype(object)
+    return {"condition": np.asarray(condition, dtype=object), "question": np.asarray(question, dtype=object),
+            "certainty": certainty, "_attr": has_attr, "_question": has_q, "_prov": np.asarray(prov, dtype=bool),
+            "_lead": np.asarray(lead, dtype=object)}
 
 
-def apply_annotations(findings: pd.DataFrame, annotations: list[pd.DataFrame], lang: str) -> pd.DataFrame:
-    """Add :data:`EXTRA_COLUMNS` to ``findings`` and prefix the messages of non-factual findings."""
-    df = findings.copy()
+#: Columns of :func:`part_annotation` that only shape the message (dropped by :func:`apply_annotations`).
+LEAD_COLUMNS = ["_attr", "_question", "_prov", "_lead"]
+
+
+def default_annotation(n: int) -> dict[str, np.ndarray]:
+    """The annotation of ``n`` findings of fact (no condition, no question)."""
+    return {"condition": np.full(n, "", dtype=object), "question": np.full(n, "", dtype=object),
+            "certainty": np.full(n, "fact", dtype=object), "_attr": np.zeros(n, dtype=bool),
+            "_question": np.zeros(n, dtype=bool), "_prov": np.zeros(n, dtype=bool), "_lead": np.full(n, "", dtype=object)}
+
+
+def apply_annotations(findings: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Prefix the messages of non-factual findings and drop the lead columns.
+
+    ``findings`` carries the :func:`part_annotation` columns aligned with its rows.
+    """
+    df = findings
     if not len(df):
         for c in EXTRA_COLUMNS:
-            df[c] = pd.Series([], dtype=object)
-        return df
-    ann = pd.concat(annotations, ignore_index=True).drop_duplicates("_key") if annotations else None
-    keys = feature_keys(df["site_id"].to_numpy(dtype=object), df["rule_id"].to_numpy(dtype=object),
-                        df["feature_id"].to_numpy(dtype=object))
-    if ann is None:
-        found = pd.DataFrame(index=range(len(df)))
-    else:
-        found = pd.DataFrame({"_key": keys}).merge(ann, on="_key", how="left")
-    cond = found.get("condition", pd.Series([""] * len(df))).fillna("").to_numpy(dtype=object)
-    quest = found.get("question", pd.Series([""] * len(df))).fillna("").to_numpy(dtype=object)
-    cert = found.get("certainty", pd.Series(["fact"] * len(df))).fillna("fact").to_numpy(dtype=object)
-    attr = found.get("_attr", pd.Series([False] * len(df))).fillna(False).to_numpy(dtype=bool)
-    isq = found.get("_question", pd.Series([False] * len(df))).fillna(False).to_numpy(dtype=bool)
-    prov = found.get("_prov", pd.Series([False] * len(df))).fillna(False).to_numpy(dtype=bool)
-    lead = found.get("_lead", pd.Series([""] * len(df))).fillna("").to_numpy(dtype=object)
+            if c not in df.columns:
+                df[c] = pd.Series([], dtype=object)
+        return df.drop(columns=[c for c in LEAD_COLUMNS if c in df.columns])
+    cond = df["condition"].to_numpy(dtype=object)
+    isq = df["_question"].to_numpy(dtype=bool)
+    attr = df["_attr"].to_numpy(dtype=bool)
+    prov = df["_prov"].to_numpy(dtype=bool)
+    lead = df["_lead"].to_numpy(dtype=object)
     key = "zh" if lang == "zh" else "en"
     stop = "。" if key == "zh" else ". "
+    msg = df["message"].to_numpy(dtype=object)
+    out = msg.copy()
     # a question row leads with the question (项目是否涉及…？若是：); the others with their condition
-    prefix = np.where(isq, PREFIX["question"][key] + lead,
-                      np.where(attr, PREFIX["conditional"][key] + cond + stop,
-                               np.where(prov, PREFIX["provisional"][key] + cond + stop, "")))
-    df["message"] = prefix + df["message"].fillna("").astype(str).to_numpy(dtype=object)
-    df["condition"] = cond
-    df["question"] = quest
-    df["certainty"] = cert
+    q = np.flatnonzero(isq)
+    if len(q):
+        out[q] = PREFIX["question"][key] + lead[q] + msg[q]
+    a = np.flatnonzero(~isq & attr)
+    if len(a):
+        out[a] = PREFIX["conditional"][key] + cond[a] + stop + msg[a]
+    p = np.flatnonzero(~isq & ~attr & prov)
+    if len(p):
+        out[p] = PREFIX["provisional"][key] + cond[p] + stop + msg[p]
+    df = df.drop(columns=LEAD_COLUMNS)
+    df["message"] = pd.Series(out, index=df.index, dtype=object)
     return df
 
 
@@ -96,6 +109,24 @@ def _append(acc: np.ndarray, has: np.ndarray, mask: np.ndarray, text, sep: str) 
     acc[both] = acc[both] + sep
     acc[mask] = acc[mask] + (text if isinstance(text, str) else text[mask])
     has |= mask
+
+
+def join_flags(labels: Sequence[str], rows: Sequence[np.ndarray], sep: str, n: int) -> np.ndarray:
+    """Per column of the boolean ``rows`` (one row per label), the labels whose row is true, joined by ``sep``.
+
+    Sites with the same set of labels share one text: the sets are found by
+    packing each site's flags into bytes and taking the distinct byte
+    strings, so the text is built once per distinct set (not per site).
+    """
+    if not labels:
+        return np.full(n, "", dtype=object)
+    m = np.vstack([np.asarray(r, dtype=bool) for r in rows])
+    packed = np.ascontiguousarray(np.packbits(m, axis=0).T)
+    keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+    uniq, first, inv = np.unique(keys, return_index=True, return_inverse=True)
+    lab = np.asarray(labels, dtype=object)
+    texts = np.array([sep.join(lab[m[:, j]]) for j in first], dtype=object)
+    return texts[inv.ravel()]
 
 
 def incomplete_columns(rules_out: list[tuple[Any, np.ndarray, np.ndarray, str, str]], n: int,
@@ -111,26 +142,30 @@ def incomplete_columns(rules_out: list[tuple[Any, np.ndarray, np.ndarray, str, s
     """
     zh = lang == "zh"
     key = "zh" if zh else "en"
-    rules_txt = np.full(n, "", dtype=object)
-    rules_has = np.zeros(n, dtype=bool)
-    none_txt = np.full(n, "", dtype=object)
-    none_has = np.zeros(n, dtype=bool)
     # per kind: the sites some rule of it could not cover, and why (the first reason; name-bound ones added)
     kind_reason: dict[str, tuple[np.ndarray, np.ndarray, str, str]] = {}
     kind_name: dict[str, tuple[np.ndarray, list[str]]] = {}
+    inc_ids: list[str] = []
+    inc_rows: list[np.ndarray] = []
+    none_ids: list[str] = []
+    none_rows: list[np.ndarray] = []
     for rule, applies, out, status, detail in rules_out:
         inc = applies & (out > TOLERANCE)
         if not inc.any():
             continue
-        _append(rules_txt, rules_has, inc, rule.id, ", ")
+        inc_ids.append(rule.id)
+        inc_rows.append(inc)
         if status != "ok":
-            _append(none_txt, none_has, inc, rule.id, ", ")
+            none_ids.append(rule.id)
+            none_rows.append(inc)
         if status == "name":
             m, names = kind_name.get(rule.layer, (np.zeros(n, dtype=bool), []))
             kind_name[rule.layer] = (m | inc, names + ([detail] if detail not in names else []))
             continue
         prev = kind_reason.get(rule.layer)
         kind_reason[rule.layer] = ((prev[0] | inc) if prev is not None else inc, out, status, detail)
+    rules_txt = join_flags(inc_ids, inc_rows, ", ", n)
+    none_txt = join_flags(none_ids, none_rows, ", ", n)
     layers_txt = np.full(n, "", dtype=object)
     layers_has = np.zeros(n, dtype=bool)
     open_, close = ("（", "）") if zh else (" (", ")")
@@ -157,4 +192,5 @@ def incomplete_columns(rules_out: list[tuple[Any, np.ndarray, np.ndarray, str, s
     return rules_txt, layers_txt, none_txt
 
 
-__all__ = ["EXTRA_COLUMNS", "part_annotation", "apply_annotations", "incomplete_columns", "feature_keys"]
+__all__ = ["EXTRA_COLUMNS", "LEAD_COLUMNS", "part_annotation", "default_annotation", "apply_annotations",
+           "incomplete_columns", "feature_keys", "join_flags"]

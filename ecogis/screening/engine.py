@@ -322,7 +322,6 @@ def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, input
     infos = {li.kind: li for li in ws.layers()}
 
     parts: list[dict[str, Any]] = []
-    annotations: list[pd.DataFrame] = []
     checked: dict[str, np.ndarray] = {}
     layers_used: dict[str, dict[str, Any]] = {}
     read_feats: dict[str, gpd.GeoDataFrame] = {}  # handed over in the result: writers never reopen the workspace
@@ -393,20 +392,16 @@ def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, input
                 )
         title = _kind_title(kind, lang)
         where_of = {r.id: w for r, w in zip(rules, wm)}
-        fid_all = feats["fid"].to_numpy() if "fid" in feats.columns else np.arange(len(feats))
         for p in parts[first:]:
             if "feats" not in p:
                 p["feats"] = feats
-            f = np.asarray(p["f"])
-            fids = np.where(f >= 0, fid_all[np.where(f >= 0, f, 0)] if len(fid_all) else -1, -1)
             r = p["rule"]
             tags = [t for t in _gating(r) if t in qtags]
-            annotations.append(part_annotation(
+            p["ann"] = part_annotation(
                 p, where=where_of[r.id], masks=masks[r], ps=ps, taxonomy=taxonomy, activity_names=act_names,
-                tags=tags, kind_title=title, site_ids=site_ids, fids=fids, lang=lang,
-                outside_soft=soft_out.get(r.id)))
+                tags=tags, kind_title=title, lang=lang, outside_soft=soft_out.get(r.id))
 
-    findings = apply_annotations(_assemble(parts, site_gdf, site_area, lang), annotations, lang)
+    findings = apply_annotations(_assemble(parts, site_gdf, site_area, lang), lang)
     findings = gpd.GeoDataFrame(findings[FINDING_COLUMNS + EXTRA_FINDING_COLUMNS + ["geometry"]],
                                 geometry="geometry", crs=4490)
     coverage, covered_pct, cover_basis = _coverage(ws, site_geoms, site_area, area_method, admin=admin,
@@ -689,30 +684,29 @@ def _assemble(parts: list[dict[str, Any]], site_gdf: gpd.GeoDataFrame, site_area
     Per part (one rule, one layer kind) the columns are NumPy arrays and the
     messages are formatted column-wise (:func:`_messages`); the parts are
     concatenated per column, ordered by site, severity, rule and feature with
-    one sort of those four keys, and the frame is built once.
+    one ``lexsort`` of integer codes, and the frame is built once.  The
+    annotation columns of each part (``part["ann"]``, aligned with its rows)
+    travel with it.
     """
+    from ecogis.screening.annotate import LEAD_COLUMNS, default_annotation
+
     if not parts:
-        return gpd.GeoDataFrame(columns=FINDING_COLUMNS, geometry=gpd.GeoSeries([], crs=4490), crs=4490)
+        return gpd.GeoDataFrame(columns=FINDING_COLUMNS + EXTRA_FINDING_COLUMNS + LEAD_COLUMNS,
+                                geometry=gpd.GeoSeries([], crs=4490), crs=4490)
     site_ids = site_gdf["site_id"].to_numpy(dtype=object)
     site_names = site_gdf["name"].to_numpy(dtype=object)
-    cols: dict[str, list[np.ndarray]] = {c: [] for c in FINDING_COLUMNS + ["geometry"]}
+    ann_cols = EXTRA_FINDING_COLUMNS + LEAD_COLUMNS
+    cols: dict[str, list[np.ndarray]] = {c: [] for c in FINDING_COLUMNS + ["geometry"] + ann_cols}
+    consts: dict[str, list[tuple[Any, int]]] = {}
     for p in parts:
         r, s, f, feats = p["rule"], p["s"], p["f"], p["feats"]
         n = len(s)
         ov = p["overlap_ha"]
         with np.errstate(divide="ignore", invalid="ignore"):
             pct = np.where(site_area[s] > 0, 100.0 * ov / site_area[s], np.nan)
-
-        def const(v: Any, n: int = n) -> np.ndarray:
-            return np.full(n, v, dtype=object)
-
         part = {
             "site_id": site_ids[s],
             "site_name": site_names[s],
-            "rule_id": const(r.id),
-            "rule_title": const(r.title_zh if lang == "zh" else r.title_en),
-            "severity": const(r.severity),
-            "layer_kind": const(p["kind"]),
             "feature_id": _feature_attr(feats, f, "fid"),
             "feature_name": _feature_attr(feats, f, "name"),
             "zone": _feature_attr(feats, f, "zone", "grade", "class", "level"),
@@ -722,31 +716,61 @@ def _assemble(parts: list[dict[str, Any]], site_gdf: gpd.GeoDataFrame, site_area
             "overlap_pct": np.round(pct, 3),
             "overlap_length_m": np.round(np.asarray(p["overlap_len"], dtype=float), 1),
             "distance_m": np.round(np.asarray(p["distance"], dtype=float), 1),
-            "basis": const(r.basis),
-            "rule_file": const(str(getattr(r, "file", ""))),
-            "source": const(_source_text(r)),
-            "citation": const(getattr(r, "citation", "") or ""),
-            "basis_verified": const(bool(getattr(r, "basis_verified", True))),
-            "basis_unverified": const(str(getattr(r, "unverified", "") or "")),
-            "rule_version": const(str(getattr(r, "version", "") or "")),
             "geometry": np.asarray(p["geom"], dtype=object),
+            "layer_kind": np.full(n, p["kind"], dtype=object), "rule_id": np.full(n, r.id, dtype=object),
         }
+        used = _template_names(r, lang)
         for a in _MESSAGE_ATTRS:  # feature attributes a message may name ({type}, {status} …); not findings columns
-            part[f"_attr_{a}"] = _feature_attr(feats, f, a)
+            if a in used:
+                part[f"_attr_{a}"] = _feature_attr(feats, f, a)
         # messages per part (one rule), formatted column-wise from the message columns only
-        part["message"] = _messages(r, part, lang)
-        part["next_steps"] = const(_next_steps(r, lang))
+        message = _messages(r, part, lang)
+        constants = {
+            "rule_id": r.id, "rule_title": r.title_zh if lang == "zh" else r.title_en, "severity": r.severity,
+            "layer_kind": p["kind"], "basis": r.basis, "rule_file": str(getattr(r, "file", "")),
+            "source": _source_text(r), "citation": getattr(r, "citation", "") or "",
+            "basis_verified": bool(getattr(r, "basis_verified", True)),
+            "basis_unverified": str(getattr(r, "unverified", "") or ""),
+            "rule_version": str(getattr(r, "version", "") or ""), "next_steps": _next_steps(r, lang),
+        }
+        ann = p.get("ann") or default_annotation(n)
         for c in cols:
-            cols[c].append(part[c])
-    flat = {c: np.concatenate(v) for c, v in cols.items()}
-    # text stays object: inferring Arrow strings for every column costs more than the rest of the assembly
-    keys = pd.DataFrame({"site_id": pd.Series(flat["site_id"], dtype=object),
-                         "_rank": -pd.Series(flat["severity"], dtype=object).map(SEVERITY_RANK),
-                         "rule_id": pd.Series(flat["rule_id"], dtype=object),
-                         "feature_name": pd.Series(flat["feature_name"], dtype=object)})
-    order = keys.sort_values(["site_id", "_rank", "rule_id", "feature_name"], kind="stable").index.to_numpy()
-    frame = pd.DataFrame({c: pd.Series(flat[c][order], dtype=flat[c].dtype) for c in FINDING_COLUMNS})
+            if c in constants:
+                consts.setdefault(c, []).append((constants[c], n))
+            elif c == "message":
+                cols[c].append(message)
+            elif c in ann:
+                cols[c].append(ann[c])
+            else:
+                cols[c].append(part[c])
+    flat = {c: np.concatenate(v) for c, v in cols.items() if v}
+    for c, runs in consts.items():  # a constant per part: one repeat of the distinct values
+        vals = np.empty(len(runs), dtype=object)
+        vals[:] = [v for v, _ in runs]
+        flat[c] = np.repeat(vals, [k for _, k in runs])
+    # order: site id, severity (worst first), rule id, feature name (missing last), as a stable sort would
+    site_rank = np.empty(len(site_ids), dtype=np.int64)
+    site_rank[np.argsort(site_ids.astype(str), kind="stable")] = np.arange(len(site_ids))
+    s_all = np.concatenate([p["s"] for p in parts])
+    sev = np.repeat(np.array([-SEVERITY_RANK.get(p["rule"].severity, 0) for p in parts]), [len(p["s"]) for p in parts])
+    rule_codes = pd.factorize(flat["rule_id"], sort=True)[0]
+    fname = pd.factorize(pd.Series(flat["feature_name"], dtype=object), sort=True)[0]
+    fname = np.where(fname < 0, fname.max() + 1, fname)
+    order = np.lexsort((fname, rule_codes, sev, site_rank[s_all]))
+    frame = pd.DataFrame({c: pd.Series(flat[c][order], dtype=flat[c].dtype)
+                          for c in FINDING_COLUMNS + ann_cols})
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(flat["geometry"][order], crs=4490), crs=4490)
+
+
+def _template_names(rule, lang: str) -> set[str]:
+    """The placeholder names of the rule's message template in ``lang``."""
+    import string
+
+    template = rule.message_zh if lang == "zh" else rule.message_en
+    try:
+        return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    except ValueError:
+        return set(_MESSAGE_ATTRS)
 
 
 def _source_text(rule) -> str:
