@@ -101,16 +101,6 @@ def apply_annotations(findings: pd.DataFrame, lang: str) -> pd.DataFrame:
     return df
 
 
-def _append(acc: np.ndarray, has: np.ndarray, mask: np.ndarray, text, sep: str) -> None:
-    """In place: add ``text`` (a string, or an array aligned with ``acc``) to ``acc`` where ``mask``."""
-    if not mask.any():
-        return
-    both = mask & has
-    acc[both] = acc[both] + sep
-    acc[mask] = acc[mask] + (text if isinstance(text, str) else text[mask])
-    has |= mask
-
-
 def join_flags(labels: Sequence[str], rows: Sequence[np.ndarray], sep: str, n: int) -> np.ndarray:
     """Per column of the boolean ``rows`` (one row per label), the labels whose row is true, joined by ``sep``.
 
@@ -166,31 +156,52 @@ def incomplete_columns(rules_out: list[tuple[Any, np.ndarray, np.ndarray, str, s
         kind_reason[rule.layer] = ((prev[0] | inc) if prev is not None else inc, out, status, detail)
     rules_txt = join_flags(inc_ids, inc_rows, ", ", n)
     none_txt = join_flags(none_ids, none_rows, ", ", n)
-    layers_txt = np.full(n, "", dtype=object)
-    layers_has = np.zeros(n, dtype=bool)
     open_, close = ("（", "）") if zh else (" (", ")")
     sep = "；" if zh else "; "
+    per_kind: list[np.ndarray] = []
     for kind in sorted(set(kind_reason) | set(kind_name)):
-        parts = np.full(n, "", dtype=object)
-        phas = np.zeros(n, dtype=bool)
+        pieces: list[np.ndarray] = []
         if kind in kind_reason:
             m, out, status, detail = kind_reason[kind]
+            txt = np.full(n, "", dtype=object)
             if status == "ok":
                 tmpl = STATUS_TEXT["reach"][key].replace("{reach}", detail) if detail else STATUS_TEXT["outside"][key]
                 head, tail = tmpl.split("{pct}")
-                txt = np.full(n, "", dtype=object)
                 txt[m] = head + np.char.mod("%.1f", np.round(100.0 * out[m], 1)).astype(object) + tail
-                _append(parts, phas, m, txt, "、")
             else:
-                _append(parts, phas, m, STATUS_TEXT[status][key], "、")
+                txt[m] = STATUS_TEXT[status][key]
+            pieces.append(txt)
         if kind in kind_name:
             m, names = kind_name[kind]
-            _append(parts, phas, m, STATUS_TEXT["name"][key].format(name="/".join(names)), "、")
+            txt = np.full(n, "", dtype=object)
+            txt[m] = STATUS_TEXT["name"][key].format(name="/".join(names))
+            pieces.append(txt)
+        inner = join_texts(pieces, "、", n)
+        has = np.flatnonzero(inner != "")
         full = np.full(n, "", dtype=object)
-        full[phas] = kind + open_ + parts[phas] + close
-        _append(layers_txt, layers_has, phas, full, sep)
-    return rules_txt, layers_txt, none_txt
+        full[has] = kind + open_ + inner[has] + close
+        per_kind.append(full)
+    return rules_txt, join_texts(per_kind, sep, n), none_txt
+
+
+def join_texts(columns: Sequence[np.ndarray], sep: str, n: int) -> np.ndarray:
+    """Element-wise join of text columns (``""`` = nothing), built once per distinct combination of values."""
+    if not columns:
+        return np.full(n, "", dtype=object)
+    if len(columns) == 1:
+        return np.asarray(columns[0], dtype=object)
+    codes, uniques = [], []
+    for c in columns:
+        code, uniq = pd.factorize(pd.Series(c, dtype=object), use_na_sentinel=False)
+        codes.append(code.astype(np.int64))
+        uniques.append(np.asarray(uniq, dtype=object))
+    m = np.ascontiguousarray(np.vstack(codes).T)
+    keys = m.view(np.dtype((np.void, m.shape[1] * 8))).ravel()
+    _, first, inv = np.unique(keys, return_index=True, return_inverse=True)
+    texts = np.array([sep.join(v for v in (uniques[k][m[j, k]] for k in range(len(columns))) if v)
+                      for j in first], dtype=object)
+    return texts[inv.ravel()]
 
 
 __all__ = ["EXTRA_COLUMNS", "LEAD_COLUMNS", "part_annotation", "default_annotation", "apply_annotations",
-           "incomplete_columns", "feature_keys", "join_flags"]
+           "incomplete_columns", "feature_keys", "join_flags", "join_texts"]

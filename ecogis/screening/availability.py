@@ -135,12 +135,13 @@ def outside_share(site_geoms: np.ndarray, site_area: np.ndarray | None, site_len
     out = np.zeros(n)
     if cover is None or shapely.is_empty(cover):
         return np.ones(n)
-    inside = shapely.covered_by(site_geoms, cover)
+    shapely.prepare(cover)  # the one large geometry is the prepared side of both tests
+    inside = shapely.covers(cover, site_geoms)
     todo = ~inside
     if not todo.any():
         return out
     touches = np.zeros(n, dtype=bool)
-    touches[todo] = shapely.intersects(site_geoms[todo], cover)
+    touches[todo] = shapely.intersects(cover, site_geoms[todo])
     out[todo & ~touches] = 1.0
     part = np.flatnonzero(todo & touches)
     if len(part):

@@ -251,9 +251,9 @@ def _coverage(ws: Workspace, site_geoms: np.ndarray, site_area: np.ndarray, area
                 geoms.append(g)
         cover = shapely.union_all(geoms) if geoms else shapely.Polygon()
         basis = "coverage extents of the layers"
-    shapely.prepare(cover)
-    covered = shapely.covered_by(site_geoms, cover)
-    touches = shapely.intersects(site_geoms, cover)
+    shapely.prepare(cover)  # prepared as the first argument: the tests use its index
+    covered = shapely.covers(cover, site_geoms)
+    touches = covered | shapely.intersects(cover, site_geoms)
     status = np.where(covered, "full", np.where(touches, "partial", "none"))
     pct = np.where(covered, 100.0, 0.0)
     part = (~covered) & touches & (site_area > 0)
@@ -297,7 +297,9 @@ def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, input
         by_layer.setdefault(rule.layer, []).append(rule)
     bounds = tuple(shapely.total_bounds(site_geoms))
     mcrs = metric_crs_for(bounds)
-    site_m = to_metric(site_geoms, mcrs)
+    # the sites in a metric CRS, only where some rule measures a distance
+    need_metric = any(_test_of(r)[0] == "within_distance" for r in ruleset)
+    site_m = to_metric(site_geoms, mcrs) if need_metric else None
     site_attrs = pd.DataFrame(site_gdf.drop(columns=site_gdf.geometry.name))
     site_ids = site_gdf["site_id"].to_numpy(dtype=object)
 
