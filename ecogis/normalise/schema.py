@@ -284,15 +284,17 @@ def _coerce(frame: pd.DataFrame, spec: FieldSpec, kind: str, path: Any, notes: N
             )
         return parsed
     # strings
-    text = col.astype("object").where(~missing, None)
-    text = text.map(lambda v: v if v is None else _clean_text(v))
+    text = _clean_column(col, missing)
     empty = text.isna().to_numpy() | (text == "").to_numpy()
     if spec.required and empty.any():
         raise SchemaError(
             f"required field {spec.name!r} is empty", path=path, where=f"features {_fmt_ids(_ids(frame, empty))}"
         )
     if spec.value_aliases:
-        mapped = text.map(lambda v: spec.value_aliases.get(v, v) if v is not None else v)
+        hit = text.map(spec.value_aliases)  # a dict lookup per value, vectorised
+        known = hit.notna().to_numpy() & ~empty
+        mapped = text.copy()
+        mapped[known] = hit[known]
         changed = (mapped != text).to_numpy() & ~empty
         if changed.any():
             pairs = sorted({f"{a} → {b}" for a, b in zip(text[changed], mapped[changed])})
@@ -310,9 +312,9 @@ def _coerce(frame: pd.DataFrame, spec: FieldSpec, kind: str, path: Any, notes: N
             )
     if spec.pattern:
         if spec.name == "industry":
-            text = text.map(lambda v: v.upper() if isinstance(v, str) else v)
-        rx = re.compile(spec.pattern)
-        bad = ~text.map(lambda v: bool(rx.match(v)) if isinstance(v, str) and v else True).to_numpy().astype(bool)
+            text = text.str.upper().astype(object).where(text.notna(), None)
+        matched = text.str.match(spec.pattern).astype(object)
+        bad = ~(matched.where(text.notna() & (text != ""), True)).to_numpy().astype(bool)
         if bad.any():
             found = ", ".join(sorted({str(v) for v in text[bad]})[:5])
             raise SchemaError(
@@ -322,6 +324,23 @@ def _coerce(frame: pd.DataFrame, spec: FieldSpec, kind: str, path: Any, notes: N
                 hint=f"expected pattern {spec.pattern}",
             )
     return text
+
+
+def _clean_column(col: pd.Series, missing: np.ndarray) -> pd.Series:
+    """Text of a column as :func:`_clean_text` gives it, per value; ``None`` where missing.
+
+    Text columns are stripped with one vectorised call; other columns
+    (numbers, mixed types) are converted once per distinct value.
+    """
+    if pd.api.types.is_string_dtype(col.dtype) and col.dtype != object:
+        text = col.str.strip().astype(object)
+    else:
+        obj = col.astype("object")
+        codes, uniq = pd.factorize(obj, use_na_sentinel=True)
+        conv = np.array([_clean_text(v) for v in uniq], dtype=object)
+        text = pd.Series(np.where(codes >= 0, conv[np.where(codes >= 0, codes, 0)] if len(conv) else None, None),
+                         index=col.index, dtype=object)
+    return text.where(~missing, None)
 
 
 def _clean_text(value: Any) -> str:

@@ -169,8 +169,19 @@ def read_yaml(path: str | Path, *, error: type[EcogisError] = RuleError, what: s
     """
     p = Path(path)
     text, sha = read_text(p, error=error, what=what)
+    if plain:  # the same bytes parsed before (within the limits): read back as JSON (ecogis.cache)
+        from ecogis import cache
+
+        k = cache.key("yaml", sha)
+        doc = cache.get("yaml", k)
+        if doc is not None:
+            return doc, text, sha
+        doc = _plain(loads_yaml(text, p, error=error, what=what, invalid=invalid))
+        if doc is not None and cache.json_safe(doc):
+            cache.put("yaml", k, doc)
+        return doc, text, sha
     doc = loads_yaml(text, p, error=error, what=what, invalid=invalid)
-    return (_plain(doc) if plain else doc), text, sha
+    return doc, text, sha
 
 
 def read_text(path: str | Path, *, error: type[EcogisError] = RuleError, what: str = "rule file") -> tuple[str, str]:
