@@ -49,3 +49,80 @@ def thread_map(func: Callable[[T], R], chunks: Iterable[T], threads: int, name: 
         return [func(c) for c in chunks]
     with ThreadPoolExecutor(threads, thread_name_prefix=f"{POOL_PREFIX}-{name}") as pool:
         return list(pool.map(func, chunks))
+
+
+def forked(func: Callable[[], R]):
+    """Start ``func()`` in a forked child process; return a handle whose ``result()`` waits and gives its value.
+
+    The child shares the parent's memory copy-on-write, so large results are
+    not pickled on the way in; only ``func``'s (small) return value comes
+    back, through a pipe.  An exception in the child is raised again by
+    ``result()`` (as the same class where it pickles, with its message).
+    Where ``fork`` is not available (Windows, or a pool thread), ``func``
+    runs at once in this process and ``result()`` gives its value.
+    """
+    import multiprocessing as mp
+
+    if not hasattr(os, "fork") or in_pool() or "fork" not in mp.get_all_start_methods():
+        return _Done(func)
+    ctx = mp.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+
+    def child() -> None:
+        try:
+            send.send(("ok", func()))
+        except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
+            import pickle
+
+            try:
+                pickle.loads(pickle.dumps(exc))  # it must come back whole, or as its text
+                send.send(("error", exc))
+            except Exception:  # noqa: BLE001 - an exception that does not pickle
+                send.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+        finally:
+            send.close()
+
+    proc = ctx.Process(target=child, daemon=True)
+    proc.start()
+    send.close()
+    return _Forked(proc, recv)
+
+
+class _Done:
+    def __init__(self, func: Callable[[], R]) -> None:
+        try:
+            self._value, self._error = func(), None
+        except BaseException as exc:  # noqa: BLE001 - raised again by result()
+            self._value, self._error = None, exc
+
+    def result(self):
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    def cancel(self) -> None: ...
+
+
+class _Forked:
+    def __init__(self, proc, conn) -> None:
+        self._proc, self._conn = proc, conn
+
+    def result(self):
+        try:
+            status, value = self._conn.recv()
+        except EOFError:
+            self._proc.join()
+            raise RuntimeError(f"the writer process ended without a result (exit code {self._proc.exitcode})") from None
+        finally:
+            self._conn.close()
+        self._proc.join()
+        if status == "error":
+            raise value
+        return value
+
+    def cancel(self) -> None:
+        """Stop the child (after an error in the parent) and wait for it."""
+        if self._proc.is_alive():
+            self._proc.terminate()
+        self._proc.join()
+        self._conn.close()

@@ -90,6 +90,10 @@ def write_outputs(result, out_dir: str | Path, *, formats: Iterable[str] = FORMA
     """Write the chosen outputs into ``out_dir``; return the paths written.
 
     ``progress`` shows a bar over the files being written (the CLI turns it on).
+    For large results (:data:`PARALLEL_FINDINGS` rows or more, more than one
+    core) ``findings.json``/``.jsonl`` and ``findings.xlsx`` are written by a
+    forked process while this one writes ``conflicts.gpkg`` and the report;
+    an error in either is raised here.  Every file is written atomically.
     """
     from ecogis.render.report import write_gpkg, write_json
     from ecogis.render.report_html import write_report_files
@@ -102,30 +106,55 @@ def write_outputs(result, out_dir: str | Path, *, formats: Iterable[str] = FORMA
                          hint=f"choose from {', '.join(FORMATS + EXTRA_FORMATS)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    written = []
-    bar = _writing_bar([f for f in fmts if f in FORMATS + EXTRA_FORMATS], progress)
-    if "json" in fmts:
-        bar.set_postfix_str("findings.json")
-        written.append(write_json(result, out / "findings.json"))
-        bar.update()
-    if "jsonl" in fmts:
-        bar.set_postfix_str("findings.jsonl")
-        written.append(write_json(result, out / "findings.jsonl", lines=True))
-        bar.update()
-    if "xlsx" in fmts:
-        bar.set_postfix_str("findings.xlsx")
-        written.append(write_findings_xlsx(result, out / "findings.xlsx", lang=lang))
-        bar.update()
-    if "gpkg" in fmts:
-        bar.set_postfix_str("conflicts.gpkg")
-        written.append(write_gpkg(result, out / "conflicts.gpkg"))
-        bar.update()
-    if "html" in fmts:
-        bar.set_postfix_str("report.html")
-        written += write_report_files(_Display(result, lang), out, lang=lang, context=context_layers(result))
-        bar.update()
-    bar.close()
-    return written
+    todo = [f for f in WRITE_ORDER if f in fmts]
+    writers = {
+        "json": lambda: [write_json(result, out / "findings.json")],
+        "jsonl": lambda: [write_json(result, out / "findings.jsonl", lines=True)],
+        "xlsx": lambda: [write_findings_xlsx(result, out / "findings.xlsx", lang=lang)],
+        "gpkg": lambda: [write_gpkg(result, out / "conflicts.gpkg")],
+        "html": lambda: list(write_report_files(_Display(result, lang), out, lang=lang,
+                                                context=context_layers(result))),
+    }
+    names = {"json": "findings.json", "jsonl": "findings.jsonl", "xlsx": "findings.xlsx",
+             "gpkg": "conflicts.gpkg", "html": "report.html"}
+    # large results: the tables (JSON, XLSX) are written by a forked process while this one writes the
+    # GeoPackage and the report, so both cores work; small ones are written here, in order
+    background = [f for f in todo if f in ("json", "jsonl", "xlsx")] if _parallel(result) else []
+    bar = _writing_bar(todo, progress)
+    from ecogis.parallel import forked
+
+    job = forked(lambda: [p for f in background for p in writers[f]()]) if background else None
+    written: list[Path] = []
+    try:
+        for f in todo:
+            if f in background:
+                continue
+            bar.set_postfix_str(names[f])
+            written += writers[f]()
+            bar.update()
+        if job is not None:
+            bar.set_postfix_str(", ".join(names[f] for f in background))
+            written = job.result() + written
+            job = None
+            bar.update(len(background))
+    finally:
+        if job is not None:
+            job.cancel()
+        bar.close()
+    order = {names[f]: i for i, f in enumerate(todo)}
+    return sorted(written, key=lambda p: order.get(Path(p).name, len(order)))
+
+
+#: The order outputs are written and listed in.
+WRITE_ORDER = ("json", "jsonl", "xlsx", "gpkg", "html")
+#: Findings above which the outputs are written by two processes (below it a fork costs more than it saves).
+PARALLEL_FINDINGS = 20_000
+
+
+def _parallel(result) -> bool:
+    from ecogis.parallel import thread_count
+
+    return thread_count() > 1 and len(result.findings) + len(result.sites) >= PARALLEL_FINDINGS
 
 
 class _NoBar:
