@@ -274,11 +274,30 @@ def geodesic_area(geoms: Any, crs: Any = None) -> np.ndarray:
 
 
 def _per_ring(values: np.ndarray, ring_areas) -> np.ndarray:
-    """Area per element of ``values``: ``ring_areas(coords, ring_of, n_rings)`` summed over its polygons' rings."""
+    """Area per element of ``values``: ``ring_areas(coords, ring_of, n_rings)`` summed over its polygons' rings.
+
+    Polygons without holes (most parcels and overlaps) are read as one ring
+    each straight from their coordinates; only those with holes are split
+    into rings.
+    """
     polys, rows = _polygon_parts(values)
+    n = len(values)
+    holes = shapely.get_num_interior_rings(polys) > 0
+    if not holes.any():
+        return _per_ring_split(polys, rows, n, ring_areas, simple=True)
+    if not holes.all():
+        out = _per_ring_split(polys[~holes], rows[~holes], n, ring_areas, simple=True)
+        return out + _per_ring_split(polys[holes], rows[holes], n, ring_areas, simple=False)
+    return _per_ring_split(polys, rows, n, ring_areas, simple=False)
+
+
+def _per_ring_split(polys: np.ndarray, rows: np.ndarray, n: int, ring_areas, *, simple: bool) -> np.ndarray:
+    if simple:
+        coords, ring_of = shapely.get_coordinates(polys, return_index=True)
+        return np.abs(np.bincount(rows, weights=ring_areas(coords, ring_of, len(polys)), minlength=n).astype(float))
     rings, ring_part = shapely.get_rings(polys, return_index=True)
     coords, ring_of = shapely.get_coordinates(rings, return_index=True)
-    return _polygon_totals(ring_areas(coords, ring_of, len(rings)), ring_part, rows, len(values))
+    return _polygon_totals(ring_areas(coords, ring_of, len(rings)), ring_part, rows, n)
 
 
 def _geodesic_areas(values: np.ndarray) -> np.ndarray:
@@ -453,8 +472,16 @@ def _lonlat_areas(values: np.ndarray) -> np.ndarray:
     return _per_ring(values, _ring_areas_lonlat)
 
 
-def area_ha(geoms: Any, crs: Any = None, method: str = DEFAULT_AREA_METHOD) -> np.ndarray:
-    """Area in hectares by ``method``: ``"survey"`` (default), ``"geodesic"`` or ``"equal_area"``."""
+def area_ha(geoms: Any, crs: Any = None, method: str = DEFAULT_AREA_METHOD, *, lonlat: bool = False) -> np.ndarray:
+    """Area in hectares by ``method``: ``"survey"`` (default), ``"geodesic"`` or ``"equal_area"``.
+
+    ``lonlat=True`` says ``geoms`` is a 1-D array of finite CGCS2000 lon/lat
+    geometries made by ecogis itself (e.g. overlaps of checked layers): the
+    CRS and coordinate checks are skipped (the hot path of a screen).
+    """
+    if lonlat and method in ("survey", "equal_area"):
+        values = np.asarray(geoms, dtype=object)
+        return (_survey_areas(values) if method == "survey" else _lonlat_areas(values)) / M2_PER_HA
     if method == "survey":
         m2 = survey_area(geoms, crs)
     elif method == "geodesic":

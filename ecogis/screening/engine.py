@@ -577,7 +577,8 @@ def _overlap_findings(kind, rules, tests, applies, fmask, site_geoms, fgeoms, si
         return []
     # inside: the feature covers the site (the overlap is the site); hit: they intersect at all
     inside, hit, inter, part_ha = overlay_pairs(
-        site_geoms, fgeoms, s_idx, f_idx, area=lambda g: area_ha(g, 4490, method=area_method), threads=threads)
+        site_geoms, fgeoms, s_idx, f_idx, area=lambda g: area_ha(g, 4490, method=area_method, lonlat=True),
+        threads=threads)
     s_idx, f_idx, inside, inter, part_ha = s_idx[hit], f_idx[hit], inside[hit], inter[hit], part_ha[hit]
     if len(s_idx) == 0:
         return []
