@@ -71,7 +71,16 @@ def _progress(iterable, total: int, enabled: bool, desc: str):
         return iterable
     from tqdm import tqdm
 
-    return tqdm(iterable, total=total, desc=desc, unit="layer", leave=False)
+    return tqdm(iterable, total=total, desc=desc, unit="layer", leave=False, delay=2.0)
+
+
+def _pair_bar(enabled: bool, kind: str, total: int):
+    """A bar over the (site, feature) pairs of one layer kind, shown once the work takes over 2 s; or ``None``."""
+    if not enabled or total == 0:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=f"{kind}: overlaps", unit="pair", unit_scale=True, leave=False, delay=2.0)
 
 
 def screen(
@@ -385,7 +394,7 @@ def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, input
             if ov:
                 parts += _overlap_findings(
                     kind, [rules[i] for i in ov], [tests[i] for i in ov], applies[ov], fmask[ov],
-                    site_geoms, fgeoms, site_area, site_length, area_method, threads=threads,
+                    site_geoms, fgeoms, site_area, site_length, area_method, threads=threads, progress=progress,
                 )
             if dist:
                 parts += _distance_findings(
@@ -571,14 +580,19 @@ def _candidate_pairs(features, sites, applies, fmask, **query):
 
 
 def _overlap_findings(kind, rules, tests, applies, fmask, site_geoms, fgeoms, site_area, site_length, area_method,
-                      threads=None):
+                      threads=None, progress=False):
     s_idx, f_idx = _candidate_pairs(fgeoms, site_geoms, applies, fmask)
     if len(s_idx) == 0:
         return []
     # inside: the feature covers the site (the overlap is the site); hit: they intersect at all
-    inside, hit, inter, part_ha = overlay_pairs(
-        site_geoms, fgeoms, s_idx, f_idx, area=lambda g: area_ha(g, 4490, method=area_method, lonlat=True),
-        threads=threads)
+    bar = _pair_bar(progress, kind, len(s_idx))
+    try:
+        inside, hit, inter, part_ha = overlay_pairs(
+            site_geoms, fgeoms, s_idx, f_idx, area=lambda g: area_ha(g, 4490, method=area_method, lonlat=True),
+            threads=threads, done=bar.update if bar is not None else None)
+    finally:
+        if bar is not None:
+            bar.close()
     s_idx, f_idx, inside, inter, part_ha = s_idx[hit], f_idx[hit], inside[hit], inter[hit], part_ha[hit]
     if len(s_idx) == 0:
         return []

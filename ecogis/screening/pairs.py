@@ -106,6 +106,7 @@ def _feature_chunks(f_idx: np.ndarray, n_chunks: int) -> list[np.ndarray]:
 def overlay_pairs(
     sites: np.ndarray, feats: np.ndarray, s_idx: np.ndarray, f_idx: np.ndarray, *,
     area: Callable[[np.ndarray], np.ndarray] | None = None, threads: int | None = None,
+    done: Callable[[int], object] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``inside``, ``hit``, ``overlap`` and ``part_area`` for each candidate pair (see the module notes).
 
@@ -122,6 +123,9 @@ def overlay_pairs(
     threads:
         Threads to use (default: :attr:`ecogis.settings.Settings.threads`,
         0 meaning every core).  Small inputs use one.
+    done:
+        Called with the number of pairs of each chunk as it is finished
+        (a progress bar's ``update``).
     """
     n = len(s_idx)
     if n == 0:
@@ -130,14 +134,23 @@ def overlay_pairs(
     if k > 1 and _shares_objects(feats[np.unique(f_idx)]):
         k = 1  # one geometry object at two indices could reach two threads: stay on one
     if k == 1:
-        return _chunk(sites, feats, s_idx, f_idx, area)
+        out = _chunk(sites, feats, s_idx, f_idx, area)
+        if done is not None:
+            done(n)
+        return out
     shapely.bounds(sites[np.unique(s_idx)])  # envelopes computed once, here, before any thread reads them
     chunks = _feature_chunks(f_idx, k * CHUNKS_PER_THREAD)
     inside = np.zeros(n, dtype=bool)
     hit = np.zeros(n, dtype=bool)
     overlap = np.full(n, None, dtype=object)
     part_area = np.full(n, np.nan)
-    results = thread_map(lambda pos: _chunk(sites, feats, s_idx[pos], f_idx[pos], area), chunks, k, "overlay")
+    def run(pos: np.ndarray):
+        out = _chunk(sites, feats, s_idx[pos], f_idx[pos], area)
+        if done is not None:
+            done(len(pos))
+        return out
+
+    results = thread_map(run, chunks, k, "overlay")
     for pos, (i, h, o, pa) in zip(chunks, results):
         inside[pos], hit[pos], overlap[pos], part_area[pos] = i, h, o, pa
     return inside, hit, overlap, part_area
