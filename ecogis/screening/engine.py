@@ -712,6 +712,7 @@ def _assemble(parts: list[dict[str, Any]], site_gdf: gpd.GeoDataFrame, site_area
                                 geometry=gpd.GeoSeries([], crs=4490), crs=4490)
     site_ids = site_gdf["site_id"].to_numpy(dtype=object)
     site_names = site_gdf["name"].to_numpy(dtype=object)
+    site_text = {k: _site_text(k, v) for k, v in (("site_name", site_names), ("site_id", site_ids))}
     ann_cols = EXTRA_FINDING_COLUMNS + LEAD_COLUMNS
     cols: dict[str, list[np.ndarray]] = {c: [] for c in FINDING_COLUMNS + ["geometry"] + ann_cols}
     consts: dict[str, list[tuple[Any, int]]] = {}
@@ -737,6 +738,9 @@ def _assemble(parts: list[dict[str, Any]], site_gdf: gpd.GeoDataFrame, site_area
             "layer_kind": np.full(n, p["kind"], dtype=object), "rule_id": np.full(n, r.id, dtype=object),
         }
         used = _template_names(r, lang)
+        for k, txt in site_text.items():
+            if k in used:
+                part[f"_fmt_{k}"] = txt[s]
         for a in _MESSAGE_ATTRS:  # feature attributes a message may name ({type}, {status} …); not findings columns
             if a in used:
                 part[f"_attr_{a}"] = _feature_attr(feats, f, a)
@@ -777,6 +781,13 @@ def _assemble(parts: list[dict[str, Any]], site_gdf: gpd.GeoDataFrame, site_area
     frame = pd.DataFrame({c: pd.Series(flat[c][order], dtype=flat[c].dtype)
                           for c in FINDING_COLUMNS + ann_cols})
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(flat["geometry"][order], crs=4490), crs=4490)
+
+
+def _site_text(name: str, values: np.ndarray) -> np.ndarray:
+    """A site column as messages show it (the rules' formatter, ``—`` for none), once per site."""
+    from ecogis.rules.model import _fmt as rule_fmt
+
+    return _format_column(values, lambda v, name=name: "—" if v is None else rule_fmt(name, v))
 
 
 def _template_names(rule, lang: str) -> set[str]:
@@ -871,12 +882,16 @@ def _messages(rule, frame: "Mapping[str, np.ndarray] | pd.DataFrame", lang: str)
                          for row in zip(*(np.asarray(frame[c], dtype=object) for c in names))], dtype=object)
     given = {name for _, name, _, _ in pieces if name is not None}
     constant: dict[str, str] = {}
-    columns: dict[str, np.ndarray] = {}
+    columns: dict[str, np.ndarray | list] = {}
+    specs: dict[str, str] = {}
     for name in given:
         if name in _MESSAGE_VALUES:
             col, nd = _MESSAGE_VALUES[name]
             values = np.asarray(frame[col])
-            if values.dtype.kind == "f":  # numbers: one format call each, no dispatch
+            if values.dtype.kind == "f" and not np.isnan(values).any():  # formatted in the join, by its spec
+                columns[name] = values.tolist()
+                specs[name] = f":,.{nd}f"
+            elif values.dtype.kind == "f":  # numbers: one format call each, no dispatch
                 columns[name] = _format_floats(values, nd)
             else:
                 columns[name] = _format_column(values.astype(object),
@@ -887,17 +902,33 @@ def _messages(rule, frame: "Mapping[str, np.ndarray] | pd.DataFrame", lang: str)
                 np.asarray(frame[f"_attr_{name}"], dtype=object),
                 lambda v, name=name, fb=fallback: fb if v is None or (isinstance(v, float) and np.isnan(v))
                 else rule_fmt(name, _fmt(v)))
+        elif name in _MESSAGE_RAW and f"_fmt_{name}" in frame:  # formatted once per site by the caller
+            columns[name] = frame[f"_fmt_{name}"]
         elif name in _MESSAGE_RAW:
             columns[name] = _format_column(np.asarray(frame[name], dtype=object),
                                            lambda v, name=name: "—" if v is None else rule_fmt(name, v))
         else:  # from the rule itself (rule_id, severity, limit_m …), the same for every row
             constant[name] = _render_single(rule, name, lang)
-    out = np.full(n, "", dtype=object)
+    # one pass over the rows: a positional template of the literal text (braces escaped) and the columns;
+    # values are only ever arguments of format(), never part of the template
+    def esc(text: str) -> str:
+        return text.replace("{", "{{").replace("}", "}}")
+
+    tmpl, args = [], []
     for literal, name, _, _ in pieces:
         if literal:
-            out = out + literal
+            tmpl.append(esc(literal))
         if name is not None:
-            out = out + (columns[name] if name in columns else constant[name])
+            if name in columns:
+                tmpl.append("{" + specs.get(name, "") + "}")
+                args.append(columns[name])
+            else:
+                tmpl.append(esc(constant[name]))
+    template_text = "".join(tmpl)
+    if not args:
+        return np.full(n, template_text.format(), dtype=object)
+    out = np.empty(n, dtype=object)
+    out[:] = list(map(template_text.format, *args))
     return out
 
 
