@@ -306,9 +306,6 @@ def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, input
         by_layer.setdefault(rule.layer, []).append(rule)
     bounds = tuple(shapely.total_bounds(site_geoms))
     mcrs = metric_crs_for(bounds)
-    # the sites in a metric CRS, only where some rule measures a distance
-    need_metric = any(_test_of(r)[0] == "within_distance" for r in ruleset)
-    site_m = to_metric(site_geoms, mcrs) if need_metric else None
     site_attrs = pd.DataFrame(site_gdf.drop(columns=site_gdf.geometry.name))
     site_ids = site_gdf["site_id"].to_numpy(dtype=object)
 
@@ -327,6 +324,9 @@ def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, input
     coverages = layer_coverages(ws, list(by_layer), notes, admin=admin)
     reach = {k: max([_test_of(r)[1] or 0.0 for r in rs if _test_of(r)[0] == "within_distance"] + [0.0])
              for k, rs in by_layer.items()}
+    # the sites in a metric CRS, only where a rule measures a distance on a layer that can be judged
+    need_metric = any(_test_of(r)[0] == "within_distance" and coverages[r.layer].status == "ok" for r in ruleset)
+    site_m = to_metric(site_geoms, mcrs) if need_metric else None
     outside = outside_by_kind(coverages, site_geoms, site_area, site_length, area_method, reach=reach,
                               site_m=site_m, mcrs=mcrs)
     rule_status = {r: (coverages[r.layer].status, "") for r in rules_all}
@@ -423,15 +423,15 @@ def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, input
     out_sites["length_m"] = np.round(site_length, 1)
     out_sites["coverage"] = coverage
     out_sites["covered_pct"] = covered_pct
-    out_sites["checked_layers"] = _kind_lists(checked, n_sites)
+    out_sites["checked_layers"] = _text_column(_kind_lists(checked, n_sites), out_sites.index)
     rules_out = [(r, masks[r].any, (np.ones(n_sites) if rule_status[r][0] != "ok" else outside[r.layer]),
                   rule_status[r][0],
                   rule_status[r][1] if rule_status[r][0] != "ok" else (f"{reach[r.layer]:g}" if reach[r.layer] else ""))
                  for r in rules_all]
     inc_rules, inc_layers, ne_rules = incomplete_columns(rules_out, n_sites, lang)
-    out_sites["not_evaluated"] = ne_rules
-    out_sites["incomplete_rules"] = inc_rules
-    out_sites["incomplete_layers"] = inc_layers
+    out_sites["not_evaluated"] = _text_column(ne_rules, out_sites.index)
+    out_sites["incomplete_rules"] = _text_column(inc_rules, out_sites.index)
+    out_sites["incomplete_layers"] = _text_column(inc_layers, out_sites.index)
     prov = ~ps.industry_known
     if len(findings):
         prov |= np.isin(site_ids, findings.loc[findings["certainty"] == "provisional", "site_id"].unique())
@@ -781,6 +781,11 @@ def _assemble(parts: list[dict[str, Any]], site_gdf: gpd.GeoDataFrame, site_area
     frame = pd.DataFrame({c: pd.Series(flat[c][order], dtype=flat[c].dtype)
                           for c in FINDING_COLUMNS + ann_cols})
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(flat["geometry"][order], crs=4490), crs=4490)
+
+
+def _text_column(values: np.ndarray, index: pd.Index) -> pd.Series:
+    """A text column kept as Python strings (no Arrow conversion of every value on assignment)."""
+    return pd.Series(np.asarray(values, dtype=object), index=index, dtype=object)
 
 
 def _site_text(name: str, values: np.ndarray) -> np.ndarray:
