@@ -16,8 +16,8 @@ XML-escaped and put in the shared-string table once, and every cell is a
 (the shortest text that reads back as the same double; NaN and ±inf give an
 empty cell).  The cells of a row are joined with
 ``binary_join_element_wise`` and the bytes go from the Arrow buffer straight
-into the zip (deflate level 1), written to a temporary file renamed into
-place.  A sheet that would pass Excel's 1,048,576 rows continues on further
+into the zip (deflate level 1, by ISA-L), written to a temporary file renamed
+into place.  A sheet that would pass Excel's 1,048,576 rows continues on further
 sheets (``冲突明细 (2)``, …), each with its header: no row is dropped.
 (167,000 findings: about a second, where XlsxWriter cell by cell took 40 s.)
 """
@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -83,8 +84,19 @@ MAX_ROWS = 1_048_576
 MAX_CHARS = 32_767
 #: Rows turned into XML per step (bounds memory and keeps Arrow offsets small).
 CHUNK_ROWS = 16_384
-#: zlib level of the zip: 1 is several times faster than 6 for a few per cent more bytes.
+#: Deflate level of the zip: 1 is several times faster than 6 for a few per cent more bytes.
 ZIP_LEVEL = 1
+
+try:  # ISA-L's deflate: the same format and ratio at level 1, three to four times faster than zlib's
+    from isal import isal_zlib as _deflate
+except ImportError:  # pragma: no cover - isal is a dependency; zlib is the fallback
+    _deflate = None
+
+
+def _fast_deflate(fh) -> None:
+    """Compress the zip member ``fh`` (being written) with ISA-L instead of zlib, when both allow it."""
+    if _deflate is not None and getattr(fh, "_compressor", None) is not None and fh._compress_size == 0:
+        fh._compressor = _deflate.compressobj(ZIP_LEVEL, zlib.DEFLATED, -15)
 
 # cell styles (xf indices of STYLES_XML): 1 the header, then one per number format
 _XF = {"0.0000": 2, "0.00": 3, "0": 4, "#,##0.0": 5}
@@ -457,8 +469,10 @@ def write_workbook(path: str | Path, sheets: Sequence[_Sheet]) -> None:
         for k, (sh, a, b) in enumerate(parts, start=1):
             cols = coded[sheets.index(sh)]
             with zf.open(f"xl/worksheets/sheet{k}.xml", "w", force_zip64=big) as fh:
+                _fast_deflate(fh)
                 _write_sheet(fh, sh, cols, a, b)
         with zf.open("xl/sharedStrings.xml", "w", force_zip64=len(table) > 5_000_000) as fh:
+            _fast_deflate(fh)
             fh.write((_DECL + f'<sst xmlns="{_NS}" count="{sst.count}" uniqueCount="{len(table)}">').encode())
             for i in range(0, len(table), CHUNK_ROWS):
                 t = table.slice(i, CHUNK_ROWS).cast(pa.large_string())  # long texts: 64-bit offsets
