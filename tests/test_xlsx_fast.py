@@ -173,3 +173,15 @@ def test_a_table_over_the_row_limit_continues_on_more_sheets(tmp_path, xilinhot,
     assert [r[head.index("地块编号")] for r in rows] == list(xilinhot.findings["site_id"])
     verdicts = [ws for ws in wb.worksheets if ws.title.startswith("结论")]
     assert sum(ws.max_row - 1 for ws in verdicts) == len(xilinhot.sites)
+
+
+def test_isal_and_zlib_give_the_same_workbook(tmp_path, xilinhot, monkeypatch):
+    """ISA-L's deflate (the default) and zlib's (the fallback) write the same members, each a valid deflate stream."""
+    write_findings_xlsx(xilinhot, tmp_path / "isal.xlsx")
+    monkeypatch.setattr(xlsx, "_deflate", None)
+    write_findings_xlsx(xilinhot, tmp_path / "zlib.xlsx")
+    with zipfile.ZipFile(tmp_path / "isal.xlsx") as a, zipfile.ZipFile(tmp_path / "zlib.xlsx") as b:
+        assert a.testzip() is None and b.testzip() is None
+        assert a.namelist() == b.namelist()
+        assert all(a.read(n) == b.read(n) for n in a.namelist() if n != "docProps/core.xml")
+        assert all(i.compress_type == zipfile.ZIP_DEFLATED for i in a.infolist())

@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ecogis.fileutil import atomic_path
+from ecogis.render.bgwrite import BackgroundWriter
 from ecogis.render.xlsx import _text_array
 from ecogis.screening.result import (
     _F_NUM, _F_OPTIONAL, _F_ORDER, _F_RULE_TEXT, _S_OPTIONAL, _S_OPTIONAL_LIST, _S_OPTIONAL_TEXT,
@@ -320,9 +321,10 @@ def _buffer(arr: pa.Array) -> memoryview:
 
 
 def _write_all(path: Path, chunks: Iterable[memoryview]) -> None:
-    with open(path, "wb") as fh:
+    """Write the chunks in order, each while the next is being built."""
+    with open(path, "wb") as fh, BackgroundWriter(fh) as out:
         for c in chunks:
-            fh.write(c)
+            out.write(c)
 
 
 def write_document(result, path: str | Path, *, lines: bool = False) -> Path:

@@ -42,6 +42,7 @@ import shapely
 
 from ecogis.export.cells import defuse_strings
 from ecogis.fileutil import atomic_path
+from ecogis.render.bgwrite import BackgroundWriter
 from ecogis.render.report_text import (
     COVERAGE_TEXT, PROVISIONAL_TEXT, VERDICT_TEXT, coverage_basis_text, distance_method_text, kind_text,
     kinds_text,
@@ -95,7 +96,8 @@ except ImportError:  # pragma: no cover - isal is a dependency; zlib is the fall
 
 def _fast_deflate(fh) -> None:
     """Compress the zip member ``fh`` (being written) with ISA-L instead of zlib, when both allow it."""
-    if _deflate is not None and getattr(fh, "_compressor", None) is not None and fh._compress_size == 0:
+    fresh = getattr(fh, "_compressor", None) is not None and getattr(fh, "_compress_size", 1) == 0
+    if _deflate is not None and fresh:
         fh._compressor = _deflate.compressobj(ZIP_LEVEL, zlib.DEFLATED, -15)
 
 # cell styles (xf indices of STYLES_XML): 1 the header, then one per number format
@@ -470,19 +472,24 @@ def write_workbook(path: str | Path, sheets: Sequence[_Sheet]) -> None:
             cols = coded[sheets.index(sh)]
             with zf.open(f"xl/worksheets/sheet{k}.xml", "w", force_zip64=big) as fh:
                 _fast_deflate(fh)
-                _write_sheet(fh, sh, cols, a, b)
-        with zf.open("xl/sharedStrings.xml", "w", force_zip64=len(table) > 5_000_000) as fh:
-            _fast_deflate(fh)
-            fh.write((_DECL + f'<sst xmlns="{_NS}" count="{sst.count}" uniqueCount="{len(table)}">').encode())
-            for i in range(0, len(table), CHUNK_ROWS):
-                t = table.slice(i, CHUNK_ROWS).cast(pa.large_string())  # long texts: 64-bit offsets
-                L = pa.large_string()
-                # leading or trailing blanks are kept only with xml:space="preserve"
-                keep = pc.fill_null(pc.match_substring_regex(t, r"^\s|\s$"), False)
-                start = pc.if_else(keep, pa.scalar('<si><t xml:space="preserve">', L), pa.scalar("<si><t>", L))
-                fh.write(_buffer(pc.binary_join_element_wise(start, t, pa.scalar("</t></si>", L),
-                                                             pa.scalar("", L))))
-            fh.write(b"</sst>")
+                with BackgroundWriter(fh) as out:   # deflate a block while the next is built
+                    _write_sheet(out, sh, cols, a, b)
+        with zf.open("xl/sharedStrings.xml", "w", force_zip64=len(table) > 5_000_000) as zfh:
+            _fast_deflate(zfh)
+            with BackgroundWriter(zfh) as fh:
+                _write_shared_strings(fh, table, sst.count)
+
+
+def _write_shared_strings(fh, table: pa.Array, count: int) -> None:
+    L = pa.large_string()
+    fh.write((_DECL + f'<sst xmlns="{_NS}" count="{count}" uniqueCount="{len(table)}">').encode())
+    for i in range(0, len(table), CHUNK_ROWS):
+        t = table.slice(i, CHUNK_ROWS).cast(L)  # long texts: 64-bit offsets
+        # leading or trailing blanks are kept only with xml:space="preserve"
+        keep = pc.fill_null(pc.match_substring_regex(t, r"^\s|\s$"), False)
+        start = pc.if_else(keep, pa.scalar('<si><t xml:space="preserve">', L), pa.scalar("<si><t>", L))
+        fh.write(_buffer(pc.binary_join_element_wise(start, t, pa.scalar("</t></si>", L), pa.scalar("", L))))
+    fh.write(b"</sst>")
 
 
 def _write_sheet(fh, sh: _Sheet, cols: list[Any], a: int, b: int) -> None:
