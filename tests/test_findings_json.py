@@ -61,6 +61,9 @@ def test_the_document_of_a_real_screen(tmp_path, xilinhot, monkeypatch):
     monkeypatch.setattr(findings_json, "CHUNK_SITES", 4)   # several chunks, sites split across them
     doc = _check(xilinhot, tmp_path)
     assert sum(len(s["findings"]) for s in doc["sites"]) == len(xilinhot.findings) > 0
+    # byte for byte what json.dumps wrote (compact), on this result
+    compact = json.dumps(xilinhot.to_document(), ensure_ascii=False, default=_default, separators=(",", ":"))
+    assert (tmp_path / "f.json").read_bytes() == compact.encode()
     jsonschema.validate(doc, json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
 
 
