@@ -45,6 +45,8 @@ def _check(result, tmp_path: Path) -> dict:
     doc, lines = _both(result, tmp_path)
     want = _expected(result)
     assert doc == want
+    # and the same types (a float stays a float: 100.0, not 100) in the same key order
+    assert json.dumps(doc, ensure_ascii=False) == json.dumps(want, ensure_ascii=False)
     assert [list(s) for s in doc["sites"]] == [list(s) for s in want["sites"]]            # key order too
     assert [[list(f) for f in s["findings"]] for s in doc["sites"]] == \
         [[list(f) for f in s["findings"]] for s in want["sites"]]
@@ -88,7 +90,7 @@ def test_awkward_values(tmp_path, xilinhot, monkeypatch):
     s.loc[s.index[:2], "industry"] = [None, np.nan]
     f["message"] = np.array((NASTY * len(f))[: len(f)], dtype=object)               # object text
     f["feature_name"] = pd.array(([None] + NASTY) * len(f), dtype="str")[: len(f)]
-    f.loc[f.index[:3], "overlap_ha"] = [np.nan, -0.0, 1e-7]
+    f.loc[f.index[:6], "overlap_ha"] = [np.nan, -0.0, 1e-7, 100.0, 1e15, 123456789012345.0]
     f.loc[f.index[3:5], "zone"] = [7, 2.5]                                          # numbers in a text column
     f["next_steps"] = (["a；b;  c", None, "", " x "] * len(f))[: len(f)]
     s.loc[s.index[1], "site_id"] = s["site_id"].iloc[0]                            # two sites share an id

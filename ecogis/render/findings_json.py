@@ -73,10 +73,17 @@ def json_strings(arr: pa.Array) -> pa.Array:
 def json_numbers(x: np.ndarray) -> pa.Array:
     """Floats as JSON numbers that read back as the same floats (``100.0``, not ``100``); ``null`` for NaN/inf."""
     x = np.asarray(x, dtype=float)
-    x = np.where(np.isfinite(x), x, np.nan)
+    ok = np.isfinite(x)
+    x = np.where(ok, x, np.nan)
     txt = pa.array(x, from_pandas=True).cast(_L)
-    whole = pc.fill_null(pc.match_substring_regex(txt, r"^-?[0-9]+$"), False)
-    txt = pc.if_else(whole, _join(txt, ".0"), txt)
+    # Arrow prints a whole number as digits only ("100"); json, and so the reader, wants a float: "100.0"
+    whole = ok & (x == np.trunc(np.where(ok, x, 0.0)))
+    if whole.any():
+        pos = np.flatnonzero(whole)
+        digits = pc.match_substring_regex(txt.take(pa.array(pos)), r"^-?[0-9]+$").to_numpy(zero_copy_only=False)
+        whole[pos] = digits
+        if whole.any():
+            txt = pc.if_else(pa.array(whole), _join(txt, ".0"), txt)
     return pc.fill_null(txt, _s("null"))
 
 
