@@ -79,6 +79,16 @@ def inject(monkeypatch):
 
             monkeypatch.setattr(Path, "write_text", text)
             monkeypatch.setattr(Path, "write_bytes", raw)
+            from ecogis.render import findings_json  # findings.json(l) streamed from Arrow buffers
+
+            def chunks(path, parts):
+                parts = list(parts)
+                with open(path, "wb") as fh:
+                    for p in parts[: len(parts) // 2]:
+                        fh.write(p)
+                raise Injected("injected: disk full writing findings.json")
+
+            monkeypatch.setattr(findings_json, "_write_all", chunks)
         elif kind == "csv":
             real_csv = pd.DataFrame.to_csv
 
@@ -97,16 +107,19 @@ def inject(monkeypatch):
                 raise Injected("injected: disk full in Workbook.save")
 
             monkeypatch.setattr(openpyxl.Workbook, "save", save)
-            import xlsxwriter  # findings.xlsx is streamed by XlsxWriter
+            import zipfile  # findings.xlsx is zipped by ecogis.render.xlsx itself
 
-            real_close = xlsxwriter.Workbook.close
+            real_zclose = zipfile.ZipFile.close
 
-            def xw_close(self):
-                real_close(self)
-                _half(self.filename)
-                raise Injected("injected: disk full in xlsxwriter Workbook.close")
+            def zclose(self):
+                real_zclose(self)
+                if (self.filename and str(self.filename).endswith(".xlsx") and self.mode == "w"
+                        and not getattr(self, "_injected", False)):
+                    self._injected = True
+                    _half(self.filename)
+                    raise Injected("injected: disk full in ZipFile.close of a workbook")
 
-            monkeypatch.setattr(xlsxwriter.Workbook, "close", xw_close)
+            monkeypatch.setattr(zipfile.ZipFile, "close", zclose)
         elif kind == "zip":
             import zipfile
 
@@ -197,6 +210,7 @@ def test_export_failure_without_previous_file_leaves_nothing(tmp_path, layer, in
 
 REPORTS = [
     ("findings.json", "json", "text"),
+    ("findings.jsonl", "jsonl", "text"),
     ("report.html", "html", "text"),
     ("findings.xlsx", "xlsx", "xlsx"),
     ("conflicts.gpkg", "gpkg", "pyogrio"),

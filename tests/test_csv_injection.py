@@ -160,3 +160,15 @@ def test_no_csv_writer_bypasses_the_helper():
             if any(re.search(pat, ln) and "internal CSV" not in ln for ln in text.splitlines()):
                 offenders.append(f"{p.relative_to(REPO)}: {pat}")
     assert offenders == []
+
+
+def test_vectorised_defusing_is_the_same_as_cell_by_cell():
+    """``defuse_strings`` (the XLSX writer's, on Arrow arrays) gives what ``defuse_text`` gives, cell by cell."""
+    import pyarrow as pa
+
+    from ecogis.export.cells import defuse_cell, defuse_strings
+
+    cells = HOSTILE + ["-116.5", "+3", "-1e-5", " -3 ", "-", "=", "-٣", "\n=x", "\tabc", "名称", "a=b", "", "'=quoted",
+                       None, "\u3000-", " \u3000@x"]
+    assert defuse_strings(pa.array(cells)).to_pylist() == [defuse_cell(c) for c in cells]
+    assert defuse_strings(pa.chunked_array([["=1", None], ["ok"]])).to_pylist() == ["'=1", None, "ok"]

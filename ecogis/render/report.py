@@ -33,19 +33,19 @@ def write_json(result, path: str | Path, *, lines: bool | None = None) -> Path:
 
     JSON Lines, for very large runs: the first line is ``{"meta": …}``, then
     one site (with its findings) per line, so readers can stream it.  Small
-    results are indented; large ones compact (Python's fast encoder only runs
-    without indentation).
+    results are indented for reading (``json.dumps`` of
+    :meth:`~ecogis.ScreenResult.to_document`); above :data:`INDENT_LIMIT`
+    sites plus findings, and always for JSON Lines, the compact document is
+    encoded column-wise (:mod:`ecogis.render.findings_json`: no Python per
+    site or finding).
     """
-    doc = result.to_document()
+    from ecogis.render.findings_json import write_document
+
     if lines is None:
         lines = Path(path).suffix == ".jsonl"
-    if lines:
-        dumps = json.JSONEncoder(ensure_ascii=False, default=_default, separators=(",", ":")).encode
-        text = "\n".join([dumps({"meta": doc["meta"]}), *map(dumps, doc["sites"])]) + "\n"
-        return write_text_atomic(path, text)
-    big = len(doc["sites"]) + len(result.findings) > INDENT_LIMIT
-    text = json.dumps(doc, ensure_ascii=False, default=_default, indent=None if big else 2,
-                      separators=(",", ":") if big else None)
+    if lines or len(result.sites) + len(result.findings) > INDENT_LIMIT:
+        return write_document(result, path, lines=lines)
+    text = json.dumps(result.to_document(), ensure_ascii=False, default=_default, indent=2)
     return write_text_atomic(path, text)
 
 
