@@ -38,7 +38,10 @@ def clip_frame(frame, lang: str | None = None):
         if col != getattr(out, "_geometry_column_name", None) and (
             out[col].dtype == object or pd.api.types.is_string_dtype(out[col])
         ):
-            long = out[col].map(lambda v: isinstance(v, str) and len(v) > MAX_DISPLAY_CHARS)
+            try:  # lengths in one vectorised pass (non-text values count as short)
+                long = (out[col].str.len() > MAX_DISPLAY_CHARS).fillna(False).astype(bool)
+            except (AttributeError, TypeError):
+                long = out[col].map(lambda v: isinstance(v, str) and len(v) > MAX_DISPLAY_CHARS)
             if long.any():
                 out.loc[long, col] = out.loc[long, col].map(lambda v: clip_text(v, lang=lang))
     return out
