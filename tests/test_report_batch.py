@@ -286,3 +286,33 @@ def test_viewer_cleans_texts_like_python(browser, batch):  # noqa: F811
         assert got == [clean_official(x) for x in CLEAN_CASES]
     finally:
         pg.close()
+
+
+def test_access_list_rows_in_the_viewer(browser, batch, tmp_path):  # noqa: F811
+    """A screen with access lists (issue 15): each site's 准入清单 rows under its findings, as text."""
+    result, _ = batch
+    r = copy.copy(result)
+    ids = sorted(_flagged(result))[:3]
+    rows = [{"site_id": sid, "site_name": "", "unit_code": f"ZH1507852000{k}", "unit_name": "测试单元<b>x</b>",
+             "unit_class": "重点管控", "overlap_pct": 50.0, "dimension": "空间布局约束",
+             "text": f"禁止新建化工项目{k}。", "result": "不符合", "effect": "", "basis": "清单第1条",
+             "note": "说明" if k else "", "question": "", "condition": "", "item_id": f"i{k}"}
+            for sid in ids for k in range(2)]
+    r.accesslist = pd.DataFrame(rows)
+    write_report_files(r, tmp_path, context=context_layers(result))
+    pg = Page(browser, 1280, 900)
+    try:
+        viewer = (tmp_path / "sites" / "site.html").resolve().as_uri()
+        for sid in ids + [sorted(_flagged(result))[5]]:
+            pg.page.goto(viewer + "#" + sid, wait_until="load")
+            _ready(pg)
+            cells = pg.page.evaluate("() => [...document.querySelectorAll('#site table.access tbody tr')]"
+                                     ".map(tr => [...tr.cells].map(td => td.innerText))")
+            if sid in ids:
+                assert [c[4] for c in cells] == ["禁止新建化工项目0。", "禁止新建化工项目1。"], (sid, cells)
+                assert cells[0][1] == "测试单元<b>x</b>" and cells[1][5] == "不符合\n说明"
+            else:
+                assert cells == []
+        assert pg.errors == [] and pg.dialogs == []
+    finally:
+        pg.close()

@@ -32,18 +32,23 @@ def clip_text(value, limit: int = MAX_DISPLAY_CHARS, lang: str | None = None):
 
 
 def clip_frame(frame, lang: str | None = None):
-    """A copy of ``frame`` with every text column clipped for display."""
-    out = frame.copy()
-    for col in out.columns:
-        if col != getattr(out, "_geometry_column_name", None) and (
-            out[col].dtype == object or pd.api.types.is_string_dtype(out[col])
+    """``frame`` with every text column clipped for display (a shallow copy when nothing is too long)."""
+    long_cols = {}
+    for col in frame.columns:
+        if col != getattr(frame, "_geometry_column_name", None) and (
+            frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col])
         ):
             try:  # lengths in one vectorised pass (non-text values count as short)
-                long = (out[col].str.len() > MAX_DISPLAY_CHARS).fillna(False).astype(bool)
+                long = (frame[col].str.len() > MAX_DISPLAY_CHARS).fillna(False).astype(bool)
             except (AttributeError, TypeError):
-                long = out[col].map(lambda v: isinstance(v, str) and len(v) > MAX_DISPLAY_CHARS)
+                long = frame[col].map(lambda v: isinstance(v, str) and len(v) > MAX_DISPLAY_CHARS)
             if long.any():
-                out.loc[long, col] = out.loc[long, col].map(lambda v: clip_text(v, lang=lang))
+                long_cols[col] = long
+    if not long_cols:
+        return frame.copy(deep=False)
+    out = frame.copy()
+    for col, long in long_cols.items():
+        out.loc[long, col] = out.loc[long, col].map(lambda v: clip_text(v, lang=lang))
     return out
 
 

@@ -41,7 +41,7 @@ import shapely
 
 from ecogis.render import styles
 from ecogis.render.report_data import (
-    STYLE_DEFAULT, STYLE_INDEX, STYLE_TABLE, WORST_N, ReportModel, _finding_text, _gj, _meta, style_label,
+    STYLE_DEFAULT, STYLE_INDEX, STYLE_TABLE, WORST_N, ReportModel, _gj, _meta, style_label,
 )
 from ecogis.render.report_text import (
     COVERAGE_TEXT, LABELS, PROVISIONAL_TEXT, SEVERITIES, VERDICT_COLOUR, VERDICT_RANK, VERDICT_TEXT, VERDICTS,
@@ -312,6 +312,21 @@ class BatchReport:
     tables: dict[str, Any]
 
 
+def _measure_text(mk: int, q: np.ndarray, L: dict[str, str]) -> str:
+    """The extent of a finding in words (as :func:`ecogis.render.report_data._finding_text` writes it)."""
+    if mk == 1:
+        return L["overlap"].format(ha=f"{q[0]:,.4f}", mu=f"{q[1]:,.2f}", pct=f"{q[2]:,.2f}")
+    if mk == 2:
+        return L["overlap_nopct"].format(ha=f"{q[0]:,.4f}", mu=f"{q[1]:,.2f}")
+    if mk == 3:
+        return L["crossing"].format(len=f"{q[0]:,.1f}", n=max(int(q[1]), 1))
+    if mk == 4:
+        return L["distance"].format(d=f"{q[0]:,.0f}")
+    if mk == 5:
+        return L["inside_point"]
+    return ""
+
+
 def _kind_words(kinds: list[str], lang: str) -> list[str]:
     return [kind_text(k, lang) for k in kinds]
 
@@ -550,14 +565,7 @@ def build_batch(result, context: dict[str, gpd.GeoDataFrame] | None = None, *, l
     worst = []
     if len(worst_i):
         # the conclusion lines of the worst sites, with their measures in Python's own wording
-        wf = cuts[worst_i]
-        wf_has = has_f[worst_i]
-        meas = np.full(len(worst_i), "", dtype=object)
-        if wf_has.any():
-            sel = wf[wf_has]
-            Dw = _finding_text(pd.DataFrame(F.iloc[order[sel]]).reset_index(drop=True), FG[sel], linear[fpos[sel]], lang, rule_titles,
-                               is_point[fpos[sel]])
-            meas[wf_has] = Dw["measure"].to_numpy(dtype=object)
+        meas = np.array([_measure_text(int(s_mk[i]), s_q[i], L) for i in worst_i], dtype=object)
         vt = np.array([VERDICT_TEXT[lang].get(v, v) for v in verdict[worst_i]], dtype=object)
         head = np.where(provisional[worst_i], vt + ("（待定，缺行业代码）" if lang == "zh"
                                                    else " (provisional: no industry code)"), vt)
