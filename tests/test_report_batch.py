@@ -138,7 +138,7 @@ def test_report_html_under_5_mb_at_40000_sites(batch, tmp_path):
     assert len(list((tmp_path / "sites" / "data").glob("chunk-*.js"))) == idx["chunks"]
 
 
-PARTS = "h2, .conclusion, table.facts, p.note, table.findings, .map-legend"
+PARTS = "h2, .conclusion, table.facts, p.note, table.findings, .map-legend, p.small, table.coords"
 
 
 def _ready(pg) -> None:
@@ -316,3 +316,28 @@ def test_access_list_rows_in_the_viewer(browser, batch, tmp_path):  # noqa: F811
         assert pg.errors == [] and pg.dialogs == []
     finally:
         pg.close()
+
+
+def test_viewer_gauss_kruger_agrees_with_pyproj(browser, batch):  # noqa: F811
+    """The viewer's 界址点 projection (Krüger series) against pyproj, across China and to the zone edges."""
+    from pyproj import Transformer
+
+    from ecogis.read.crs import gk_epsg
+
+    _, out = batch
+    rng = np.random.default_rng(4)
+    zones = rng.integers(25, 46, 400)
+    lon = 3.0 * zones + rng.uniform(-1.5, 1.5, 400)
+    lat = rng.uniform(18.0, 53.5, 400)
+    pg = Page(browser, 800, 600)
+    try:
+        pg.page.goto((out / "sites" / "site.html").resolve().as_uri(), wait_until="load")
+        _ready(pg)
+        got = np.array(pg.page.evaluate("(P) => P.map(p => window.ecogisGK(p[0], p[1], p[2]))",
+                                        [[float(a), float(b), int(z)] for a, b, z in zip(lon, lat, zones)]))
+    finally:
+        pg.close()
+    for z in np.unique(zones):
+        m = zones == z
+        e, n = Transformer.from_crs(4490, gk_epsg(int(z), 3, True), always_xy=True).transform(lon[m], lat[m])
+        assert np.abs(got[m, 0] - e).max() < 1e-4 and np.abs(got[m, 1] - n).max() < 1e-4, z

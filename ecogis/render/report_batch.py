@@ -41,7 +41,7 @@ import shapely
 
 from ecogis.render import styles
 from ecogis.render.report_data import (
-    STYLE_DEFAULT, STYLE_INDEX, STYLE_TABLE, WORST_N, ReportModel, _gj, _meta, style_label,
+    MAX_COORD_ROWS, STYLE_DEFAULT, STYLE_INDEX, STYLE_TABLE, WORST_N, ReportModel, _gj, _meta, style_label,
 )
 from ecogis.render.report_text import (
     COVERAGE_TEXT, LABELS, PROVISIONAL_TEXT, SEVERITIES, VERDICT_COLOUR, VERDICT_RANK, VERDICT_TEXT, VERDICTS,
@@ -829,7 +829,7 @@ def write_viewer(batch: BatchReport, result, folder: Path, *, lang: str, context
         "rules": t["title_vals"], "kinds": t["kind_words"], "basis": t["basis_vals"], "cites": t["cite_vals"],
         "steps": t["steps_vals"], "tails": [str(x) for x in tail_vals], "checked": [kinds_text(c, lang) for c in checked_vals],
         "styles": STYLE_TABLE, "styleLabels": [style_label(i, lang) for i in range(len(STYLE_TABLE))],
-        "access": acc is not None,
+        "access": acc is not None, "maxCoordRows": MAX_COORD_ROWS,
     }
     index["colon"] = "：" if lang == "zh" else ": "
     (data / "index.js").write_text(f"ecogisIndex({_json(index)});\n", encoding="utf-8")

@@ -151,6 +151,118 @@
   }
   function badge(text, colour, cls) { var b = el('span', cls || 'badge', text); if (colour) { b.style.background = colour; } return b; }
 
+  // ------------------------------------------------------------------ 界址点坐标表 (CGCS2000 3-degree Gauss-Krüger)
+  /* Forward transverse Mercator by Krüger's series to order n^6 (Karney 2011), CGCS2000 ellipsoid, k0 = 1,
+   * false easting 500 km with the zone number in front: the projection of EPSG:4513-4533 (what pyproj gives,
+   * to well under a millimetre inside a 3-degree zone). */
+  var GK = (function () {
+    var a = 6378137, f = 1 / 298.257222101, n = f / (2 - f), n2 = n * n, n3 = n2 * n, n4 = n3 * n, n5 = n4 * n, n6 = n5 * n;
+    var A = a / (1 + n) * (1 + n2 / 4 + n4 / 64 + n6 / 256), e = Math.sqrt(f * (2 - f));
+    var al = [n / 2 - 2 * n2 / 3 + 5 * n3 / 16 + 41 * n4 / 180 - 127 * n5 / 288 + 7891 * n6 / 37800,
+      13 * n2 / 48 - 3 * n3 / 5 + 557 * n4 / 1440 + 281 * n5 / 630 - 1983433 * n6 / 1935360,
+      61 * n3 / 240 - 103 * n4 / 140 + 15061 * n5 / 26880 + 167603 * n6 / 181440,
+      49561 * n4 / 161280 - 179 * n5 / 168 + 6601661 * n6 / 7257600,
+      34729 * n5 / 80640 - 3418889 * n6 / 1995840, 212378941 * n6 / 319334400];
+    return function (lon, lat, zone) {
+      var phi = lat * Math.PI / 180, lam = (lon - 3 * zone) * Math.PI / 180, s = Math.sin(phi);
+      var t = Math.sinh(Math.atanh(s) - e * Math.atanh(e * s));
+      var xi = Math.atan2(t, Math.cos(lam)), eta = Math.atanh(Math.sin(lam) / Math.sqrt(1 + t * t));
+      var x = xi, y = eta;
+      for (var j = 1; j <= 6; j++) {
+        x += al[j - 1] * Math.sin(2 * j * xi) * Math.cosh(2 * j * eta);
+        y += al[j - 1] * Math.cos(2 * j * xi) * Math.sinh(2 * j * eta);
+      }
+      return [A * y + 500000 + zone * 1e6, A * x];  // [easting Y, northing X]
+    };
+  })();
+  window.ecogisGK = GK;
+
+  /* The centroid's longitude (as GEOS computes it: area-, length- or count-weighted by the highest dimension). */
+  function centroidX(t, i) {
+    var sa = 0, sx = 0, sl = 0, slx = 0, np = 0, spx = 0, dim = -1, s = t.gscale || 1;
+    for (var p = t.pOff[i]; p < t.pOff[i + 1]; p++) {
+      var d = t.gt[p] === 3 ? 2 : t.gt[p] === 2 ? 1 : 0;
+      if (d > dim) { dim = d; }
+      for (var r = t.rOff[p]; r < t.rOff[p + 1]; r++) {
+        var c0 = t.cOff[r], c1 = t.cOff[r + 1], bx = t.gxy[2 * c0] * s, by = t.gxy[2 * c0 + 1] * s;
+        for (var c = c0; c < c1 - 1; c++) {
+          var x0 = t.gxy[2 * c] * s, y0 = t.gxy[2 * c + 1] * s, x1 = t.gxy[2 * c + 2] * s, y1 = t.gxy[2 * c + 3] * s;
+          if (d === 2) {  // triangles from the ring's first vertex
+            var ar = ((x0 - bx) * (y1 - by) - (x1 - bx) * (y0 - by)) / 2;
+            sa += ar; sx += ar * (bx + x0 + x1) / 3;
+          } else if (d === 1) {
+            var l = Math.hypot(x1 - x0, y1 - y0);
+            sl += l; slx += l * (x0 + x1) / 2;
+          }
+        }
+        if (d === 0) { for (c = c0; c < c1; c++) { np++; spx += t.gxy[2 * c] * s; } }
+      }
+    }
+    if (dim === 2 && sa !== 0) { return sx / sa; }
+    if (dim >= 1 && sl > 0) { return slx / sl; }
+    return np ? spx / np : NaN;
+  }
+
+  /* Rows (点号, 圈号, X, Y, lon, lat) of a site in the order of a 国土TXT (ecogis.export.guotu): outer rings
+   * clockwise from the vertex nearest the north-western corner of their box, holes anticlockwise, every ring
+   * closed on its first point; lines one 圈 per part; points 圈 1. */
+  function boundaryRows(t, i, zone) {
+    var rows = [], pno = 0, ringNo = 0, s = t.gscale || 1;
+    for (var p = t.pOff[i]; p < t.pOff[i + 1]; p++) {
+      var poly = t.gt[p] === 3;
+      for (var r = t.rOff[p]; r < t.rOff[p + 1]; r++) {
+        var c0 = t.cOff[r], c1 = t.cOff[r + 1], v = [];
+        for (var c = c0; c < c1; c++) {
+          var lon = t.gxy[2 * c] * s, lat = t.gxy[2 * c + 1] * s, q = GK(lon, lat, zone);
+          v.push([q[0], q[1], lon, lat]);
+        }
+        if (t.gt[p] !== 2 || r === t.rOff[p]) { ringNo = poly || t.gt[p] === 2 ? ringNo + 1 : 1; }
+        if (!poly) {
+          v.forEach(function (w) { pno++; rows.push([pno, ringNo, w[1], w[0], w[2], w[3]]); });
+          continue;
+        }
+        v.pop();  // the closing repeat
+        var m = v.length, area = 0, k;
+        for (k = 0; k < m; k++) { var w0 = v[k], w1 = v[(k + 1) % m]; area += w0[0] * w1[1] - w1[0] * w0[1]; }
+        var exterior = r === t.rOff[p];
+        if ((area > 0) === exterior) { v = [v[0]].concat(v.slice(1).reverse()); }  // turned, from the same vertex
+        var minx = Infinity, maxy = -Infinity;
+        v.forEach(function (w) { if (w[0] < minx) { minx = w[0]; } if (w[1] > maxy) { maxy = w[1]; } });
+        var best = 0, bd = Infinity;
+        for (k = 0; k < m; k++) {
+          var dd = (v[k][0] - minx) * (v[k][0] - minx) + (v[k][1] - maxy) * (v[k][1] - maxy);
+          if (dd < bd) { bd = dd; best = k; }
+        }
+        var first = pno + 1;
+        for (k = 0; k < m; k++) { var w = v[(best + k) % m]; pno++; rows.push([pno, ringNo, w[1], w[0], w[2], w[3]]); }
+        var w2 = v[best];
+        rows.push([first, ringNo, w2[1], w2[0], w2[2], w2[3]]);
+      }
+    }
+    return rows;
+  }
+
+  function coordTable(sec, t, i) {
+    var L = IDX.labels, cx = centroidX(t, i);
+    if (!isFinite(cx)) { return; }
+    var zone = Math.floor(cx / 3 + 0.5), rows = boundaryRows(t, i, zone);
+    if (!rows.length) { return; }
+    var shown = rows.slice(0, IDX.maxCoordRows);
+    add(sec, el('h3', null, L.coords));
+    var note = tpl(L.coords_note, {w: 3, z: zone, cm: 3 * zone});
+    if (rows.length > shown.length) { note += ' ' + tpl(L.coords_cut, {n: rows.length, k: shown.length}); }
+    add(sec, el('p', 'small', note));
+    var tb = add(add(sec, el('div', 'wide')), el('table', 'coords'));
+    var hr = add(add(tb, el('thead')), el('tr'));
+    [L.point_no, L.ring_no, L.x, L.y, L.lon, L.lat].forEach(function (h) { add(hr, el('th', null, h)); });
+    var body = add(tb, el('tbody'));
+    shown.forEach(function (q) {
+      var tr = add(body, el('tr'));
+      ['J' + q[0], String(q[1]), fixed(q[2], 3), fixed(q[3], 3), fixed(q[4], 7), fixed(q[5], 7)]
+        .forEach(function (x) { add(tr, el('td', null, x)); });
+    });
+  }
+
   // ------------------------------------------------------------------ one site
   function show(msg) {
     var main = document.getElementById('site-detail');
@@ -278,6 +390,8 @@
         if (quest) { para(L.question, quest); }
       });
     });
+
+    coordTable(sec, s, j);
 
     // access-list rows (issue 15)
     if (C.a && C.a.site) {
