@@ -341,3 +341,29 @@ def test_viewer_gauss_kruger_agrees_with_pyproj(browser, batch):  # noqa: F811
         m = zones == z
         e, n = Transformer.from_crs(4490, gk_epsg(int(z), 3, True), always_xy=True).transform(lon[m], lat[m])
         assert np.abs(got[m, 0] - e).max() < 1e-4 and np.abs(got[m, 1] - n).max() < 1e-4, z
+
+
+def test_site_table_data_beside_the_report_for_huge_batches(browser, batch, tmp_path, monkeypatch):  # noqa: F811
+    """Past TABLE_EXTERNAL_ABOVE the table's data go to sites/data/table.js: report.html stays small."""
+    from ecogis.render import report_html
+
+    result, _ = batch
+    monkeypatch.setattr(report_html, "GZIP_ABOVE", 0)
+    monkeypatch.setattr(report_html, "TABLE_EXTERNAL_ABOVE", 0)
+    write_report_files(result, tmp_path, context=context_layers(result))
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert 'id="ecogis-data' not in html and '<script src="sites/data/table.js"></script>' in html
+    assert (tmp_path / "sites" / "data" / "table.js").is_file()
+    pg = Page(browser, 1280, 900)
+    try:
+        pg.page.goto((tmp_path / "report.html").resolve().as_uri(), wait_until="load")
+        _ready(pg)
+        assert pg.page.locator("#site-table tbody tr").count() == 50
+        assert pg.page.is_hidden("#no-table")
+        assert pg.errors == [] and pg.blocked == []
+        (tmp_path / "sites" / "data" / "table.js").unlink()  # report.html copied without its folder
+        pg.page.goto((tmp_path / "report.html").resolve().as_uri(), wait_until="load")
+        _ready(pg)
+        assert pg.page.is_visible("#no-table") and "sites/data/table.js" in pg.page.inner_text("#no-table")
+    finally:
+        pg.close()

@@ -61,12 +61,15 @@ VIEWER_LABELS = {
     "zh": {"prev_site": "上一个地块", "next_site": "下一个地块", "not_found": "未找到该地块：{id}。请从报告的地块一览打开。",
            "no_data": "无法读取地块数据（{file}）。请确认 sites/data 文件夹与本页面一起复制。",
            "loading": "正在读取地块数据…", "of_flagged": "第 {i} / {n} 个有冲突或待核实的地块", "access": "准入清单对照",
-           "no_script": "本页需要启用 JavaScript 才能显示地块详情。"},
+           "no_script": "本页需要启用 JavaScript 才能显示地块详情。",
+           "no_table": "地块一览的数据在 sites/data/table.js 中，未能读取；请将 sites 文件夹与本报告一起复制。"},
     "en": {"prev_site": "Previous site", "next_site": "Next site",
            "not_found": "Site not found: {id}. Open it from the site table of the report.",
            "no_data": "The site data could not be read ({file}). Copy the sites/data folder with this page.",
            "loading": "Reading the site data…", "of_flagged": "flagged site {i} of {n}", "access": "Access lists",
-           "no_script": "This page needs JavaScript to show the site."},
+           "no_script": "This page needs JavaScript to show the site.",
+           "no_table": "The site table's data (sites/data/table.js) could not be read; copy the sites folder "
+                       "with this report."},
 }
 
 _ACCESS_COLS = ("unit_code", "unit_name", "unit_class", "dimension", "text", "result", "note", "question", "basis")

@@ -46,6 +46,10 @@ __all__ = ["render_report", "write_report", "write_report_files", "LABELS", "esc
 #: Site-table data larger than this many characters are embedded gzipped (base64) and unpacked by the page
 #: with the browser's ``DecompressionStream`` (Chromium 80+, Firefox 113+, Safari 16.4+).
 GZIP_ABOVE = 1_000_000
+#: Above this many characters (gzipped, base64) the site table's data of a batch report go to
+#: ``sites/data/table.js``, loaded by ``report.html`` with ``<script src>``, so the page stays under 5 MB however
+#: many sites it lists (about 45 bytes a site: 100,000 sites are about 4.5 MB).
+TABLE_EXTERNAL_ABOVE = 3_500_000
 
 _MISSING_SHA = {"zh": "（未记录）", "en": "(not recorded)"}
 
@@ -54,6 +58,10 @@ def _safe_json(text: str) -> Markup:
     """JSON text for a ``<script type="application/json">`` block: ``<``, ``>`` and ``&`` escaped."""
     return Markup(str(text).replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
                   .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def _gzip64(text: str) -> str:
+    return base64.b64encode(gzip.compress(text.encode("utf-8"), 1, mtime=0)).decode("ascii")
 
 
 @lru_cache(maxsize=1)
@@ -115,11 +123,13 @@ def _context(model: ReportModel, page: str, sections: list[dict[str, Any]], *, i
     table["provWord"] = "（待定，缺行业代码）" if lang == "zh" else " (provisional)"
     table["cols"] = [model.L[k] for k in ("site_id", "name", "verdict", "conclusion", "area", "counts")]
     data = data_gz = None
-    if page == "report" and model.n_sites > 1:
-        data = getattr(model, "data_json", None) or _js({"table": table, "overview": model.overview})
-        if len(data) > GZIP_ABOVE:  # large batches: the data gzipped (base64), unpacked by the browser
-            data_gz = base64.b64encode(gzip.compress(data.encode("utf-8"), 1, mtime=0)).decode("ascii")
-            data = None
+    data_src = getattr(model, "data_src", None)
+    if page == "report" and model.n_sites > 1 and not data_src:
+        data_gz = getattr(model, "data_gz", None)
+        data = None if data_gz else getattr(model, "data_json", None) or _js({"table": table,
+                                                                             "overview": model.overview})
+        if data and len(data) > GZIP_ABOVE:  # large batches: the data gzipped (base64), unpacked by the browser
+            data_gz, data = _gzip64(data), None
     appendix = _appendix(model)
     if page == "report":  # the 准入清单对照 table (issue 15) once, on the report page, before the versions
         appendix = Markup(getattr(model, "access_html", "")) + appendix
@@ -129,7 +139,8 @@ def _context(model: ReportModel, page: str, sections: list[dict[str, Any]], *, i
         "summary": model.summary, "n_sites": model.n_sites, "pages_cut": model.pages_cut,
         "max_pages": model.max_pages, "summary_line": _summary_line(model),
         "sev_colour": VERDICT_COLOUR, "prov_text": PROVISIONAL_TEXT[lang], "missing_sha": _MISSING_SHA[lang],
-        "data_json": data, "data_gz": data_gz, "styles_json": _js(model.styles), "page_css": _page_css(model, sections),
+        "data_json": data, "data_gz": data_gz, "data_src": data_src,
+        "table_missing": getattr(model, "table_missing", ""), "styles_json": _js(model.styles), "page_css": _page_css(model, sections),
         "inline_assets": inline_assets, "asset_prefix": asset_prefix,
     }
     if inline_assets:
@@ -195,6 +206,16 @@ def write_report_files(result, out_dir: str | Path, *, lang: str = "zh", context
         page = _env().get_template("viewer.html.j2").render(
             lang=lang, L=model.L, V=report_batch.VIEWER_LABELS[lang], meta=model.meta,
             colon="：" if lang == "zh" else ": ", page_css=_page_css(model, []), appendix=_appendix(model))
+        # the site table's data: in report.html, or (very large batches) beside the viewer's data
+        data = model.data_json  # type: ignore[attr-defined]
+        gz = _gzip64(data) if len(data) > GZIP_ABOVE else None
+        if gz is not None and len(gz) > TABLE_EXTERNAL_ABOVE:
+            (tmp / "data").mkdir(parents=True, exist_ok=True)
+            (tmp / "data" / "table.js").write_text(f'window.ecogisTableGz = "{gz}";\n', encoding="ascii")
+            model.data_src = "sites/data/table.js"  # type: ignore[attr-defined]
+            model.table_missing = report_batch.VIEWER_LABELS[lang]["no_table"]  # type: ignore[attr-defined]
+        elif gz is not None:
+            model.data_gz = gz  # type: ignore[attr-defined]
         report_batch.write_viewer(batch, result, tmp, lang=lang, context=context or {}, page_html=page,
                                   assets_text={"leaflet.js": assets.read_asset("leaflet_js"),
                                                "leaflet.css": assets.read_asset("leaflet_css"),

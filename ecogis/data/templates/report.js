@@ -256,15 +256,18 @@
   function loadData(done) {
     var node = document.getElementById('ecogis-data');
     if (node) { done(readJSON(node)); return; }
-    var gz = document.getElementById('ecogis-data-gz');
-    if (!gz) { done(null); return; }
+    var gz = document.getElementById('ecogis-data-gz'), text = gz ? gz.textContent : window.ecogisTableGz;
+    if (!gz && document.getElementById('no-table') && typeof text !== 'string') {
+      document.getElementById('no-table').hidden = false;  // sites/data/table.js not beside the report
+    }
+    if (typeof text !== 'string') { done(null); return; }
     if (!window.DecompressionStream || !window.Response || !window.Blob) {
       var warn = document.getElementById('no-gzip');
       if (warn) { warn.hidden = false; }
       done(null);
       return;
     }
-    var bin = atob(gz.textContent.trim()), bytes = new Uint8Array(bin.length);
+    var bin = atob(text.trim()), bytes = new Uint8Array(bin.length);
     for (var i = 0; i < bin.length; i++) { bytes[i] = bin.charCodeAt(i); }
     new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'))).text()
       .then(function (text) { done(JSON.parse(text)); });
