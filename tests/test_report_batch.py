@@ -15,11 +15,11 @@ import copy
 import json
 import re
 import sys
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 import shapely
 
@@ -47,11 +47,11 @@ def read_data_script(path: Path) -> tuple[str, int, dict, dict]:
         t = tables.setdefault(e[0], {})
         if e[1] == "gscale":
             continue
-        if e[2] in ("s", "z"):
+        if e[2] in ("s", "l"):
             data = blob[e[3]:e[3] + e[4]]
-            if e[2] == "z":
-                data = zlib.decompress(data)
             off = np.frombuffer(blob[e[5]:e[5] + e[6]], dtype="<i4")
+            if e[2] == "l":
+                data = pa.decompress(data, decompressed_size=int(off[-1]), codec="lz4_raw", asbytes=True)
             t[e[1]] = [data[off[i]:off[i + 1]].decode("utf-8") for i in range(len(off) - 1)]
         else:
             t[e[1]] = np.frombuffer(blob[e[3]:e[3] + e[4]], dtype={"f8": "<f8", "f4": "<f4", "i4": "<i4",

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Iterable
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from ecogis.errors import InputError
@@ -31,6 +32,19 @@ def clip_text(value, limit: int = MAX_DISPLAY_CHARS, lang: str | None = None):
     return value
 
 
+def _too_long(col: pd.Series) -> pd.Series:
+    """Which values of a column are text longer than MAX_DISPLAY_CHARS (one pass in C, no Python per value)."""
+    if col.dtype != object:  # Arrow-backed text: its lengths by Arrow
+        return (col.str.len() > MAX_DISPLAY_CHARS).fillna(False).astype(bool)
+    values = col.to_numpy()
+    try:
+        lens = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    except TypeError:  # missing values or numbers among the text
+        lens = np.fromiter((len(v) if isinstance(v, str) else 0 for v in values), dtype=np.int64,
+                           count=len(values))
+    return pd.Series(lens > MAX_DISPLAY_CHARS, index=col.index)
+
+
 def clip_frame(frame, lang: str | None = None):
     """``frame`` with every text column clipped for display (a shallow copy when nothing is too long)."""
     long_cols = {}
@@ -38,10 +52,7 @@ def clip_frame(frame, lang: str | None = None):
         if col != getattr(frame, "_geometry_column_name", None) and (
             frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col])
         ):
-            try:  # lengths in one vectorised pass (non-text values count as short)
-                long = (frame[col].str.len() > MAX_DISPLAY_CHARS).fillna(False).astype(bool)
-            except (AttributeError, TypeError):
-                long = frame[col].map(lambda v: isinstance(v, str) and len(v) > MAX_DISPLAY_CHARS)
+            long = _too_long(frame[col])
             if long.any():
                 long_cols[col] = long
     if not long_cols:

@@ -26,7 +26,6 @@ import base64
 import json
 import os
 import shutil
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -273,13 +272,15 @@ class _Packer:
         start, n = self._add(np.ascontiguousarray(arr).tobytes())  # little-endian machines (x86, ARM)
         self.layout.append([table, name, kind, start, n])
 
-    def text(self, table: str, name: str, col: _Strings, a: int, b: int, deflate: bool = False) -> None:
-        """Rows ``a:b`` of a text column; ``deflate``: its bytes zlib-compressed (long, repetitive texts)."""
+    def text(self, table: str, name: str, col: _Strings, a: int, b: int, packed: bool = False) -> None:
+        """Rows ``a:b`` of a text column; ``packed``: its bytes LZ4-compressed (raw block format; for long,
+        repetitive texts such as the rule messages, about a tenth of their size)."""
         o0, o1 = int(col.off[a]), int(col.off[b])
         raw = col.data[o0:o1]
-        start, n = self._add(zlib.compress(raw, 1) if deflate else raw)
+        packed = packed and o1 > o0
+        start, n = self._add(pa.compress(raw, codec="lz4_raw", asbytes=True) if packed else raw)
         ostart, on = self._add((col.off[a:b + 1] - o0).astype("<i4").tobytes())
-        self.layout.append([table, name, "z" if deflate else "s", start, n, ostart, on])
+        self.layout.append([table, name, "l" if packed else "s", start, n, ostart, on])
 
     def geoms(self, table: str, g: _Geoms, a: int, b: int) -> None:
         p0, p1 = int(g.p_off[a]), int(g.p_off[b])
@@ -782,7 +783,7 @@ def write_viewer(batch: BatchReport, result, folder: Path, *, lang: str, context
             p.num("s", name, np.ascontiguousarray(arr[a:b]))
         p.geoms("s", sgeo, a, b)
         for name, col in fcols.items():
-            p.text("f", name, col, fa, fb, deflate=name == "msg")
+            p.text("f", name, col, fa, fb, packed=name == "msg")
         for name, arr in fnum.items():
             p.num("f", name, np.ascontiguousarray(arr[fa:fb]))
         p.geoms("f", fgeo, fa, fb)

@@ -50,21 +50,27 @@
   function pad(k) { return ('000' + k).slice(-4); }
   window.ecogisIndex = function (d) { IDX = d; };
   window.ecogisChunk = function (k, head, blob) { chunks[k] = unpack(head, blob); };
-  /* Columns stored deflated ('z', long repetitive texts such as the rule messages): unpacked once. */
-  function inflate(T, done) {
-    var todo = [];
-    Object.keys(T).forEach(function (t) {
-      Object.keys(T[t]).forEach(function (c) { if (T[t][c] && T[t][c].z) { todo.push(T[t][c]); } });
-    });
-    if (!todo.length) { done(true); return; }
-    if (!window.DecompressionStream) { done(false); return; }
-    Promise.all(todo.map(function (col) {
-      var s = new Blob([col.z]).stream().pipeThrough(new DecompressionStream('deflate'));
-      return new Response(s).arrayBuffer().then(function (buf) { col.u8 = new Uint8Array(buf); col.z = null; });
-    })).then(function () { done(true); }, function () { done(false); });
-  }
   window.ecogisFeatures = function (k, head, blob) { feats[k] = unpack(head, blob); };
   window.ecogisAdmin = function (d) { admin = d; };
+
+  /* LZ4 block decompression (the raw format, no frame): the packed text columns ('l'). */
+  function lz4(src, size) {
+    var dst = new Uint8Array(size), i = 0, o = 0, n = src.length, b;
+    while (i < n) {
+      var tok = src[i++], lit = tok >> 4;
+      if (lit === 15) { do { b = src[i++]; lit += b; } while (b === 255 && i < n); }
+      dst.set(src.subarray(i, i + lit), o); i += lit; o += lit;
+      if (i >= n) { break; }
+      var off = src[i] | (src[i + 1] << 8), ml = tok & 15;
+      i += 2;
+      if (ml === 15) { do { b = src[i++]; ml += b; } while (b === 255 && i < n); }
+      ml += 4;
+      if (off <= 0 || off > o || o + ml > size) { throw new Error('bad LZ4 data'); }
+      for (var k = 0; k < ml; k++) { dst[o] = dst[o - off]; o++; }
+    }
+    if (o !== size) { throw new Error('bad LZ4 data'); }
+    return dst;
+  }
 
   function unpack(head, b64) {
     var bin = atob(b64), u8 = new Uint8Array(bin.length);
@@ -73,9 +79,9 @@
     head.layout.forEach(function (e) {
       var t = T[e[0]] || (T[e[0]] = {});
       if (e[1] === 'gscale') { t.gscale = e[3]; return; }
-      if (e[2] === 's' || e[2] === 'z') {
-        var col = {off: new Int32Array(u8.buffer, e[5], e[6] / 4)};
-        if (e[2] === 'z') { col.z = u8.subarray(e[3], e[3] + e[4]); } else { col.u8 = u8.subarray(e[3], e[3] + e[4]); }
+      if (e[2] === 's' || e[2] === 'l') {
+        var col = {off: new Int32Array(u8.buffer, e[5], e[6] / 4)}, bytes = u8.subarray(e[3], e[3] + e[4]);
+        col.u8 = e[2] === 'l' ? lz4(bytes, col.off[col.off.length - 1]) : bytes;
         t[e[1]] = col;
       } else {
         var C = CTOR[e[2]];
@@ -279,10 +285,7 @@
     if (chunks[k]) { render(pos, chunks[k], pos - k * IDX.size); return; }
     load(file, function (ok) {
       if (!ok || !chunks[k]) { show(tpl(IDX.labels.no_data, {file: file})); ready(); return; }
-      inflate(chunks[k], function (ok2) {
-        if (!ok2) { show(IDX.labels.no_gzip); ready(); return; }
-        render(pos, chunks[k], pos - k * IDX.size);
-      });
+      render(pos, chunks[k], pos - k * IDX.size);
     });
   }
 
