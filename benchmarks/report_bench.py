@@ -2,11 +2,14 @@
 
 Synthesises N small sites (0.3-6 ha squares and a few lines) spread over the Xilinhot sample county, with
 industry codes drawn from the sample sites (one in ten left blank), screens them with the bundled rules,
-writes ``report.html`` (+ ``sites/``) and ``findings.xlsx``, then opens the report in Debian's Chromium
-(Playwright, network blocked) and records the size, the time to write and the time until the page is ready
-(the site table and the overview map drawn).  Results go to ``benchmarks/REPORT.md`` via ``--record``.
+writes ``report.html`` (+ the site viewer ``sites/``) and ``findings.xlsx``, then opens the report and the
+viewer's first site in Debian's Chromium (Playwright, network blocked) and records the sizes, the time (wall
+and CPU) to write and the time until each page is ready (``html[data-ecogis-ready]``: the site table and the
+overview map drawn; the site's findings and map drawn).  ``--result x.pkl`` times a pickled ScreenResult
+instead of synthesising one.  Results go to ``benchmarks/report_results.json`` via ``--record``.
 
     PYTHONPATH=. .venv/bin/python benchmarks/report_bench.py 2000 40000 --record
+    PYTHONPATH=. .venv/bin/python benchmarks/report_bench.py --result result_overlap_40000.pkl
 """
 
 from __future__ import annotations
@@ -59,7 +62,10 @@ def synth_sites(n: int, seed: int = 7) -> gpd.GeoDataFrame:
     }, geometry=list(geoms), crs=4490)
 
 
-def open_in_chromium(path: Path) -> dict:
+def open_in_chromium(path: Path, fragment: str = "") -> dict:
+    """Open ``path`` (``#fragment``) at two viewport sizes; time until ``html[data-ecogis-ready]``."""
+    from urllib.parse import quote
+
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -74,7 +80,8 @@ def open_in_chromium(path: Path) -> dict:
             ctx.route("**/*", lambda r: r.continue_() if r.request.url.startswith(("file:", "data:", "blob:"))
                       else r.abort())
             t = time.perf_counter()
-            pg.goto(path.resolve().as_uri(), wait_until="load")
+            pg.goto(path.resolve().as_uri() + (("#" + quote(fragment, safe="")) if fragment else ""),
+                    wait_until="load")
             pg.wait_for_selector("html[data-ecogis-ready]", state="attached", timeout=60_000)
             ready = time.perf_counter() - t
             nav = pg.evaluate("() => { const n = performance.getEntriesByType('navigation')[0];"
@@ -87,6 +94,27 @@ def open_in_chromium(path: Path) -> dict:
     return out
 
 
+def _viewer(out: Path) -> dict:
+    """The site viewer of a batch report: its files, and the first flagged site opened in Chromium."""
+    site_dir = out / "sites"
+    if not (site_dir / "site.html").is_file():
+        return {}
+    files = [p for p in site_dir.rglob("*") if p.is_file()]
+    text = (site_dir / "data" / "index.js").read_text(encoding="utf-8")
+    first = json.loads(text[len("ecogisIndex("):-3])["ids"][0]
+    return {"viewer_files": len(files), "viewer_mb": round(sum(p.stat().st_size for p in files) / 1e6, 1),
+            "viewer_browser": open_in_chromium(site_dir / "site.html", first)}
+
+
+def _write_html(result, out: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of writing report.html (+ sites/) as the CLI does."""
+    from ecogis.render.outputs import write_outputs
+
+    t, c = time.perf_counter(), time.process_time()
+    write_outputs(result, out, formats=["html"])
+    return time.perf_counter() - t, time.process_time() - c
+
+
 def run(n: int, keep: Path | None = None) -> dict:
     import ecogis
     from ecogis.render.outputs import write_outputs
@@ -96,36 +124,56 @@ def run(n: int, keep: Path | None = None) -> dict:
     result = ecogis.screen(sites, WS, progress=False)
     t_screen = time.perf_counter() - t
     out = Path(tempfile.mkdtemp(prefix=f"report{n}_"))
-    t = time.perf_counter()
-    write_outputs(result, out, formats=["html"])
-    t_html = time.perf_counter() - t
+    t_html, c_html = _write_html(result, out)
     t = time.perf_counter()
     write_outputs(result, out, formats=["xlsx"])
     t_xlsx = time.perf_counter() - t
-    pages = list((out / "sites").glob("*.html")) if (out / "sites").is_dir() else []
     rec = {
         "sites": n, "findings": int(len(result.findings)), "screen_s": round(t_screen, 2),
-        "write_html_s": round(t_html, 2), "write_xlsx_s": round(t_xlsx, 2),
+        "write_html_s": round(t_html, 2), "write_html_cpu_s": round(c_html, 2), "write_xlsx_s": round(t_xlsx, 2),
         "report_mb": round((out / "report.html").stat().st_size / 1e6, 3),
-        "site_pages": len(pages), "site_pages_mb": round(sum(p.stat().st_size for p in pages) / 1e6, 1),
         "xlsx_mb": round((out / "findings.xlsx").stat().st_size / 1e6, 2),
         "browser": open_in_chromium(out / "report.html"),
     }
-    if pages:
-        rec["site_page_browser"] = open_in_chromium(sorted(pages)[0])
+    rec.update(_viewer(out))
     if keep:
         shutil.copytree(out, keep / f"report{n}", dirs_exist_ok=True)
     shutil.rmtree(out, ignore_errors=True)
     return rec
 
 
+def run_pickled(path: Path, repeat: int = 3) -> dict:
+    """A pickled screening result (``ecogis.screen``'s object): report.html + sites/ written ``repeat`` times."""
+    import pickle
+
+    with open(path, "rb") as fh:
+        result = pickle.load(fh)  # noqa: S301 (a file the user names)
+    out = Path(tempfile.mkdtemp(prefix="report_pkl_"))
+    times = [_write_html(result, out) for _ in range(repeat)]
+    rec = {"result": path.name, "sites": int(len(result.sites)), "findings": int(len(result.findings)),
+           "write_html_s": round(min(t for t, _ in times), 2), "write_html_cpu_s": round(min(c for _, c in times), 2),
+           "report_mb": round((out / "report.html").stat().st_size / 1e6, 3),
+           "browser": open_in_chromium(out / "report.html")}
+    rec.update(_viewer(out))
+    shutil.rmtree(out, ignore_errors=True)
+    return rec
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("sizes", nargs="*", type=int, default=[2000, 40000])
+    ap.add_argument("sizes", nargs="*", type=int, default=[])
     ap.add_argument("--record", action="store_true", help="write benchmarks/report_results.json")
     ap.add_argument("--keep", type=Path, help="copy the outputs here")
+    ap.add_argument("--result", type=Path, action="append", default=[],
+                    help="also time a pickled ScreenResult (repeatable)")
     a = ap.parse_args(argv)
+    if not a.sizes and not a.result:
+        a.sizes = [2000, 40000]
     results = []
+    for path in a.result:
+        rec = run_pickled(path)
+        print(json.dumps(rec, ensure_ascii=False))
+        results.append(rec)
     for n in a.sizes:
         rec = run(n, a.keep)
         print(json.dumps(rec, ensure_ascii=False))

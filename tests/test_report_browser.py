@@ -4,7 +4,8 @@ The Xilinhot sample report (19 sites, all inline) is opened at 1280×900 and on 
 errors, nothing fetched, a Leaflet map per site with the site, its conflicts and the features it touches
 drawn, the site table searchable, no horizontal overflow on the phone.  It is printed to PDF and the
 pages checked (A4 portrait, page numbers, the site in the header, no map controls).  A 120-site batch
-report is opened too: a paginated table from JSON, a canvas of points, per-site pages that open.
+report is opened too: a paginated table from JSON, a canvas of points, the site viewer that opens
+(``tests/test_report_batch.py`` checks the viewer itself).
 Screenshots and rasterised pages go to ``out/screenshots/``.
 """
 
@@ -149,11 +150,11 @@ def batch(tmp_path_factory):
     result = ecogis.screen(report_bench.synth_sites(120, seed=5), SAMPLE / "xilinhot.gpkg", progress=False)
     from ecogis.render import report_html
 
-    write_report_files(result, out, inline_max=30, max_pages=60, context=context_layers(result))
+    write_report_files(result, out, inline_max=30, context=context_layers(result))
     saved = report_html.GZIP_ABOVE
     report_html.GZIP_ABOVE = 0  # the path of very large batches: the table data gzipped
     try:
-        write_report_files(result, out / "gz", inline_max=30, max_pages=2)
+        write_report_files(result, out / "gz", inline_max=30)
     finally:
         report_html.GZIP_ABOVE = saved
     return result, out
@@ -180,16 +181,19 @@ def test_batch_report_in_the_browser(browser, batch):  # noqa: F811
             return worst; }""")
         assert off < 1.0, off
         assert pg.page.evaluate("document.querySelectorAll('section.site').length") == 0
-        link = pg.page.locator("#site-table tbody a[href^='sites/']").first
+        link = pg.page.locator("#site-table tbody a[href^='sites/site.html#']").first
         href = link.get_attribute("href")
         assert pg.errors == [] and pg.blocked == []
     finally:
         pg.close()
     pg = Page(browser, 390, 844)
     try:
-        _open(pg, out / href)
-        maps = pg.page.evaluate(_MAPS_JS)
-        assert len(maps) == 1 and maps[0]["paths"] >= 1
+        page, _, site = href.partition("#")
+        pg.page.goto((out / page).resolve().as_uri() + "#" + site, wait_until="load")
+        pg.page.wait_for_selector("html[data-ecogis-ready]", state="attached", timeout=30_000)
+        paths = pg.page.evaluate("""() => { let n = 0; window.ecogisViewer.map.eachLayer(l => {
+            if (l._path && document.body.contains(l._path)) { n++; } }); return n; }""")
+        assert paths >= 1
         assert pg.page.evaluate("document.documentElement.scrollWidth") <= 390
         assert pg.errors == [] and pg.blocked == []
     finally:

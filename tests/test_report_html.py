@@ -9,6 +9,7 @@ pages with a compact, paginated site table.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import sys
@@ -204,29 +205,36 @@ def batch(tmp_path_factory):
     return result
 
 
-def test_large_batch_writes_site_pages(batch, tmp_path):
+def test_large_batch_writes_the_site_viewer(batch, tmp_path):
+    """Above 30 sites: no per-site HTML in report.html; one viewer page and its data files in sites/."""
     from ecogis.render.outputs import context_layers
 
-    written = write_report_files(batch, tmp_path, inline_max=30, max_pages=40, context=context_layers(batch))
+    written = write_report_files(batch, tmp_path, inline_max=30, context=context_layers(batch))
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
-    pages = sorted((tmp_path / "sites").glob("*.html"))
-    flagged = int((batch.sites["verdict"] != "clear").sum() | 0)
-    assert len(pages) == min(40, flagged) and tmp_path / "sites" in written
+    site_dir = tmp_path / "sites"
+    assert site_dir in written and sorted(p.name for p in site_dir.glob("*.html")) == ["site.html"]
     assert '<section class="site"' not in html  # no per-site HTML in the batch report
     data = json.loads(re.search(r'<script type="application/json" id="ecogis-data">(.*?)</script>', html,
                                 re.S).group(1))
     t = data["table"]
     assert len(t["id"]) == len(batch.sites) and len(data["overview"]["x"]) == len(batch.sites)
-    linked = [link for link in t["link"] if link]
-    assert len(linked) == len(pages) and all((tmp_path / link).is_file() for link in linked)
-    if flagged > 40:
-        assert "未生成单独页面（上限 40 个）" in html
-    page = pages[0].read_text(encoding="utf-8")
-    assert '<section class="site"' in page and 'data-map="map-' in page and 'href="../report.html"' in page
-    assert (tmp_path / "sites" / "leaflet.js").is_file() and (tmp_path / "sites" / "report.css").is_file()
-    # a smaller run into the same folder leaves no stale pages
-    write_report_files(batch, tmp_path, inline_max=30, max_pages=5)
-    assert len(list((tmp_path / "sites").glob("*.html"))) == 5
+    flagged = batch.sites.set_index("site_id")["verdict"].ne("clear") | batch.sites.set_index("site_id").index.isin(
+        batch.findings["site_id"])
+    assert [bool(x) for x in t["link"]] == [bool(flagged[i]) for i in t["id"]]
+    assert t["viewer"] == "sites/site.html#"
+    assert "未生成单独页面" not in html  # every flagged site has its detail
+    page = (site_dir / "site.html").read_text(encoding="utf-8")
+    assert 'href="../report.html"' in page and '<script src="viewer.js"></script>' in page
+    assert "测试地块" not in page  # the page holds no site's data: viewer.js reads them from data/
+    for name in ("leaflet.js", "leaflet.css", "report.css", "viewer.js", "data/index.js", "data/admin.js",
+                 "data/chunk-0000.js"):
+        assert (site_dir / name).is_file(), name
+    # a smaller run into the same folder leaves no viewer behind
+    small = copy.copy(batch)
+    small.sites = batch.sites.iloc[:5]
+    small.findings = batch.findings[batch.findings["site_id"].isin(small.sites["site_id"])]
+    write_report_files(small, tmp_path)
+    assert not site_dir.exists() and '<section class="site"' in (tmp_path / "report.html").read_text("utf-8")
 
 
 def test_findings_xlsx_is_desk_ready(xlh):

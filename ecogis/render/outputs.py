@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Iterable
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from ecogis.errors import InputError
@@ -31,16 +32,34 @@ def clip_text(value, limit: int = MAX_DISPLAY_CHARS, lang: str | None = None):
     return value
 
 
+def _too_long(col: pd.Series) -> pd.Series:
+    """Which values of a column are text longer than MAX_DISPLAY_CHARS (one pass in C, no Python per value)."""
+    if col.dtype != object:  # Arrow-backed text: its lengths by Arrow
+        return (col.str.len() > MAX_DISPLAY_CHARS).fillna(False).astype(bool)
+    values = col.to_numpy()
+    try:
+        lens = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    except TypeError:  # missing values or numbers among the text
+        lens = np.fromiter((len(v) if isinstance(v, str) else 0 for v in values), dtype=np.int64,
+                           count=len(values))
+    return pd.Series(lens > MAX_DISPLAY_CHARS, index=col.index)
+
+
 def clip_frame(frame, lang: str | None = None):
-    """A copy of ``frame`` with every text column clipped for display."""
-    out = frame.copy()
-    for col in out.columns:
-        if col != getattr(out, "_geometry_column_name", None) and (
-            out[col].dtype == object or pd.api.types.is_string_dtype(out[col])
+    """``frame`` with every text column clipped for display (a shallow copy when nothing is too long)."""
+    long_cols = {}
+    for col in frame.columns:
+        if col != getattr(frame, "_geometry_column_name", None) and (
+            frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col])
         ):
-            long = out[col].map(lambda v: isinstance(v, str) and len(v) > MAX_DISPLAY_CHARS)
+            long = _too_long(frame[col])
             if long.any():
-                out.loc[long, col] = out.loc[long, col].map(lambda v: clip_text(v, lang=lang))
+                long_cols[col] = long
+    if not long_cols:
+        return frame.copy(deep=False)
+    out = frame.copy()
+    for col, long in long_cols.items():
+        out.loc[long, col] = out.loc[long, col].map(lambda v: clip_text(v, lang=lang))
     return out
 
 

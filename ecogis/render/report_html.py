@@ -1,21 +1,22 @@
-"""The reviewer's report: ``report.html`` and, for large batches, ``sites/<id>.html``.
+"""The reviewer's report: ``report.html`` and, for large batches, the site viewer ``sites/site.html``.
 
-The pages are rendered from a package template
-(``ecogis/data/templates/report.html.j2``) with autoescaping: every value
-from data is text.  Data for the page's JavaScript travel only as JSON in
-``<script type="application/json">`` blocks with ``<``, ``>`` and ``&``
-escaped, so no value can close the block; the script puts them into the page
-with ``textContent``.  The only code in a page is ecogis's own (Leaflet and
-``report.js``), read from the package and the pinned npm assets.
+The pages are rendered from package templates
+(``ecogis/data/templates/report.html.j2``, ``viewer.html.j2``) with
+autoescaping: every value from data is text.  Data for the page's JavaScript
+travel only as JSON in ``<script type="application/json">`` blocks with ``<``,
+``>`` and ``&`` escaped, so no value can close the block; the script puts them
+into the page with ``textContent``.  The only code in a page is ecogis's own
+(Leaflet, ``report.js``, ``viewer.js``), read from the package and the pinned
+npm assets.
 
 Up to :data:`~ecogis.render.report_data.INLINE_MAX` sites, ``report.html``
 holds everything and opens offline as one file: the summary, the site table,
 the overview map, and for each site its conclusion line, its map, its
 findings and its 界址点坐标表.  Larger batches keep ``report.html`` small
 (summary, a paginated searchable table from compact JSON, an overview map of
-points) and write a page per flagged site into ``sites/`` (worst first, at
-most :data:`~ecogis.render.report_data.MAX_SITE_PAGES`), sharing the
-stylesheet and scripts in that folder.
+points) and every flagged site's detail is one click away in
+``sites/site.html#<site id>``: one static page whose script reads the site
+from packed data files (:mod:`ecogis.render.report_batch`).
 """
 
 from __future__ import annotations
@@ -23,9 +24,7 @@ from __future__ import annotations
 import base64
 import gzip
 import html
-import os
 import shutil
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,7 @@ from markupsafe import Markup
 
 from ecogis.fileutil import write_text_atomic
 from ecogis.render import assets
-from ecogis.render.report_data import INLINE_MAX, MAX_SITE_PAGES, ReportModel, build_model
+from ecogis.render.report_data import INLINE_MAX, ReportModel, build_model
 from ecogis.render.report_text import (
     LABELS, PROVISIONAL_TEXT, VERDICT_COLOUR, css_string,
 )
@@ -47,6 +46,10 @@ __all__ = ["render_report", "write_report", "write_report_files", "LABELS", "esc
 #: Site-table data larger than this many characters are embedded gzipped (base64) and unpacked by the page
 #: with the browser's ``DecompressionStream`` (Chromium 80+, Firefox 113+, Safari 16.4+).
 GZIP_ABOVE = 1_000_000
+#: Above this many characters (gzipped, base64) the site table's data of a batch report go to
+#: ``sites/data/table.js``, loaded by ``report.html`` with ``<script src>``, so the page stays under 5 MB however
+#: many sites it lists (about 45 bytes a site: 100,000 sites are about 4.5 MB).
+TABLE_EXTERNAL_ABOVE = 3_500_000
 
 _MISSING_SHA = {"zh": "（未记录）", "en": "(not recorded)"}
 
@@ -55,6 +58,10 @@ def _safe_json(text: str) -> Markup:
     """JSON text for a ``<script type="application/json">`` block: ``<``, ``>`` and ``&`` escaped."""
     return Markup(str(text).replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
                   .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def _gzip64(text: str) -> str:
+    return base64.b64encode(gzip.compress(text.encode("utf-8"), 1, mtime=0)).decode("ascii")
 
 
 @lru_cache(maxsize=1)
@@ -116,11 +123,13 @@ def _context(model: ReportModel, page: str, sections: list[dict[str, Any]], *, i
     table["provWord"] = "（待定，缺行业代码）" if lang == "zh" else " (provisional)"
     table["cols"] = [model.L[k] for k in ("site_id", "name", "verdict", "conclusion", "area", "counts")]
     data = data_gz = None
-    if page == "report" and model.n_sites > 1:
-        data = _js({"table": table, "overview": model.overview})
-        if len(data) > GZIP_ABOVE:  # large batches: the data gzipped (base64), unpacked by the browser
-            data_gz = base64.b64encode(gzip.compress(data.encode("utf-8"), 6, mtime=0)).decode("ascii")
-            data = None
+    data_src = getattr(model, "data_src", None)
+    if page == "report" and model.n_sites > 1 and not data_src:
+        data_gz = getattr(model, "data_gz", None)
+        data = None if data_gz else getattr(model, "data_json", None) or _js({"table": table,
+                                                                             "overview": model.overview})
+        if data and len(data) > GZIP_ABOVE:  # large batches: the data gzipped (base64), unpacked by the browser
+            data_gz, data = _gzip64(data), None
     appendix = _appendix(model)
     if page == "report":  # the 准入清单对照 table (issue 15) once, on the report page, before the versions
         appendix = Markup(getattr(model, "access_html", "")) + appendix
@@ -130,7 +139,8 @@ def _context(model: ReportModel, page: str, sections: list[dict[str, Any]], *, i
         "summary": model.summary, "n_sites": model.n_sites, "pages_cut": model.pages_cut,
         "max_pages": model.max_pages, "summary_line": _summary_line(model),
         "sev_colour": VERDICT_COLOUR, "prov_text": PROVISIONAL_TEXT[lang], "missing_sha": _MISSING_SHA[lang],
-        "data_json": data, "data_gz": data_gz, "styles_json": _js(model.styles), "page_css": _page_css(model, sections),
+        "data_json": data, "data_gz": data_gz, "data_src": data_src,
+        "table_missing": getattr(model, "table_missing", ""), "styles_json": _js(model.styles), "page_css": _page_css(model, sections),
         "inline_assets": inline_assets, "asset_prefix": asset_prefix,
     }
     if inline_assets:
@@ -165,51 +175,57 @@ def render_model(model: ReportModel) -> str:
     return _env().get_template("report.html.j2").render(**_context(model, "report", sections, inline_assets=True))
 
 
-def render_site_page(model: ReportModel, section: dict[str, Any]) -> str:
-    """``sites/<id>.html``: one site's detail, using the stylesheet and scripts beside it."""
-    return _env().get_template("report.html.j2").render(
-        **_context(model, "site", [section], inline_assets=False, asset_prefix=""))
-
-
 def render_report(result, *, lang: str = "zh", context: dict | None = None) -> str:
     """``report.html`` of a screening result, as text (all sites inline when few; see the module notes)."""
     return render_model(_with_access(build_model(result, context, lang=lang), result))
 
 
 def write_report_files(result, out_dir: str | Path, *, lang: str = "zh", context: dict | None = None,
-                       inline_max: int = INLINE_MAX, max_pages: int = MAX_SITE_PAGES) -> list[Path]:
-    """Write ``report.html`` (and ``sites/`` for large batches) into ``out_dir``; return the paths written."""
+                       inline_max: int = INLINE_MAX, max_pages: int | None = None) -> list[Path]:
+    """Write ``report.html`` (and, above ``inline_max`` sites, the site viewer ``sites/``) into ``out_dir``.
+
+    Returns the paths written.  ``max_pages`` is accepted for callers of the
+    earlier per-site pages and ignored: every flagged site has its detail.
+    """
     out = Path(out_dir)
-    model = _with_access(build_model(result, context, lang=lang, inline_max=inline_max, max_pages=max_pages), result)
-    written = [write_text_atomic(out / "report.html", render_model(model))]
     site_dir = out / "sites"
-    if not model.inline and model.sections:
-        # every page is written into a fresh folder that replaces ``sites/`` in one rename at the end
-        tmp = Path(tempfile.mkdtemp(prefix=".sites-", dir=out))
-        try:
-            for name, text in (("leaflet.js", assets.read_asset("leaflet_js")),
-                               ("leaflet.css", assets.read_asset("leaflet_css")),
-                               ("report.js", _package_text("report.js")),
-                               ("report.css", _package_text("report.css"))):
-                (tmp / name).write_text(text, encoding="utf-8")
-            template = _env().get_template("report.html.j2")
-            for s in model.sections:
-                page = template.render(**_context(model, "site", [s], inline_assets=False))
-                (tmp / f"{s['file']}.html").write_text(page, encoding="utf-8")
-            old = None
-            if site_dir.exists():
-                old = out / f".sites-old-{os.getpid()}"
-                site_dir.rename(old)
-            tmp.rename(site_dir)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        written.append(site_dir)
-    elif site_dir.is_dir():
-        shutil.rmtree(site_dir)  # per-site pages of an earlier, larger run in this folder
-    return written
+    if len(result.sites) <= inline_max:
+        model = _with_access(build_model(result, context, lang=lang, inline_max=inline_max), result)
+        written = [write_text_atomic(out / "report.html", render_model(model))]
+        if site_dir.is_dir():
+            shutil.rmtree(site_dir)  # the site viewer of an earlier, larger run in this folder
+        return written
+    from ecogis.render import report_batch
+
+    batch = report_batch.build_batch(result, context, lang=lang)
+    model = batch.model
+    out.mkdir(parents=True, exist_ok=True)
+    # the viewer and its data go into a fresh folder that replaces ``sites/`` in one rename
+    tmp = report_batch.new_folder(out, ".sites-")
+    try:
+        page = _env().get_template("viewer.html.j2").render(
+            lang=lang, L=model.L, V=report_batch.VIEWER_LABELS[lang], meta=model.meta,
+            colon="：" if lang == "zh" else ": ", page_css=_page_css(model, []), appendix=_appendix(model))
+        # the site table's data: in report.html, or (very large batches) beside the viewer's data
+        data = model.data_json  # type: ignore[attr-defined]
+        gz = _gzip64(data) if len(data) > GZIP_ABOVE else None
+        if gz is not None and len(gz) > TABLE_EXTERNAL_ABOVE:
+            (tmp / "data").mkdir(parents=True, exist_ok=True)
+            (tmp / "data" / "table.js").write_text(f'window.ecogisTableGz = "{gz}";\n', encoding="ascii")
+            model.data_src = "sites/data/table.js"  # type: ignore[attr-defined]
+            model.table_missing = report_batch.VIEWER_LABELS[lang]["no_table"]  # type: ignore[attr-defined]
+        elif gz is not None:
+            model.data_gz = gz  # type: ignore[attr-defined]
+        report_batch.write_viewer(batch, result, tmp, lang=lang, context=context or {}, page_html=page,
+                                  assets_text={"leaflet.js": assets.read_asset("leaflet_js"),
+                                               "leaflet.css": assets.read_asset("leaflet_css"),
+                                               "report.css": _package_text("report.css"),
+                                               "viewer.js": _package_text("viewer.js")})
+        report_batch.replace_folder(tmp, site_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return [write_text_atomic(out / "report.html", render_model(model)), site_dir]
 
 
 def write_report(result, path: str | Path, *, lang: str = "zh", context: dict | None = None) -> Path:

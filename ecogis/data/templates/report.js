@@ -10,8 +10,20 @@
     if (text !== undefined && text !== null) { e.textContent = String(text); }
     return e;
   }
+  /* x with d decimals as Python's format() writes it: toFixed, except that an exact tie (x * 2^(d+1) an odd
+   * integer) is rounded half to even, as Python does, where toFixed rounds it up. */
+  function fixed(x, d) {
+    x = Number(x);
+    var t = x * Math.pow(2, d + 1);
+    if (isFinite(t) && Math.abs(t) < 9e15 && Number.isInteger(t) && t % 2 !== 0) {
+      var r = Math.floor(x * Math.pow(10, d));
+      if (r % 2 !== 0) { r += 1; }
+      return (r / Math.pow(10, d)).toFixed(d);
+    }
+    return x.toFixed(d);
+  }
   function fmt(x, d) {
-    var s = Number(x).toFixed(d), parts = s.split('.');
+    var s = fixed(x, d), parts = s.split('.');
     parts[0] = parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, ',');
     return parts.join('.');
   }
@@ -41,6 +53,12 @@
     return b;
   }
   window.ecogisConclusion = conclusion;
+  /* The link of site i: a page of its own (small reports), or the site viewer of a large batch. */
+  function link(T, i) {
+    var l = T.link[i];
+    if (typeof l === 'string') { return l; }
+    return l && T.viewer ? T.viewer + encodeURIComponent(T.id[i]) : '';
+  }
 
   function siteTable(T, root) {
     var n = T.id.length, per = 50, page = 0, rows = [];
@@ -70,7 +88,8 @@
       rows.slice(page * per, page * per + per).forEach(function (i) {
         var tr = el('tr');
         var td = el('td'); td.setAttribute('data-l', T.cols[0]);
-        if (T.link[i]) { var a = el('a', null, T.id[i]); a.href = T.link[i]; td.appendChild(a); }
+        var href = link(T, i);
+        if (href) { var a = el('a', null, T.id[i]); a.href = href; td.appendChild(a); }
         else { td.textContent = T.id[i]; }
         tr.appendChild(td);
         td = el('td', null, T.name[i] || ''); td.setAttribute('data-l', T.cols[1]); tr.appendChild(td);
@@ -81,7 +100,7 @@
         td = el('td', 'num', T.ha[i] !== null ? fmt(T.ha[i], 4) + ' ' + T.labels.hectare
                                                : T.len[i] !== null ? fmt(T.len[i], 0) + ' ' + T.labels.metre : '—');
         td.setAttribute('data-l', T.cols[4]); tr.appendChild(td);
-        td = el('td', 'num', T.c[i].split(',').join(' / ')); td.setAttribute('data-l', T.cols[5]); tr.appendChild(td);
+        td = el('td', 'num', (Array.isArray(T.c[i]) ? T.c[i] : T.c[i].split(',')).join(' / ')); td.setAttribute('data-l', T.cols[5]); tr.appendChild(td);
         frag.appendChild(tr);
       });
       tbody.replaceChildren(frag);
@@ -195,7 +214,8 @@
       var h = el('div'); h.appendChild(badge(T, T.v[i])); h.appendChild(document.createTextNode(' '));
       h.appendChild(el('b', null, T.id[i] + ' ' + (T.name[i] || ''))); box.appendChild(h);
       box.appendChild(el('div', null, conclusion(T, i)));
-      if (T.link[i]) { var a = el('a', null, T.labels.detail); a.href = T.link[i]; box.appendChild(a); }
+      var href = link(T, i);
+      if (href) { var a = el('a', null, T.labels.detail); a.href = href; box.appendChild(a); }
       L.popup({maxWidth: Math.min(360, window.innerWidth - 60)}).setLatLng(ll).setContent(box).openOn(map);
     }).addTo(map);
     map.fitBounds(O.bounds, {padding: [12, 12], maxZoom: 15});
@@ -236,15 +256,18 @@
   function loadData(done) {
     var node = document.getElementById('ecogis-data');
     if (node) { done(readJSON(node)); return; }
-    var gz = document.getElementById('ecogis-data-gz');
-    if (!gz) { done(null); return; }
+    var gz = document.getElementById('ecogis-data-gz'), text = gz ? gz.textContent : window.ecogisTableGz;
+    if (!gz && document.getElementById('no-table') && typeof text !== 'string') {
+      document.getElementById('no-table').hidden = false;  // sites/data/table.js not beside the report
+    }
+    if (typeof text !== 'string') { done(null); return; }
     if (!window.DecompressionStream || !window.Response || !window.Blob) {
       var warn = document.getElementById('no-gzip');
       if (warn) { warn.hidden = false; }
       done(null);
       return;
     }
-    var bin = atob(gz.textContent.trim()), bytes = new Uint8Array(bin.length);
+    var bin = atob(text.trim()), bytes = new Uint8Array(bin.length);
     for (var i = 0; i < bin.length; i++) { bytes[i] = bin.charCodeAt(i); }
     new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'))).text()
       .then(function (text) { done(JSON.parse(text)); });
