@@ -78,6 +78,11 @@ def _is_sqlite(path: Path) -> bool:
         return fh.read(16) == b"SQLite format 3\x00"
 
 
+def _ident(name: str) -> str:
+    """An SQL identifier quoted for SQLite (names come from the file itself, never from a user)."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
 class GeoPackageWorkspace(Workspace):
     """A workspace in one GeoPackage file."""
 
@@ -132,25 +137,43 @@ class GeoPackageWorkspace(Workspace):
         return gdf
 
     def count(self, kind: str) -> int:
-        """Features stored in the table of ``kind`` (read from the file, not the metadata)."""
+        """Features stored in the table of ``kind`` (counted in the file, not read from the metadata)."""
         if kind not in self.kinds():
             return 0
+        return self._counts().get(kind, 0)
+
+    def _stamp(self) -> tuple[int, int, int]:
+        st = self.path.stat()
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+    def _counts(self) -> dict[str, int]:
+        """``COUNT(*)`` of every layer table, in one read-only connection, kept while the file is unchanged."""
+        stamp = self._stamp()
+        cached = getattr(self, "_counts_cache", None)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        kinds = self.kinds()
         try:
-            n = int(pyogrio.read_info(self.path, layer=kind)["features"])
-            if n < 0:  # the driver did not know without counting
-                n = int(pyogrio.read_info(self.path, layer=kind, force_feature_count=True)["features"])
-            return n
-        except Exception as exc:
-            raise WorkspaceError(f"cannot count layer {kind!r}: {exc}", path=self.path) from None
+            with contextlib.closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as con:
+                out = {k: int(con.execute(f"SELECT COUNT(*) FROM {_ident(k)}").fetchone()[0]) for k in kinds}
+        except sqlite3.Error as exc:
+            raise WorkspaceError(f"cannot count the layers: {exc}", path=self.path) from None
+        self._counts_cache = (stamp, out)
+        return out
 
     def distinct(self, kind: str, column: str) -> list[Any]:
         if kind not in self.kinds():
             return []
         try:
-            df = pyogrio.read_dataframe(self.path, layer=kind, read_geometry=False)
-        except Exception as exc:
+            with contextlib.closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as con:
+                cols = {row[1] for row in con.execute(f"PRAGMA table_info({_ident(kind)})")}
+                if column not in cols:
+                    return []
+                rows = con.execute(f"SELECT DISTINCT {_ident(column)} FROM {_ident(kind)} "
+                                   f"WHERE {_ident(column)} IS NOT NULL").fetchall()
+        except sqlite3.Error as exc:
             raise WorkspaceError(f"cannot read layer {kind!r}: {exc}", path=self.path) from None
-        return list(df[column].dropna().unique()) if column in df.columns else []
+        return [r[0] for r in rows]
 
     def _rows(self, where: str = "", args: tuple[Any, ...] = ()) -> list[LayerInfo]:
         if not self._exists():
