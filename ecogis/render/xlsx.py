@@ -467,14 +467,19 @@ def write_workbook(path: str | Path, sheets: Sequence[_Sheet]) -> None:
         zf.writestr("xl/_rels/workbook.xml.rels", _workbook_rels(len(parts)))
         zf.writestr("xl/styles.xml", STYLES_XML)
         zf.writestr("xl/theme/theme1.xml", _theme_xml())
-        big = sum(sh.n_rows * len(sh.headers) for sh in sheets) > 20_000_000  # may pass 2 GiB unzipped
+        # Zip64 (which Excel 2007 cannot read) only for a member that may pass 4 GiB unzipped: a cell is at
+        # most ~64 bytes of XML, a shared string its (escaped) UTF-8 bytes and ~40 of markup
+        limit = 0xFFFFFFFF * 0.9
         for k, (sh, a, b) in enumerate(parts, start=1):
             cols = coded[sheets.index(sh)]
+            big = (b - a + 1) * (len(sh.headers) * 64 + 32) > limit
             with zf.open(f"xl/worksheets/sheet{k}.xml", "w", force_zip64=big) as fh:
                 _fast_deflate(fh)
                 with BackgroundWriter(fh) as out:   # deflate a block while the next is built
                     _write_sheet(out, sh, cols, a, b)
-        with zf.open("xl/sharedStrings.xml", "w", force_zip64=len(table) > 5_000_000) as zfh:
+        text_bytes = sum(b.size for b in table.buffers()[2:3] if b is not None)
+        big = text_bytes + len(table) * 40 > limit
+        with zf.open("xl/sharedStrings.xml", "w", force_zip64=big) as zfh:
             _fast_deflate(zfh)
             with BackgroundWriter(zfh) as fh:
                 _write_shared_strings(fh, table, sst.count)
