@@ -210,7 +210,7 @@ class _Geoms:
         self.n_rings = np.bincount(rp, minlength=len(parts)).astype(np.int32)
         self.n_xy = np.bincount(cidx, minlength=len(rings)).astype(np.int32)
         if scale:
-            self.xy = np.round(xy / scale).astype(np.int32)
+            self.xy = np.rint(xy * (1.0 / scale)).astype(np.int32)
             self.kind = "i4"
         else:
             self.xy = np.ascontiguousarray(xy, dtype=np.float64)
