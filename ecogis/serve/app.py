@@ -113,6 +113,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
 
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
     cfg.files_dir.mkdir(parents=True, exist_ok=True)
+    cfg.tmp_dir.mkdir(parents=True, exist_ok=True)
     ws = open_cached(cfg.workspace)
     store = open_store(ws)
     # the layers in memory, renewed whenever an import (here, in another process or by the CLI) changes them

@@ -28,6 +28,7 @@ from typing import Any, Callable
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from ecogis.errors import WorkspaceError
@@ -71,6 +72,7 @@ class _Layer:
         geoms = np.asarray(gdf.geometry.values, dtype=object)
         self.tree = shapely.STRtree(geoms)
         self.geoms = geoms
+        self._text = [c for c, t in gdf.dtypes.items() if isinstance(t, pd.StringDtype)]
 
     def read(self, bbox: tuple[float, float, float, float] | None) -> gpd.GeoDataFrame:
         if bbox is None:
@@ -79,6 +81,8 @@ class _Layer:
             # GDAL's spatial filter: features whose (non-empty) geometry intersects the box, in feature order
             idx = np.sort(self.tree.query(shapely.box(*bbox), predicate="intersects"))
             out = self.gdf.iloc[idx].reset_index(drop=True)
+            if not len(idx) and self._text:  # as GDAL gives an empty read: text columns of plain objects
+                out = out.astype({c: object for c in self._text})
         out.attrs.update(self.gdf.attrs)
         return out
 
