@@ -236,3 +236,38 @@ def test_record_page_shows_the_access_list_table_escaped(tmp_path):
     c2, h2 = _login(app2)
     rid2 = c2.post("/api/screen", headers=h2, files={"file": (txt.name, txt.read_bytes())}).json()["id"]
     assert 'id="accesslist-none"' in c2.get(f"/screenings/{rid2}").text
+
+
+def test_result_memo_reuses_only_an_identical_screening(tmp_path):
+    ws = tmp_path / "ws.gpkg"
+    shutil.copy(SAMPLE / "xilinhot.gpkg", ws)
+    app, cfg = _app(ws, tmp_path / "data")
+    memo = app.state.memo
+    c, h = _login(app)
+    txt = SAMPLE / "sites" / "xilinhot" / "XLH-04.txt"
+
+    def screen(**data):
+        r = c.post("/api/screen", headers=h, files={"file": (txt.name, txt.read_bytes())}, data=data)
+        assert r.status_code == 200, r.text
+        return r.json()["id"], c.get(f"/api/screenings/{r.json()['id']}").json()
+
+    def same(a, b):
+        a, b = json.loads(json.dumps(a["result"])), json.loads(json.dumps(b["result"]))
+        a["meta"].pop("generated_at"), b["meta"].pop("generated_at")
+        return a == b
+
+    id1, one = screen()
+    id2, two = screen()
+    assert memo.hits == 1 and id1 != id2 and same(one, two)
+    assert two["input_sha256"] == one["input_sha256"] and two["data_versions"] == one["data_versions"]
+    _, three = screen(industry="B0610")  # other overrides: screened anew
+    assert memo.hits == 1 and three["result"]["sites"][0]["industry"] == "B0610"
+    # an import (here through the workspace, as the CLI does) changes the key: screened anew on the new data
+    from ecogis.layers import import_layer
+
+    import_layer(_moved_redline(ws, tmp_path), "redline", open_workspace(ws), version="moved-memo", replace=True)
+    _, four = screen()
+    assert memo.hits == 1 and four["data_versions"]["redline"] == "moved-memo"
+    # the remembered result's own files are still its own
+    x = c.get(f"/api/screenings/{id2}/files/findings.json")
+    assert x.status_code == 200 and json.loads(x.content)["meta"]["layers"]["redline"]["version"] != "moved-memo"

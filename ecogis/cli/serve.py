@@ -17,7 +17,8 @@ def _config(a: argparse.Namespace):
     if not a.workspace:
         raise InputError("--workspace is required (the workspace the server screens against)")
     return ServeConfig(a.workspace, data_dir=a.data_dir, cookie_secure=not getattr(a, "insecure_cookies", False),
-                       max_upload_mb=getattr(a, "max_upload_mb", 20.0), lang=getattr(a, "lang", "zh") or "zh")
+                       max_upload_mb=getattr(a, "max_upload_mb", 20.0), lang=getattr(a, "lang", "zh") or "zh",
+                       result_cache=getattr(a, "result_cache", 256))
 
 
 def _need_serve_extra() -> None:
@@ -109,6 +110,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="default interface language")
     p.add_argument("--workers", type=int_in(0, 64), default=0,
                    help="server processes (default 0: one per core, at most 2)")
+    p.add_argument("--result-cache", type=int_in(0, 100_000), default=256,
+                   help="screenings remembered per process: the same input on the same data and rules is "
+                        "answered without screening again (default 256; 0 turns it off)")
     p.add_argument("--insecure-cookies", action="store_true",
                    help="send the session cookie over plain HTTP too (only on a trusted LAN without TLS)")
     p.set_defaults(func=_cmd_serve)

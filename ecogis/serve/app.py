@@ -107,6 +107,7 @@ def _safe_next(url: str | None) -> str:
 
 def create_app(cfg: ServeConfig) -> FastAPI:
     """Build the app for ``cfg``; the workspace is opened once and must exist."""
+    from ecogis.serve.cache import ResultMemo
     from ecogis.serve.outputs import LazyFiles
     from ecogis.serve.wscache import open_cached
     from ecogis.workspace.cache import LayerCache
@@ -126,6 +127,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
     running = [0]
     running_lock = threading.Lock()
     lazy = LazyFiles(busy=lambda: running[0])
+    memo = ResultMemo(cfg.result_cache)
 
     def screen(saved, ov, user_name: str, lang: str, *, parent_id=None, eager: bool = False):
         """One screening on the current in-memory layers; its files written later unless ``eager``."""
@@ -134,7 +136,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
         try:
             with screen_lock:
                 return runner.screen_saved(cfg, layers.view(), store, saved, ov, user_name, lang, parent_id=parent_id,
-                                           lazy=None if eager else lazy)
+                                           lazy=None if eager else lazy, memo=memo)
         finally:
             with running_lock:
                 running[0] -= 1
@@ -150,7 +152,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
                               "authenticate with a session cookie (+ X-CSRF-Token) or `Authorization: Bearer <token>`.")
     app.add_middleware(BodyLimit, limit=limit)
     app.state.cfg, app.state.accounts, app.state.store = cfg, accounts, store
-    app.state.layers, app.state.files = layers, lazy
+    app.state.layers, app.state.files, app.state.memo = layers, lazy, memo
 
     @app.middleware("http")
     async def headers(request: Request, call_next):

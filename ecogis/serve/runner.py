@@ -61,27 +61,38 @@ def _versions(meta: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
 
 
 def screen_saved(cfg: ServeConfig, ws, store: ScreeningStore, saved: list[Saved], overrides: dict[str, Any],
-                 user: str, lang: str, *, parent_id: str | None = None, lazy=None) -> tuple[Record, Any]:
+                 user: str, lang: str, *, parent_id: str | None = None, lazy=None, memo=None) -> tuple[Record, Any]:
     """Screen the saved uploads, record the screening and return ``(record, result)``.
 
     ``ws`` is a workspace (e.g. a :class:`~ecogis.workspace.cache.CachedWorkspace` view).  The record,
     ``result.json`` (what the pages and the API show), ``map.geojson`` and the inputs are written
     before this returns; the downloadable files too, unless ``lazy`` (a
     :class:`~ecogis.serve.outputs.LazyFiles`) is given: then they are written after the response.
+    With ``memo`` (a :class:`~ecogis.serve.cache.ResultMemo`) the same input screened again on the same
+    data and rules reuses the remembered result.
     """
     import ecogis
     from ecogis.screening.sites import load_sites
 
     if not saved:
         raise InputError("no site file or drawing given")
-    notes = Notes()
-    sites = load_sites([s.path for s in saved], overrides=overrides or None, notes=notes)
-    check_vertices(sites.geometry.values, ", ".join(s.name for s in saved), cfg.max_vertices)
-    # what reading found (encoding, CRS, repairs) goes into the result's notes, not into frame attrs that
-    # pandas would deep-copy on every operation
-    sites.attrs.clear()
-    result = ecogis.screen(sites, ws, overrides=overrides or None, lang=lang, progress=False)
-    result.notes[:0] = [n for n in notes if n not in result.notes]
+    mk = memo.key(saved, overrides, lang, ws) if memo is not None else None
+    hit = memo.get(*mk) if mk is not None else None
+    if hit is not None:
+        result, doc, map_text = hit
+    else:
+        notes = Notes()
+        sites = load_sites([s.path for s in saved], overrides=overrides or None, notes=notes)
+        check_vertices(sites.geometry.values, ", ".join(s.name for s in saved), cfg.max_vertices)
+        # what reading found (encoding, CRS, repairs) goes into the result's notes, not into frame attrs that
+        # pandas would deep-copy on every operation
+        sites.attrs.clear()
+        result = ecogis.screen(sites, ws, overrides=overrides or None, lang=lang, progress=False)
+        result.notes[:0] = [n for n in notes if n not in result.notes]
+        doc = result.to_document()
+        map_text = map_geojson(result)
+        if mk is not None:
+            memo.put(*mk, result, doc, map_text)
     rid = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S") + "-" + uuid.uuid4().hex[:8]
     out = cfg.files_dir / rid
     inp = out / "input"
@@ -90,8 +101,7 @@ def screen_saved(cfg: ServeConfig, ws, store: ScreeningStore, saved: list[Saved]
     for s in saved:
         shutil.copy2(s.path, inp / s.path.name)
         inputs.append(s.path.name)
-    _write_map(result, out / "map.geojson")
-    doc = result.to_document()
+    write_text_atomic(out / "map.geojson", map_text)
     write_text_atomic(out / "result.json", json.dumps(doc, ensure_ascii=False, default=str))
     if lazy is not None:
         files = lazy.stash(out, result)
@@ -112,7 +122,7 @@ def screen_saved(cfg: ServeConfig, ws, store: ScreeningStore, saved: list[Saved]
     return rec, result
 
 
-def _write_map(result, path: Path) -> None:
+def map_geojson(result) -> str:
     """Sites and finding overlaps as one GeoJSON for the page's map (drawn by the app's own script)."""
     import geopandas as gpd
 
@@ -123,7 +133,7 @@ def _write_map(result, path: Path) -> None:
         parts.append(f[["site_id", "severity", "rule_id", "geometry"]].assign(layer="finding", verdict=None))
     gdf = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=result.sites.crs)
     gdf["site_id"] = gdf["site_id"].astype(str)
-    path.write_text(gdf.to_json(drop_id=True), encoding="utf-8")
+    return gdf.to_json(drop_id=True)
 
 
 def load_document(cfg: ServeConfig, rec: Record) -> dict[str, Any]:
