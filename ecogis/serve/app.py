@@ -134,13 +134,25 @@ def create_app(cfg: ServeConfig) -> FastAPI:
         with running_lock:
             running[0] += 1
         try:
-            with screen_lock:
-                return runner.screen_saved(cfg, layers.view(), store, saved, ov, user_name, lang, parent_id=parent_id,
-                                           lazy=None if eager else lazy, memo=memo)
+            return runner.screen_saved(cfg, layers.view(), store, saved, ov, user_name, lang, parent_id=parent_id,
+                                       lazy=None if eager else lazy, memo=memo, gate=screen_lock)
         finally:
             with running_lock:
                 running[0] -= 1
     threading.Thread(target=industries.industries, daemon=True).start()  # warm the pinyin table
+
+    def warm() -> None:
+        """Load the rules and every layer into memory before the first screening asks for them."""
+        try:
+            from ecogis.rules import load_rules
+
+            load_rules(None, check_cases=False)
+            view = layers.view()
+            for kind in view.kinds():
+                view.count(kind)
+        except Exception:  # noqa: BLE001 - the first screening loads (and reports) what failed here
+            pass
+    threading.Thread(target=warm, daemon=True, name="ecogis-warm").start()
 
     env = jinja2.Environment(loader=jinja2.PackageLoader("ecogis.serve", "templates"),
                              autoescape=jinja2.select_autoescape(default=True, default_for_string=True),

@@ -63,7 +63,24 @@ class ResultMemo:
         self.size = int(size)
         self._d: OrderedDict[tuple, Entry] = OrderedDict()
         self._lock = threading.Lock()
+        self._running: dict[tuple, threading.Event] = {}
         self.hits = self.misses = 0
+
+    def claim(self, key: tuple) -> threading.Event | None:
+        """``None`` if the caller is to screen ``key`` (then :meth:`release` it); else an event set when the
+        screening already running for ``key`` has ended (its result is then remembered, unless it failed)."""
+        with self._lock:
+            ev = self._running.get(key)
+            if ev is not None:
+                return ev
+            self._running[key] = threading.Event()
+            return None
+
+    def release(self, key: tuple) -> None:
+        with self._lock:
+            ev = self._running.pop(key, None)
+        if ev is not None:
+            ev.set()
 
     def key(self, saved: list, overrides: dict[str, Any], lang: str, view: Any) -> tuple[tuple, Any] | None:
         """The key of screening ``saved`` on ``view`` (``None`` when it cannot be known exactly), and the rules."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -61,7 +62,7 @@ def _versions(meta: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
 
 
 def screen_saved(cfg: ServeConfig, ws, store: ScreeningStore, saved: list[Saved], overrides: dict[str, Any],
-                 user: str, lang: str, *, parent_id: str | None = None, lazy=None, memo=None) -> tuple[Record, Any]:
+                 user: str, lang: str, *, parent_id: str | None = None, lazy=None, memo=None, gate=None) -> tuple[Record, Any]:
     """Screen the saved uploads, record the screening and return ``(record, result)``.
 
     ``ws`` is a workspace (e.g. a :class:`~ecogis.workspace.cache.CachedWorkspace` view).  The record,
@@ -69,30 +70,33 @@ def screen_saved(cfg: ServeConfig, ws, store: ScreeningStore, saved: list[Saved]
     before this returns; the downloadable files too, unless ``lazy`` (a
     :class:`~ecogis.serve.outputs.LazyFiles`) is given: then they are written after the response.
     With ``memo`` (a :class:`~ecogis.serve.cache.ResultMemo`) the same input screened again on the same
-    data and rules reuses the remembered result.
+    data and rules reuses the remembered result.  ``gate`` (a context manager, e.g. a semaphore) is held
+    while the engine runs, not while a remembered result is used or the record written.
     """
     import ecogis
-    from ecogis.screening.sites import load_sites
 
     if not saved:
         raise InputError("no site file or drawing given")
     mk = memo.key(saved, overrides, lang, ws) if memo is not None else None
     hit = memo.get(*mk) if mk is not None else None
-    if hit is not None:
-        result, doc, map_text = hit
-    else:
-        notes = Notes()
-        sites = load_sites([s.path for s in saved], overrides=overrides or None, notes=notes)
-        check_vertices(sites.geometry.values, ", ".join(s.name for s in saved), cfg.max_vertices)
-        # what reading found (encoding, CRS, repairs) goes into the result's notes, not into frame attrs that
-        # pandas would deep-copy on every operation
-        sites.attrs.clear()
-        result = ecogis.screen(sites, ws, overrides=overrides or None, lang=lang, progress=False)
-        result.notes[:0] = [n for n in notes if n not in result.notes]
-        doc = result.to_document()
-        map_text = map_geojson(result)
-        if mk is not None:
-            memo.put(*mk, result, doc, map_text)
+    claimed = False
+    if mk is not None and hit is None:
+        wait = memo.claim(mk[0])  # the same screening already running: wait for its result
+        if wait is None:
+            claimed = True
+        elif wait.wait(timeout=120):
+            hit = memo.get(*mk)
+    try:
+        if hit is not None:
+            result, doc, map_text = hit
+        else:
+            with gate if gate is not None else contextlib.nullcontext():
+                result, doc, map_text = _screen_now(cfg, ws, saved, overrides, lang)
+            if mk is not None:
+                memo.put(*mk, result, doc, map_text)
+    finally:
+        if claimed:
+            memo.release(mk[0])
     rid = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S") + "-" + uuid.uuid4().hex[:8]
     out = cfg.files_dir / rid
     inp = out / "input"
@@ -120,6 +124,22 @@ def screen_saved(cfg: ServeConfig, ws, store: ScreeningStore, saved: list[Saved]
     )
     store.add(rec)
     return rec, result
+
+
+def _screen_now(cfg: ServeConfig, ws, saved: list[Saved], overrides: dict[str, Any], lang: str):
+    """Read, check and screen the uploads; return the result, its document and its map."""
+    import ecogis
+    from ecogis.screening.sites import load_sites
+
+    notes = Notes()
+    sites = load_sites([s.path for s in saved], overrides=overrides or None, notes=notes)
+    check_vertices(sites.geometry.values, ", ".join(s.name for s in saved), cfg.max_vertices)
+    # what reading found (encoding, CRS, repairs) goes into the result's notes, not into frame attrs that
+    # pandas would deep-copy on every operation
+    sites.attrs.clear()
+    result = ecogis.screen(sites, ws, overrides=overrides or None, lang=lang, progress=False)
+    result.notes[:0] = [n for n in notes if n not in result.notes]
+    return result, result.to_document(), map_geojson(result)
 
 
 def map_geojson(result) -> str:
