@@ -115,6 +115,7 @@ def run_load(users: int = 20, seconds: float = 60.0, city: str = "xilinhot", wor
             time.sleep(0.1)
     cpu0 = _cpu_seconds(proc.pid)
     lat: list[float] = []
+    when: list[tuple[float, float]] = []  # (start offset s, latency s) of every answered request
     errors: list[str] = []
     verdicts: dict[str, int] = {}
     lock = threading.Lock()
@@ -135,6 +136,7 @@ def run_load(users: int = 20, seconds: float = 60.0, city: str = "xilinhot", wor
                     with lock:
                         if r.status_code == 200:
                             lat.append(dt)
+                            when.append((round(time.time() - start - dt, 1), round(dt, 2)))
                             v = r.json()["verdict"]
                             verdicts[v] = verdicts.get(v, 0) + 1
                         else:
@@ -162,9 +164,20 @@ def run_load(users: int = 20, seconds: float = 60.0, city: str = "xilinhot", wor
         "p50_s": round(percentile(lat, 50), 3), "p95_s": round(percentile(lat, 95), 3),
         "max_s": round(max(lat), 3) if lat else None, "verdicts": verdicts, "cpus": os.cpu_count(),
         "unique": unique, "server_args": server_args or [],
+        "p95_after_10s": round(percentile([d for t0, d in when if t0 >= 10], 95), 3),
+        "over_1s_by_start_s": _histogram([t0 for t0, d in when if d > 1.0]),
         "server_cpu_ms_per_request": round(1000 * cpu / len(lat), 1) if lat else None,
         "loadavg_before": load_before,
     }
+
+
+def _histogram(starts: list[float], width: float = 10.0) -> dict[str, int]:
+    """How many requests started in each ``width``-second slice of the run."""
+    out: dict[str, int] = {}
+    for t0 in starts:
+        k = int(t0 // width) * int(width)
+        out[f"{k}-{k + int(width)}s"] = out.get(f"{k}-{k + int(width)}s", 0) + 1
+    return dict(sorted(out.items(), key=lambda kv: int(kv[0].split("-")[0])))
 
 
 def main() -> int:

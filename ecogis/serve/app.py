@@ -144,9 +144,9 @@ def create_app(cfg: ServeConfig) -> FastAPI:
     def warm() -> None:
         """Load the rules and every layer into memory before the first screening asks for them."""
         try:
-            from ecogis.rules import load_rules
+            from ecogis.serve.cache import current_rules
 
-            load_rules(None, check_cases=False)
+            current_rules()
             view = layers.view()
             for kind in view.kinds():
                 view.count(kind)

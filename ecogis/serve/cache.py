@@ -35,6 +35,21 @@ class Entry:
     rules: Any  # held so its identity stays meaningful while the entry lives
 
 
+_RULES_LOCK = threading.Lock()
+
+
+def current_rules() -> Any:
+    """The rule set ``ecogis.screen`` uses without ``rules`` (the loader's cached object, renewed when a file changes).
+
+    Loaded by one thread at a time: requests arriving together at start-up wait for one load instead of
+    each parsing every rule file (and each getting a rule set of its own).
+    """
+    from ecogis.rules import load_rules
+
+    with _RULES_LOCK:
+        return load_rules(None, check_cases=False)
+
+
 def _fresh(result: Any, generated_at: str) -> Any:
     """A copy of ``result`` that shares no mutable table or dict with it, stamped ``generated_at``."""
     out = copy.copy(result)
@@ -89,9 +104,7 @@ class ResultMemo:
         snap = getattr(view, "_snap", None)
         if snap is None:  # not an in-memory view: the data version is not known here
             return None
-        from ecogis.rules import load_rules
-
-        rules = load_rules(None, check_cases=False)  # what ecogis.screen uses without rules (cached by file stamps)
+        rules = current_rules()
         k = (tuple((s.sha256, s.path.name) for s in saved), json.dumps(overrides, sort_keys=True, default=str), lang,
              snap.key, id(rules), dt.date.today().isoformat())
         return k, rules

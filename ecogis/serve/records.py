@@ -173,6 +173,9 @@ class GpkgStore(ScreeningStore):
         self.ws = ws
         self.path = ws.path
         self._lock = threading.Lock()
+        self._qlock = threading.Lock()
+        self._queue: list[list] = []
+        self._leading = False
         self.rw = RWLock()
         with self.ws.writing():
             db = sqlite3.connect(self.path, timeout=30)
@@ -209,7 +212,66 @@ class GpkgStore(ScreeningStore):
                 db.close()
 
     def add(self, rec: Record) -> None:
-        self._write(f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})", rec.row())
+        """Insert ``rec``; returns once it is committed.
+
+        Records arriving together are committed together (group commit): the
+        first caller writes every record queued meanwhile in one transaction
+        under the workspace's writer lock, the others wait for that commit.
+        One commit per record would make the disk's sync the server's limit.
+        """
+        item = [rec, threading.Event(), None]
+        with self._qlock:
+            self._queue.append(item)
+            lead = not self._leading
+            if lead:
+                self._leading = True
+        if not lead:
+            item[1].wait()
+            if item[2] is not None:
+                raise item[2]
+            return
+        done = False
+        try:
+            while True:
+                with self._qlock:
+                    batch, self._queue = self._queue, []
+                    if not batch:
+                        self._leading = False
+                        done = True
+                        break
+                try:
+                    self._insert([b[0] for b in batch])
+                except Exception as exc:
+                    if len(batch) == 1:
+                        batch[0][2] = exc
+                    else:  # one bad record must not fail the others: one by one
+                        for b in batch:
+                            try:
+                                self._insert([b[0]])
+                            except Exception as one:
+                                b[2] = one
+                for b in batch:
+                    b[1].set()
+        finally:
+            if not done:  # interrupted: hand nothing over silently
+                with self._qlock:
+                    self._leading = False
+                    rest, self._queue = self._queue, []
+                for b in rest:
+                    b[2] = RuntimeError("the record writer was interrupted")
+                    b[1].set()
+        if item[2] is not None:
+            raise item[2]
+
+    def _insert(self, recs: list[Record]) -> None:
+        sql = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+        with self.rw.write(), self._lock, self.ws.writing():
+            db = sqlite3.connect(self.path, timeout=30)
+            try:
+                db.executemany(sql, [r.row() for r in recs])
+                db.commit()
+            finally:
+                db.close()
 
     def _job_write(self, sql: str, args: tuple) -> None:
         self._write(sql, args)
