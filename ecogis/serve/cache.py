@@ -18,6 +18,7 @@ import copy
 import datetime as dt
 import json
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -36,18 +37,25 @@ class Entry:
 
 
 _RULES_LOCK = threading.Lock()
+_RULES: list[Any] = [None, 0.0]  # the rule set last seen, and when its files were last checked
+#: Seconds between two checks of the rule files' stamps (each check stats every rule, taxonomy and schema file).
+RULES_CHECK_S = 1.0
 
 
 def current_rules() -> Any:
     """The rule set ``ecogis.screen`` uses without ``rules`` (the loader's cached object, renewed when a file changes).
 
     Loaded by one thread at a time: requests arriving together at start-up wait for one load instead of
-    each parsing every rule file (and each getting a rule set of its own).
+    each parsing every rule file (and each getting a rule set of its own).  The files are checked again
+    at most every :data:`RULES_CHECK_S` seconds, so an edited rule file is seen within that time.
     """
     from ecogis.rules import load_rules
 
     with _RULES_LOCK:
-        return load_rules(None, check_cases=False)
+        now = time.monotonic()
+        if _RULES[0] is None or now - _RULES[1] >= RULES_CHECK_S:
+            _RULES[0], _RULES[1] = load_rules(None, check_cases=False), now
+        return _RULES[0]
 
 
 def _fresh(result: Any, generated_at: str) -> Any:
