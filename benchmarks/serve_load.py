@@ -151,13 +151,13 @@ def run_load(users: int = 20, seconds: float = 60.0, city: str = "xilinhot", wor
             t.start()
         for t in threads:
             t.join()
+        wall = time.time() - start
     finally:
         cpu = _cpu_seconds(proc.pid) - cpu0
         proc.terminate()
         proc.wait(timeout=20)
         if own:
             shutil.rmtree(work, ignore_errors=True)
-    wall = time.time() - start
     return {
         "users": users, "seconds": seconds, "wall_s": round(wall, 1), "requests": len(lat), "errors": len(errors),
         "error_samples": errors[:3], "throughput_per_s": round(len(lat) / wall, 2),

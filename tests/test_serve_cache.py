@@ -271,3 +271,60 @@ def test_result_memo_reuses_only_an_identical_screening(tmp_path):
     # the remembered result's own files are still its own
     x = c.get(f"/api/screenings/{id2}/files/findings.json")
     assert x.status_code == 200 and json.loads(x.content)["meta"]["layers"]["redline"]["version"] != "moved-memo"
+
+
+def test_two_worker_processes_share_sessions_and_records_and_die_with_the_server(tmp_path):
+    """``ecogis serve --workers 2``: any worker answers for a session and a record; none outlives a SIGKILLed server."""
+    import signal
+    import socket
+
+    httpx = pytest.importorskip("httpx")
+    ws = tmp_path / "ws.gpkg"
+    shutil.copy(SAMPLE / "xilinhot.gpkg", ws)
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    cli = [sys.executable, "-m", "ecogis.cli", "serve"]
+    subprocess.run([*cli, "users", "add", "rev", "--role", "reviewer", "--password-stdin", "--workspace", str(ws)],
+                   input=PW + "\n", text=True, env=env, check=True, capture_output=True, timeout=120)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([*cli, "--workspace", str(ws), "--port", str(port), "--workers", "2"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            try:
+                if httpx.get(base + "/login", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        with httpx.Client(base_url=base, timeout=120) as c:
+            r = c.post("/api/session", json={"username": "rev", "password": PW})
+            assert r.status_code == 200
+            h = {"X-CSRF-Token": r.json()["csrf"]}
+            c.cookies.set("ecogis_session", r.cookies.get("ecogis_session"))
+            txt = SAMPLE / "sites" / "xilinhot" / "XLH-01.txt"
+            ids = []
+            for _ in range(4):  # new connections: the kernel spreads them over both workers
+                with httpx.Client(base_url=base, timeout=120, cookies=c.cookies) as one:
+                    got = one.post("/api/screen", headers=h, files={"file": (txt.name, txt.read_bytes())})
+                    assert got.status_code == 200, got.text
+                    assert got.json()["verdict"] == "prohibited"
+                    ids.append(got.json()["id"])
+            for rid in ids:
+                with httpx.Client(base_url=base, timeout=120, cookies=c.cookies) as one:
+                    assert one.get(f"/api/screenings/{rid}").status_code == 200
+                    f = one.get(f"/api/screenings/{rid}/files/findings.xlsx")
+                    assert f.status_code == 200 and f.content[:2] == b"PK"
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    deadline = time.time() + 15
+    alive = True
+    while time.time() < deadline and alive:
+        try:
+            httpx.get(base + "/login", timeout=1)
+            time.sleep(0.5)
+        except httpx.HTTPError:
+            alive = False
+    assert not alive, "a worker process outlived the killed server"

@@ -39,11 +39,11 @@ def _cmd_serve(a: argparse.Namespace) -> int:
     from ecogis.serve.accounts import Accounts
 
     cfg = _config(a)
-    app = create_app(cfg)
+    workers = a.workers if a.workers else min(2, os.cpu_count() or 1)
+    app = create_app(cfg, warm=workers == 1)  # with workers, each worker process builds (and warms) its own
     if not Accounts(cfg.db_path).users():
         print("ecogis serve: no accounts yet; add one with "
               f"`ecogis serve users add NAME --role admin --workspace {a.workspace}`", file=sys.stderr)
-    workers = a.workers if a.workers else min(2, os.cpu_count() or 1)
     print(f"ecogis serve: http://{a.host}:{a.port}/ (workspace {a.workspace}, data {cfg.data_dir}, "
           f"{workers} worker process{'es' if workers > 1 else ''})", file=sys.stderr)
     if workers == 1:

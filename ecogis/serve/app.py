@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -105,8 +106,11 @@ def _safe_next(url: str | None) -> str:
     return url
 
 
-def create_app(cfg: ServeConfig) -> FastAPI:
-    """Build the app for ``cfg``; the workspace is opened once and must exist."""
+def create_app(cfg: ServeConfig, *, warm: bool = True) -> FastAPI:
+    """Build the app for ``cfg``; the workspace is opened once and must exist.
+
+    ``warm`` loads the rules and layers into memory in the background at once (off: on first use).
+    """
     from ecogis.serve.cache import ResultMemo
     from ecogis.serve.outputs import LazyFiles
     from ecogis.serve.wscache import open_cached
@@ -139,9 +143,8 @@ def create_app(cfg: ServeConfig) -> FastAPI:
         finally:
             with running_lock:
                 running[0] -= 1
-    threading.Thread(target=industries.industries, daemon=True).start()  # warm the pinyin table
 
-    def warm() -> None:
+    def warm_up() -> None:
         """Load the rules and every layer into memory before the first screening asks for them."""
         try:
             from ecogis.serve.cache import current_rules
@@ -152,7 +155,9 @@ def create_app(cfg: ServeConfig) -> FastAPI:
                 view.count(kind)
         except Exception:  # noqa: BLE001 - the first screening loads (and reports) what failed here
             pass
-    threading.Thread(target=warm, daemon=True, name="ecogis-warm").start()
+    if warm:
+        threading.Thread(target=industries.industries, daemon=True).start()  # the pinyin table
+        threading.Thread(target=warm_up, daemon=True, name="ecogis-warm").start()
 
     env = jinja2.Environment(loader=jinja2.PackageLoader("ecogis.serve", "templates"),
                              autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
@@ -640,7 +645,23 @@ def app_from_env() -> FastAPI:
     import os
 
     d = json.loads(os.environ[CONFIG_ENV])
+    _exit_with_parent()
     return create_app(ServeConfig(**d))
+
+
+def _exit_with_parent(every_s: float = 0.5) -> None:
+    """End this worker process when the server process that started it is gone (even killed by SIGKILL),
+    so no orphaned worker keeps serving the port."""
+    import os
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(every_s)
+            if os.getppid() != parent:
+                os._exit(0)
+    threading.Thread(target=watch, daemon=True, name="ecogis-parent-watch").start()
 
 
 def _version() -> str:
