@@ -188,11 +188,11 @@ def main() -> int:
     ap.add_argument("--unique", action="store_true",
                     help="a different project name on every request (no two requests are the same screening)")
     ap.add_argument("--workers", type=int, help="passed to ecogis serve --workers")
-    ap.add_argument("--result-cache", type=int, help="passed to ecogis serve --result-cache")
+    ap.add_argument("--no-result-cache", action="store_true", help="passed to ecogis serve")
     ap.add_argument("--json", help="write the numbers to this file")
     a = ap.parse_args()
     extra = (["--workers", str(a.workers)] if a.workers is not None else []) + (
-        ["--result-cache", str(a.result_cache)] if a.result_cache is not None else [])
+        ["--no-result-cache"] if a.no_result_cache else [])
     res = run_load(a.users, a.seconds, a.city, unique=a.unique, server_args=extra)
     print(json.dumps(res, ensure_ascii=False, indent=2))
     if a.json:

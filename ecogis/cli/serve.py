@@ -18,7 +18,7 @@ def _config(a: argparse.Namespace):
         raise InputError("--workspace is required (the workspace the server screens against)")
     return ServeConfig(a.workspace, data_dir=a.data_dir, cookie_secure=not getattr(a, "insecure_cookies", False),
                        max_upload_mb=getattr(a, "max_upload_mb", 20.0), lang=getattr(a, "lang", "zh") or "zh",
-                       result_cache=getattr(a, "result_cache", 256))
+                       result_cache=0 if getattr(a, "no_result_cache", False) else 256)
 
 
 def _need_serve_extra() -> None:
@@ -108,11 +108,11 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--port", type=int_in(1, 65535), default=8765, help="port (default 8765)")
     p.add_argument("--max-upload-mb", type=float_in(0, 4096, lo_open=True), default=20.0, help="largest request body (default 20 MB)")
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="default interface language")
-    p.add_argument("--workers", type=int_in(0, 64), default=0,
-                   help="server processes (default 0: one per core, at most 2)")
-    p.add_argument("--result-cache", type=int_in(0, 100_000), default=256,
-                   help="screenings remembered per process: the same input on the same data and rules is "
-                        "answered without screening again (default 256; 0 turns it off)")
+    p.add_argument("--workers", type=int_in(1, 64), default=None,
+                   help="server processes (default: one per core, at most 2)")
+    p.add_argument("--no-result-cache", action="store_true",
+                   help="screen every request anew (by default each process remembers its last 256 screenings: "
+                        "the same input on the same data and rules is answered without screening again)")
     p.add_argument("--insecure-cookies", action="store_true",
                    help="send the session cookie over plain HTTP too (only on a trusted LAN without TLS)")
     p.set_defaults(func=_cmd_serve)
