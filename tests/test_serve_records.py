@@ -41,6 +41,14 @@ def _exercise(store) -> None:
     assert len(store.list(limit=3, offset=8)) == 2
     assert store.list(q="'; DROP TABLE ecogis_screenings; --") == []
     assert len(store.list()) == 10
+    # batch jobs live in the same store
+    store.add_job({"id": "j1", "user_name": "a", "created_at": "2026-12-02T00:00:00+00:00", "state": "running",
+                   "stage": "queued", "pid": 1, "host": "h"})
+    store.update_job("j1", stage="screening'; DROP TABLE ecogis_jobs; --")
+    store.update_job("j1", state="done", stage="done", record="2026-0003", bogus="x")
+    job = store.get_job("j1")
+    assert (job["state"], job["stage"], job["record"], job["user_name"]) == ("done", "done", "2026-0003", "a")
+    assert store.get_job("nope") is None
 
 
 def test_gpkg_store_in_the_workspace_and_layers_still_read(tmp_path):
