@@ -1,6 +1,6 @@
 """A bounded load test: 20 concurrent users screening single sites against ``ecogis serve`` on localhost.
 
-The full 60 s run is ``benchmarks/serve_load.py`` (results in benchmarks/SERVE.md).
+The full 60 s run is ``benchmarks/serve_load.py`` (results in benchmarks/SERVE.md and the serve section of benchmarks/RESULTS.md).
 Here: no request may fail, every verdict must be a verdict, and p95 is recorded.
 """
 

@@ -41,6 +41,14 @@ def _exercise(store) -> None:
     assert len(store.list(limit=3, offset=8)) == 2
     assert store.list(q="'; DROP TABLE ecogis_screenings; --") == []
     assert len(store.list()) == 10
+    # batch jobs live in the same store
+    store.add_job({"id": "j1", "user_name": "a", "created_at": "2026-12-02T00:00:00+00:00", "state": "running",
+                   "stage": "queued", "pid": 1, "host": "h"})
+    store.update_job("j1", stage="screening'; DROP TABLE ecogis_jobs; --")
+    store.update_job("j1", state="done", stage="done", record="2026-0003", bogus="x")
+    job = store.get_job("j1")
+    assert (job["state"], job["stage"], job["record"], job["user_name"]) == ("done", "done", "2026-0003", "a")
+    assert store.get_job("nope") is None
 
 
 def test_gpkg_store_in_the_workspace_and_layers_still_read(tmp_path):
@@ -126,3 +134,35 @@ def test_industry_search_by_code_name_and_pinyin():
     assert any(h["code"] == "D4415" for h in search("flfd"))
     assert any(h["code"].startswith("B06") for h in search("煤炭"))
     assert all(len(h["code"]) <= 3 for h in search(""))
+
+
+def test_gpkg_store_group_commit_keeps_every_record(tmp_path):
+    """Many threads adding at once: every record committed once, each add returning only after its commit."""
+    import shutil
+    import threading
+
+    from ecogis.serve.records import GpkgStore
+    from ecogis.settings import settings
+    from ecogis.workspace import open_workspace
+
+    ws_path = tmp_path / "ws.gpkg"
+    shutil.copy(settings.sample_dir / "xilinhot.gpkg", ws_path)
+    store = GpkgStore(open_workspace(ws_path))
+    seen: list[bool] = []
+
+    def add(i: int) -> None:
+        store.add(_rec(i))
+        seen.append(store.get(_rec(i).id) is not None)
+
+    threads = [threading.Thread(target=add, args=(i,)) for i in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(seen) == 40 and all(seen)
+    assert len(store.list(limit=100)) == 40
+    import pytest
+
+    with pytest.raises(Exception):
+        store.add(_rec(3))  # the same id again: refused, not lost silently
+    assert len(store.list(limit=100)) == 40

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 
 from ecogis.cli.args import float_in, int_in
@@ -16,7 +17,8 @@ def _config(a: argparse.Namespace):
     if not a.workspace:
         raise InputError("--workspace is required (the workspace the server screens against)")
     return ServeConfig(a.workspace, data_dir=a.data_dir, cookie_secure=not getattr(a, "insecure_cookies", False),
-                       max_upload_mb=getattr(a, "max_upload_mb", 20.0), lang=getattr(a, "lang", "zh") or "zh")
+                       max_upload_mb=getattr(a, "max_upload_mb", 20.0), lang=getattr(a, "lang", "zh") or "zh",
+                       result_cache=0 if getattr(a, "no_result_cache", False) else 256)
 
 
 def _need_serve_extra() -> None:
@@ -37,12 +39,24 @@ def _cmd_serve(a: argparse.Namespace) -> int:
     from ecogis.serve.accounts import Accounts
 
     cfg = _config(a)
-    app = create_app(cfg)
+    workers = a.workers if a.workers else min(2, os.cpu_count() or 1)
+    app = create_app(cfg, warm=workers == 1)  # with workers, each worker process builds (and warms) its own
     if not Accounts(cfg.db_path).users():
         print("ecogis serve: no accounts yet; add one with "
               f"`ecogis serve users add NAME --role admin --workspace {a.workspace}`", file=sys.stderr)
-    print(f"ecogis serve: http://{a.host}:{a.port}/ (workspace {a.workspace}, data {cfg.data_dir})", file=sys.stderr)
-    uvicorn.run(app, host=a.host, port=a.port, log_level="warning", workers=1)
+    print(f"ecogis serve: http://{a.host}:{a.port}/ (workspace {a.workspace}, data {cfg.data_dir}, "
+          f"{workers} worker process{'es' if workers > 1 else ''})", file=sys.stderr)
+    if workers == 1:
+        uvicorn.run(app, host=a.host, port=a.port, log_level="warning", workers=1)
+        return 0
+    # screening is CPU-bound Python: one process per core; each keeps its own layers in memory, and
+    # records, sessions, jobs and stored results are shared through the workspace and the data folder
+    from ecogis.serve.app import CONFIG_ENV, config_to_env
+
+    del app
+    os.environ[CONFIG_ENV] = config_to_env(cfg)
+    uvicorn.run("ecogis.serve.app:app_from_env", factory=True, host=a.host, port=a.port, log_level="warning",
+                workers=workers)
     return 0
 
 
@@ -94,6 +108,11 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--port", type=int_in(1, 65535), default=8765, help="port (default 8765)")
     p.add_argument("--max-upload-mb", type=float_in(0, 4096, lo_open=True), default=20.0, help="largest request body (default 20 MB)")
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="default interface language")
+    p.add_argument("--workers", type=int_in(1, 64), default=None,
+                   help="server processes (default: one per core, at most 2)")
+    p.add_argument("--no-result-cache", action="store_true",
+                   help="screen every request anew (by default each process remembers its last 256 screenings: "
+                        "the same input on the same data and rules is answered without screening again)")
     p.add_argument("--insecure-cookies", action="store_true",
                    help="send the session cookie over plain HTTP too (only on a trusted LAN without TLS)")
     p.set_defaults(func=_cmd_serve)

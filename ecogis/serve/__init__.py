@@ -14,8 +14,8 @@ from ecogis.serve.config import ServeConfig
 __all__ = ["ServeConfig", "create_app"]
 
 
-def create_app(config: ServeConfig):
+def create_app(config: ServeConfig, *, warm: bool = True):
     """The ASGI application for ``config`` (imported lazily: FastAPI is the ``serve`` extra)."""
     from ecogis.serve.app import create_app as _create
 
-    return _create(config)
+    return _create(config, warm=warm)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -105,20 +106,58 @@ def _safe_next(url: str | None) -> str:
     return url
 
 
-def create_app(cfg: ServeConfig) -> FastAPI:
-    """Build the app for ``cfg``; the workspace is opened once and must exist."""
+def create_app(cfg: ServeConfig, *, warm: bool = True) -> FastAPI:
+    """Build the app for ``cfg``; the workspace is opened once and must exist.
+
+    ``warm`` loads the rules and layers into memory in the background at once (off: on first use).
+    """
+    from ecogis.serve.cache import ResultMemo
+    from ecogis.serve.outputs import LazyFiles
     from ecogis.serve.wscache import open_cached
+    from ecogis.workspace.cache import LayerCache
 
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
     cfg.files_dir.mkdir(parents=True, exist_ok=True)
+    cfg.tmp_dir.mkdir(parents=True, exist_ok=True)
     ws = open_cached(cfg.workspace)
     store = open_store(ws)
+    # the layers in memory, renewed whenever an import (here, in another process or by the CLI) changes them
+    layers = LayerCache(ws, guard=store.rw.read)
     accounts = Accounts(cfg.db_path)
-    jobs = runner.Jobs()
+    jobs = runner.Jobs(store)
     limit = int(cfg.max_upload_mb * 2**20)
     MultiPartParser.spool_max_size = limit + 1  # uploads stay in memory until written to the request folder
     screen_lock = threading.BoundedSemaphore(2)  # screenings at once; others queue (CPU bound)
-    threading.Thread(target=industries.industries, daemon=True).start()  # warm the pinyin table
+    running = [0]
+    running_lock = threading.Lock()
+    lazy = LazyFiles(busy=lambda: running[0])
+    memo = ResultMemo(cfg.result_cache)
+
+    def screen(saved, ov, user_name: str, lang: str, *, parent_id=None, eager: bool = False):
+        """One screening on the current in-memory layers; its files written later unless ``eager``."""
+        with running_lock:
+            running[0] += 1
+        try:
+            return runner.screen_saved(cfg, layers.view(), store, saved, ov, user_name, lang, parent_id=parent_id,
+                                       lazy=None if eager else lazy, memo=memo, gate=screen_lock)
+        finally:
+            with running_lock:
+                running[0] -= 1
+
+    def warm_up() -> None:
+        """Load the rules and every layer into memory before the first screening asks for them."""
+        try:
+            from ecogis.serve.cache import current_rules
+
+            current_rules()
+            view = layers.view()
+            for kind in view.kinds():
+                view.count(kind)
+        except Exception:  # noqa: BLE001 - the first screening loads (and reports) what failed here
+            pass
+    if warm:
+        threading.Thread(target=industries.industries, daemon=True).start()  # the pinyin table
+        threading.Thread(target=warm_up, daemon=True, name="ecogis-warm").start()
 
     env = jinja2.Environment(loader=jinja2.PackageLoader("ecogis.serve", "templates"),
                              autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
@@ -130,6 +169,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
                               "authenticate with a session cookie (+ X-CSRF-Token) or `Authorization: Bearer <token>`.")
     app.add_middleware(BodyLimit, limit=limit)
     app.state.cfg, app.state.accounts, app.state.store = cfg, accounts, store
+    app.state.layers, app.state.files, app.state.memo = layers, lazy, memo
 
     @app.middleware("http")
     async def headers(request: Request, call_next):
@@ -221,8 +261,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
         with request_folder(cfg.tmp_dir) as folder:
             saved = _collect(form, folder)
             ov = _overrides(form)
-            with screen_lock:
-                rec, _ = runner.screen_saved(cfg, ws, store, saved, ov, user.name, lang, parent_id=parent_id)
+            rec, _ = screen(saved, ov, user.name, lang, parent_id=parent_id)
         return rec
 
     def _record_or_404(rid: str):
@@ -237,6 +276,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
         rec = _record_or_404(rid)
         if name not in rec.files:  # only files the record lists; never a path from the URL
             raise HTTPException(404, "no such file")
+        lazy.ensure(cfg.files_dir / rec.id, name, rec.lang)  # written from the stored result on first download
         path = safe_file(cfg.files_dir / rec.id, name)
         if path is None:
             raise HTTPException(404, "no such file")
@@ -360,8 +400,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
 
             try:
                 progress("screening")
-                with screen_lock:
-                    rec, _ = runner.screen_saved(cfg, ws, store, saved, ov, user.name, lang)
+                rec, _ = screen(saved, ov, user.name, lang, eager=True)  # the batch report is ready when done
                 return rec
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
@@ -391,7 +430,12 @@ def create_app(cfg: ServeConfig) -> FastAPI:
             parent = store.get(rec.parent_id)
             if parent:
                 diff = runner.diff_documents(runner.load_document(cfg, parent), doc)
-        return _page(request, "record.html", {"rec": rec, "doc": doc, "diff": diff})
+        from ecogis.accesslist.screen import RESULT_EN
+
+        lang = lang_of(request)
+        al_result = RESULT_EN if lang == "en" else {}
+        return _page(request, "record.html", {"rec": rec, "doc": doc, "diff": diff, "al_result": al_result,
+                                              "al_class": {"不符合": "bad", "需人工核对": "check", "符合": "ok"}})
 
     @app.get("/screenings/{rid}/geojson", include_in_schema=False)
     def record_geojson(request: Request, rid: str):
@@ -428,8 +472,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
 
             saved.append(Saved(p, old.input_name if len(old.inputs) == 1 else name,
                                hashlib.sha256(p.read_bytes()).hexdigest()))
-        with screen_lock:
-            rec, _ = runner.screen_saved(cfg, ws, store, saved, old.overrides, user.name, lang, parent_id=old.id)
+        rec, _ = screen(saved, old.overrides, user.name, lang, parent_id=old.id)
         return rec
 
     @app.get("/layers", include_in_schema=False)
@@ -582,6 +625,43 @@ def create_app(cfg: ServeConfig) -> FastAPI:
         return info.as_dict()
 
     return app
+
+
+#: The environment variable through which ``ecogis serve --workers N`` hands its settings to every worker process.
+CONFIG_ENV = "ECOGIS_SERVE_CONFIG"
+
+
+def config_to_env(cfg: ServeConfig) -> str:
+    """``cfg`` as the JSON text :func:`app_from_env` reads."""
+    from dataclasses import asdict
+
+    d = asdict(cfg)
+    d["data_dir"] = str(cfg.data_dir)
+    return json.dumps(d)
+
+
+def app_from_env() -> FastAPI:
+    """The app for the settings in :data:`CONFIG_ENV` (uvicorn's factory in each worker process)."""
+    import os
+
+    d = json.loads(os.environ[CONFIG_ENV])
+    _exit_with_parent()
+    return create_app(ServeConfig(**d))
+
+
+def _exit_with_parent(every_s: float = 0.5) -> None:
+    """End this worker process when the server process that started it is gone (even killed by SIGKILL),
+    so no orphaned worker keeps serving the port."""
+    import os
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(every_s)
+            if os.getppid() != parent:
+                os._exit(0)
+    threading.Thread(target=watch, daemon=True, name="ecogis-parent-watch").start()
 
 
 def _version() -> str:

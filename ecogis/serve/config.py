@@ -39,6 +39,9 @@ class ServeConfig:
     cookie_secure:
         Send the session cookie only over HTTPS (browsers treat
         ``http://localhost`` as secure).  Turn off only behind a trusted LAN.
+    result_cache:
+        Screenings remembered per process (:mod:`ecogis.serve.cache`): the
+        same input on the same data and rules is not screened again; 0 turns it off.
     """
 
     workspace: str
@@ -50,6 +53,7 @@ class ServeConfig:
     session_hours: float = 8.0
     cookie_secure: bool = True
     lang: str = "zh"
+    result_cache: int = 256
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -48,6 +48,19 @@ TEXT: dict[str, dict[str, str]] = {
     "new": {"zh": "新建", "en": "new"}, "rebuild": {"zh": "改建", "en": "rebuild"},
     "extend": {"zh": "扩建", "en": "extension"},
     "token": {"zh": "API 令牌", "en": "API token"},
+    "accesslist": {"zh": "生态环境准入清单逐项对照", "en": "Environmental access lists, item by item"},
+    "al_list": {"zh": "清单", "en": "List"},
+    "al_unit": {"zh": "管控单元", "en": "Control unit"}, "al_class": {"zh": "类别", "en": "Class"},
+    "al_dimension": {"zh": "管控维度", "en": "Dimension"},
+    "al_text": {"zh": "要求原文", "en": "Requirement (verbatim)"},
+    "al_result": {"zh": "对照结果", "en": "Result"}, "al_share": {"zh": "占项目面积", "en": "Share of site"},
+    "al_ask": {"zh": "待确认：", "en": "To confirm: "},
+    "al_none": {"zh": "工作空间未导入准入清单，未逐项对照。",
+                "en": "The workspace holds no access lists: not compared item by item."},
+    "files_later": {"zh": "下载文件在首次下载时生成（或在服务器空闲时后台生成）。",
+                    "en": "The files are written on first download (or in the background when the server is idle)."},
+    "job_kept": {"zh": "批量任务记录保存在工作空间中，服务器重启后仍可查看已完成的任务。",
+                 "en": "Batch jobs are kept in the workspace: finished jobs can still be seen after a restart."},
 }
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import shutil
+import socket
 import threading
 import uuid
 from datetime import datetime, timezone
@@ -14,6 +17,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from ecogis.errors import InputError
+from ecogis.fileutil import write_text_atomic
 from ecogis.notes import Notes
 from ecogis.serve.config import ServeConfig
 from ecogis.serve.records import Record, ScreeningStore
@@ -58,18 +62,41 @@ def _versions(meta: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
 
 
 def screen_saved(cfg: ServeConfig, ws, store: ScreeningStore, saved: list[Saved], overrides: dict[str, Any],
-                 user: str, lang: str, *, parent_id: str | None = None) -> tuple[Record, Any]:
-    """Screen the saved uploads, write the outputs, record the screening; return ``(record, result)``."""
+                 user: str, lang: str, *, parent_id: str | None = None, lazy=None, memo=None, gate=None) -> tuple[Record, Any]:
+    """Screen the saved uploads, record the screening and return ``(record, result)``.
+
+    ``ws`` is a workspace (e.g. a :class:`~ecogis.workspace.cache.CachedWorkspace` view).  The record,
+    ``result.json`` (what the pages and the API show), ``map.geojson`` and the inputs are written
+    before this returns; the downloadable files too, unless ``lazy`` (a
+    :class:`~ecogis.serve.outputs.LazyFiles`) is given: then they are written after the response.
+    With ``memo`` (a :class:`~ecogis.serve.cache.ResultMemo`) the same input screened again on the same
+    data and rules reuses the remembered result.  ``gate`` (a context manager, e.g. a semaphore) is held
+    while the engine runs, not while a remembered result is used or the record written.
+    """
     import ecogis
-    from ecogis.screening.sites import load_sites
 
     if not saved:
         raise InputError("no site file or drawing given")
-    notes = Notes()
-    sites = load_sites([s.path for s in saved], overrides=overrides or None, notes=notes)
-    check_vertices(sites.geometry.values, ", ".join(s.name for s in saved), cfg.max_vertices)
-    with store.rw.read():
-        result = ecogis.screen(sites, ws, overrides=overrides or None, lang=lang, progress=False)
+    mk = memo.key(saved, overrides, lang, ws) if memo is not None else None
+    hit = memo.get(*mk) if mk is not None else None
+    claimed = False
+    if mk is not None and hit is None:
+        wait = memo.claim(mk[0])  # the same screening already running: wait for its result
+        if wait is None:
+            claimed = True
+        elif wait.wait(timeout=120):
+            hit = memo.get(*mk)
+    try:
+        if hit is not None:
+            result, doc, map_text = hit
+        else:
+            with gate if gate is not None else contextlib.nullcontext():
+                result, doc, map_text = _screen_now(cfg, ws, saved, overrides, lang)
+            if mk is not None:
+                memo.put(*mk, result, doc, map_text)
+    finally:
+        if claimed:
+            memo.release(mk[0])
     rid = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S") + "-" + uuid.uuid4().hex[:8]
     out = cfg.files_dir / rid
     inp = out / "input"
@@ -78,11 +105,13 @@ def screen_saved(cfg: ServeConfig, ws, store: ScreeningStore, saved: list[Saved]
     for s in saved:
         shutil.copy2(s.path, inp / s.path.name)
         inputs.append(s.path.name)
-    paths = result.to_files(out, formats=FORMATS, lang=lang)
-    files = sorted(p.relative_to(out).as_posix() for p in paths if p.is_file())
-    _write_map(result, out / "map.geojson")
-    doc = result.to_document()
-    (out / "result.json").write_text(json.dumps(doc, ensure_ascii=False, default=str), encoding="utf-8")
+    write_text_atomic(out / "map.geojson", map_text)
+    write_text_atomic(out / "result.json", json.dumps(doc, ensure_ascii=False, default=str))
+    if lazy is not None:
+        files = lazy.stash(out, result)
+    else:
+        paths = result.to_files(out, formats=FORMATS, lang=lang)
+        files = sorted(p.relative_to(out).as_posix() for p in paths if p.is_file())
     sha = saved[0].sha256 if len(saved) == 1 else hashlib.sha256("".join(s.sha256 for s in saved).encode()).hexdigest()
     data_v, rule_v = _versions(result.meta)
     rec = Record(
@@ -97,7 +126,23 @@ def screen_saved(cfg: ServeConfig, ws, store: ScreeningStore, saved: list[Saved]
     return rec, result
 
 
-def _write_map(result, path: Path) -> None:
+def _screen_now(cfg: ServeConfig, ws, saved: list[Saved], overrides: dict[str, Any], lang: str):
+    """Read, check and screen the uploads; return the result, its document and its map."""
+    import ecogis
+    from ecogis.screening.sites import load_sites
+
+    notes = Notes()
+    sites = load_sites([s.path for s in saved], overrides=overrides or None, notes=notes)
+    check_vertices(sites.geometry.values, ", ".join(s.name for s in saved), cfg.max_vertices)
+    # what reading found (encoding, CRS, repairs) goes into the result's notes, not into frame attrs that
+    # pandas would deep-copy on every operation
+    sites.attrs.clear()
+    result = ecogis.screen(sites, ws, overrides=overrides or None, lang=lang, progress=False)
+    result.notes[:0] = [n for n in notes if n not in result.notes]
+    return result, result.to_document(), map_geojson(result)
+
+
+def map_geojson(result) -> str:
     """Sites and finding overlaps as one GeoJSON for the page's map (drawn by the app's own script)."""
     import geopandas as gpd
 
@@ -108,7 +153,7 @@ def _write_map(result, path: Path) -> None:
         parts.append(f[["site_id", "severity", "rule_id", "geometry"]].assign(layer="finding", verdict=None))
     gdf = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=result.sites.crs)
     gdf["site_id"] = gdf["site_id"].astype(str)
-    path.write_text(gdf.to_json(drop_id=True), encoding="utf-8")
+    return gdf.to_json(drop_id=True)
 
 
 def load_document(cfg: ServeConfig, rec: Record) -> dict[str, Any]:
@@ -154,32 +199,58 @@ def diff_documents(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 
 
 class Jobs:
-    """Background batch screenings with a status to poll."""
+    """Background batch screenings with a status to poll, kept in the workspace's record store.
 
-    def __init__(self) -> None:
-        self._jobs: dict[str, dict[str, Any]] = {}
-        self._lock = threading.Lock()
+    Every job is a row of ``ecogis_jobs`` (state, stage, record, error), so a
+    finished batch survives a restart and any server process can report it.
+    A job left ``running`` by a process that is gone (same host, its pid no
+    longer alive) reads as ``failed``: interrupted by a restart.
+    """
+
+    def __init__(self, store: ScreeningStore) -> None:
+        self.store = store
+        self.host = socket.gethostname()[:200]
+
+    def _now(self) -> str:
+        return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
     def start(self, user: str, fn: Callable[[Callable[[str], None]], Record]) -> str:
         jid = uuid.uuid4().hex
-        with self._lock:
-            self._jobs[jid] = {"id": jid, "user": user, "state": "running", "stage": "queued", "record": None,
-                               "error": None}
+        now = self._now()
+        self.store.add_job({"id": jid, "user_name": user, "created_at": now, "updated_at": now, "state": "running",
+                            "stage": "queued", "record": None, "error": None, "pid": os.getpid(), "host": self.host})
 
         def progress(stage: str) -> None:
-            self._jobs[jid]["stage"] = stage
+            self.store.update_job(jid, stage=str(stage)[:200], updated_at=self._now())
 
         def run() -> None:
             try:
                 rec = fn(progress)
-                self._jobs[jid].update(state="done", stage="done", record=rec.id)
+                self.store.update_job(jid, state="done", stage="done", record=rec.id, updated_at=self._now())
             except Exception as exc:  # reported to the user through the status endpoint
                 from ecogis.errors import EcogisError
 
-                self._jobs[jid].update(state="failed", error=str(exc) if isinstance(exc, EcogisError)
-                                       else f"internal error: {type(exc).__name__}")
+                msg = str(exc) if isinstance(exc, EcogisError) else f"internal error: {type(exc).__name__}"
+                self.store.update_job(jid, state="failed", error=msg[:2000], updated_at=self._now())
         threading.Thread(target=run, daemon=True, name=f"ecogis-job-{jid[:8]}").start()
         return jid
 
     def get(self, jid: str) -> dict[str, Any] | None:
-        return self._jobs.get(jid)
+        if not jid or len(jid) > 64 or not all(c in "0123456789abcdef" for c in jid):
+            return None
+        job = self.store.get_job(jid)
+        if job is None:
+            return None
+        if job["state"] == "running" and job.get("host") == self.host and not _alive(job.get("pid")):
+            job = {**job, "state": "failed", "error": "interrupted: the server was restarted while the job ran"}
+        return {**job, "user": job["user_name"]}
+
+
+def _alive(pid: Any) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, TypeError, ValueError, OverflowError):
+        return True
+    return True
