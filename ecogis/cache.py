@@ -4,8 +4,8 @@ Loading the bundled rules parses 60-odd YAML files and validates each
 against ``rules/schema.json``; a fresh process (every CLI run) paid ~0.4 s
 for it.  A rule file whose exact bytes were parsed and validated before is
 read back from here instead: the key is the SHA-256 of the file's bytes, of
-the schema's bytes and of the ecogis version, so an edited file, schema or
-release never meets a stale entry.  Entries are plain JSON (no pickle: a
+the schema's bytes, of the ecogis version and of the reading code itself, so
+an edited file, schema, reader or release never meets a stale entry.  Entries are plain JSON (no pickle: a
 cache file cannot run code) written atomically into a folder only the user
 can read (``0700``).
 
@@ -17,6 +17,7 @@ only disables the cache (the work is done as without one).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -28,9 +29,23 @@ from ecogis import __version__
 from ecogis.settings import settings
 
 
+@functools.lru_cache(maxsize=1)
+def _code_stamp() -> bytes:
+    """SHA-256 of the code that parses and checks what is cached: a changed reader never meets an old entry."""
+    h = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for rel in ("cache.py", "rules/yamlio.py", "rules/load.py", "rules/schema.py"):
+        try:
+            h.update((here / rel).read_bytes())
+        except OSError:
+            h.update(rel.encode())
+    return h.digest()
+
+
 def key(*parts: str | bytes) -> str:
-    """A cache key: the SHA-256 of the ecogis version and ``parts``."""
+    """A cache key: the SHA-256 of the ecogis version, the reading code and ``parts``."""
     h = hashlib.sha256(__version__.encode())
+    h.update(_code_stamp())
     for p in parts:
         h.update(b"\x00")
         h.update(p if isinstance(p, bytes) else p.encode("utf-8"))
