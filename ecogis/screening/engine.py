@@ -434,7 +434,7 @@ def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, input
     out_sites["incomplete_layers"] = _text_column(inc_layers, out_sites.index)
     prov = ~ps.industry_known
     if len(findings):
-        prov |= np.isin(site_ids, findings.loc[findings["certainty"] == "provisional", "site_id"].unique())
+        prov |= pd.Index(site_ids).isin(findings.loc[findings["certainty"] == "provisional", "site_id"].unique())  # hashed
     out_sites["provisional"] = prov
     out_sites["verdict"] = _verdicts(findings, out_sites)
     out_sites["verdict_text"] = verdict_texts(out_sites["verdict"].to_numpy(), prov, lang,

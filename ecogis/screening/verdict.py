@@ -151,7 +151,7 @@ def site_verdicts(findings: pd.DataFrame, sites: pd.DataFrame) -> np.ndarray:
             w = rank[firm].groupby(findings["site_id"][firm]).max()
             worst = pd.Series(ids).map(w).fillna(0.0).to_numpy(dtype=float)
         soft = set(findings["site_id"][~firm])
-        cond = np.isin(ids, list(soft)) if soft else cond
+        cond = pd.Index(ids).isin(list(soft)) if soft else cond  # hashed (np.isin on text compares every pair)
     if "incomplete_rules" in sites.columns:
         cond |= sites["incomplete_rules"].fillna("").astype(str).to_numpy() != ""
     worst = np.where(cond & (worst < RANK["incomplete"]), RANK["incomplete"], worst)
@@ -198,7 +198,7 @@ def provisional_sites(sites: pd.DataFrame, findings: pd.DataFrame) -> tuple[np.n
     if len(findings) and "certainty" in findings.columns:
         ids = set(findings.loc[findings["certainty"] == "provisional", "site_id"])
         if ids:
-            prov |= np.isin(sites["site_id"].to_numpy(dtype=object), list(ids))
+            prov |= pd.Index(sites["site_id"].to_numpy(dtype=object)).isin(list(ids))
     return prov, no_ind
 
 
