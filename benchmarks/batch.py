@@ -201,6 +201,15 @@ def build(shape: str, n_sites: int, out: Path, seed: int = 20261201) -> Path:
 
 # ----------------------------------------------------------------------------- one measurement (subprocess)
 def _rss_mb(who=resource.RUSAGE_SELF) -> float:
+    """Peak resident memory in MB: this process's own (VmHWM; ``ru_maxrss`` would include the memory of the
+    process it was forked from before ``exec``), or of the waited-for children."""
+    if who == resource.RUSAGE_SELF:
+        try:
+            for line in Path("/proc/self/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+        except OSError:
+            pass
     return resource.getrusage(who).ru_maxrss / 1024.0
 
 
