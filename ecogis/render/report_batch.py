@@ -40,7 +40,7 @@ import shapely
 
 from ecogis.render import styles
 from ecogis.render.report_data import (
-    MAX_COORD_ROWS, STYLE_DEFAULT, STYLE_INDEX, STYLE_TABLE, WORST_N, ReportModel, _gj, _meta, style_label,
+    MAX_COORD_ROWS, STYLE_DEFAULT, STYLE_INDEX, STYLE_TABLE, WORST_N, ReportModel, _gj, report_meta, style_label,
 )
 from ecogis.render.report_text import (
     COVERAGE_TEXT, LABELS, PROVISIONAL_TEXT, SEVERITIES, VERDICT_COLOUR, VERDICT_RANK, VERDICT_TEXT, VERDICTS,
@@ -610,12 +610,7 @@ def build_batch(result, context: dict[str, gpd.GeoDataFrame] | None = None, *, l
                 "admin": admin_edges, "outlines": []}
     data_json = _json_fast({"table": table, "overview": overview})
 
-    meta = _meta(result.meta, lang)
-    meta["notes"] = [str(getattr(nt, "message", nt)) for nt in (getattr(result, "notes", None) or [])]
-    ne = getattr(result, "not_evaluated", None)
-    meta["not_evaluated"] = ([] if ne is None or not len(ne) else
-                             [{"rule": str(r.rule_id), "kind": kind_text(r.layer_kind, lang)}
-                              for r in ne.itertuples()])
+    meta = report_meta(result, lang)
     model = ReportModel(lang=lang, L=L, meta=meta, n_sites=n, summary=summary, table={}, overview={},
                         sections=[], inline=False, pages_cut=0, styles=STYLE_TABLE, max_pages=len(detail))
     model.data_json = data_json  # type: ignore[attr-defined]

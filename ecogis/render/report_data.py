@@ -558,15 +558,21 @@ def build_model(result, context: dict[str, gpd.GeoDataFrame] | None = None, *, l
         area_ha=area_ha, area_mu=area_mu, length_m=length_m, coverage=coverage, covered_pct=covered_pct,
         industry=industry, conclusion=conclusion, point=is_point, counts=counts, safe=safe, checked=checked))
 
+    meta = report_meta(result, lang)
+    return ReportModel(lang=lang, L=L, meta=meta, n_sites=n, summary=summary, table=table, overview=overview,
+                       sections=sections, inline=inline, pages_cut=pages_cut, styles=STYLE_TABLE,
+                       max_pages=max_pages)
+
+
+def report_meta(result, lang: str) -> dict[str, Any]:
+    """The report's metadata block: versions and methods, the run's notes, the rules not evaluated."""
     meta = _meta(result.meta, lang)
     meta["notes"] = [str(getattr(nt, "message", nt)) for nt in (getattr(result, "notes", None) or [])]
     ne = getattr(result, "not_evaluated", None)
     meta["not_evaluated"] = ([] if ne is None or not len(ne) else
                              [{"rule": str(r.rule_id), "kind": kind_text(r.layer_kind, lang)}
                               for r in ne.itertuples()])
-    return ReportModel(lang=lang, L=L, meta=meta, n_sites=n, summary=summary, table=table, overview=overview,
-                       sections=sections, inline=inline, pages_cut=pages_cut, styles=STYLE_TABLE,
-                       max_pages=max_pages)
+    return meta
 
 
 def _meta(meta: dict[str, Any], lang: str) -> dict[str, Any]:

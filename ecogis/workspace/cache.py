@@ -73,6 +73,7 @@ class _Layer:
         self.tree = shapely.STRtree(geoms)
         self.geoms = geoms
         self._text = [c for c, t in gdf.dtypes.items() if isinstance(t, pd.StringDtype)]
+        self._empty: gpd.GeoDataFrame | None = None
 
     def read(self, bbox: tuple[float, float, float, float] | None) -> gpd.GeoDataFrame:
         if bbox is None:
@@ -80,9 +81,13 @@ class _Layer:
         else:
             # GDAL's spatial filter: features whose (non-empty) geometry intersects the box, in feature order
             idx = np.sort(self.tree.query(shapely.box(*bbox), predicate="intersects"))
-            out = self.gdf.iloc[idx].reset_index(drop=True)
-            if not len(idx) and self._text:  # as GDAL gives an empty read: text columns of plain objects
-                out = out.astype({c: object for c in self._text})
+            if not len(idx):  # as GDAL gives an empty read: text columns of plain objects (made once)
+                if self._empty is None:
+                    empty = self.gdf.iloc[:0].reset_index(drop=True)
+                    self._empty = empty.astype({c: object for c in self._text}) if self._text else empty
+                out = self._empty.copy()
+            else:
+                out = self.gdf.iloc[idx].reset_index(drop=True)
         out.attrs.update(self.gdf.attrs)
         return out
 
