@@ -58,12 +58,16 @@ def forked(func: Callable[[], R]):
     not pickled on the way in; only ``func``'s (small) return value comes
     back, through a pipe.  An exception in the child is raised again by
     ``result()`` (as the same class where it pickles, with its message).
-    Where ``fork`` is not available (Windows, or a pool thread), ``func``
-    runs at once in this process and ``result()`` gives its value.
+    Where ``fork`` is not available (Windows), or when called from any
+    thread but the main one (a server's request threads, a pool thread),
+    ``func`` runs at once in this process and ``result()`` gives its value.
     """
     import multiprocessing as mp
 
-    if not hasattr(os, "fork") or in_pool() or "fork" not in mp.get_all_start_methods():
+    # only from the main thread of a program (the CLI): a server's request threads run it in place, so no
+    # process is forked while other threads may hold locks the child would need
+    if (not hasattr(os, "fork") or in_pool() or "fork" not in mp.get_all_start_methods()
+            or threading.current_thread() is not threading.main_thread()):
         return _Done(func)
     ctx = mp.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)

@@ -75,3 +75,44 @@ def test_a_writer_process_that_dies_is_an_error(result, tmp_path, monkeypatch):
     monkeypatch.setattr(xlsx, "write_findings_xlsx", lambda *a, **k: os._exit(9))
     with pytest.raises(RuntimeError, match="exit code 9"):
         outputs.write_outputs(result, tmp_path / "out", formats=["xlsx", "gpkg"])
+
+
+def test_outside_the_main_thread_nothing_is_forked(result, tmp_path, monkeypatch):
+    import os
+    import threading
+
+    pids = []
+    monkeypatch.setattr(outputs, "PARALLEL_FINDINGS", 0)
+    from ecogis.render import report
+
+    real = report.write_json
+
+    def spy(*a, **k):
+        pids.append(os.getpid())
+        return real(*a, **k)
+
+    monkeypatch.setattr(report, "write_json", spy)
+    t = threading.Thread(target=lambda: outputs.write_outputs(result, tmp_path / "thread", formats=["json"]))
+    t.start()
+    t.join()
+    assert pids == [os.getpid()]  # written in this process
+    assert (tmp_path / "thread" / "findings.json").exists()
+
+
+def test_from_the_main_thread_the_tables_are_written_by_another_process(result, tmp_path, monkeypatch):
+    import os
+
+    from ecogis.render import report
+
+    real = report.write_json
+    mark = tmp_path / "pid.txt"
+
+    def spy(*a, **k):
+        mark.write_text(str(os.getpid()))
+        return real(*a, **k)
+
+    monkeypatch.setattr(outputs, "PARALLEL_FINDINGS", 0)
+    monkeypatch.setattr(report, "write_json", spy)
+    outputs.write_outputs(result, tmp_path / "main", formats=["json", "gpkg"])
+    assert int(mark.read_text()) != os.getpid()
+    assert (tmp_path / "main" / "findings.json").exists() and (tmp_path / "main" / "conflicts.gpkg").exists()
