@@ -149,34 +149,20 @@ def test_a_writer_killed_mid_write_leaves_the_previous_state(tmp_path, point):
     assert _staged(tmp_path) == []  # the killed writer's staged copy was cleared by the next one
 
 
-def test_eight_ledger_updates_at_once_on_postgis_keep_every_row(tmp_path):
+def test_eight_ledger_updates_at_once_on_postgis_keep_every_row(tmp_path, pg_schema_url):
     """The same on a PostGIS workspace (a transaction under an advisory lock; the duplicate check under a session lock)."""
-    import uuid
-
-    import psycopg
-
-    url = os.environ.get("ECOGIS_TEST_PG", "")
-    if not url:
-        pytest.skip("no PostgreSQL server: set ECOGIS_TEST_PG (eval \"$(scripts/ci_postgis.sh)\")")
-    schema = "t_" + uuid.uuid4().hex[:10]
-    with psycopg.connect(url, autocommit=True) as c:
-        c.execute(f"CREATE SCHEMA {schema}")
-    try:
-        ws = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema},public"
-        src = tmp_path / "admin.gpkg"
-        pyogrio.write_dataframe(pyogrio.read_dataframe(REPO / "layers" / "sample" / "xilinhot.gpkg", layer="admin"),
-                                src, layer="admin")
-        r = subprocess.run(_cmd("layers", "import", str(src), "--kind", "admin", "--workspace", ws), env=_env(),
-                           capture_output=True, text=True, timeout=300)
+    ws = pg_schema_url
+    src = tmp_path / "admin.gpkg"
+    pyogrio.write_dataframe(pyogrio.read_dataframe(REPO / "layers" / "sample" / "xilinhot.gpkg", layer="admin"),
+                            src, layer="admin")
+    r = subprocess.run(_cmd("layers", "import", str(src), "--kind", "admin", "--workspace", ws), env=_env(),
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    lists = [_checklist(tmp_path / f"c{k}.csv", f"w{k}") for k in range(WRITERS)]
+    lists.append(lists[0])  # the same checklist twice at once: recorded once
+    done = _run_all([_cmd("ledger", "update", "--workspace", ws, "--results", str(c)) for c in lists], tmp_path)
+    for r in done:
         assert r.returncode == 0, r.stderr
-        lists = [_checklist(tmp_path / f"c{k}.csv", f"w{k}") for k in range(WRITERS)]
-        lists.append(lists[0])  # the same checklist twice at once: recorded once
-        done = _run_all([_cmd("ledger", "update", "--workspace", ws, "--results", str(c)) for c in lists], tmp_path)
-        for r in done:
-            assert r.returncode == 0, r.stderr
-        led = open_workspace(ws).ledger()
-        assert len(led) == WRITERS * ROWS
-        assert sorted(led["entry_id"].astype(int)) == list(range(1, WRITERS * ROWS + 1))
-    finally:
-        with psycopg.connect(url, autocommit=True) as c:
-            c.execute(f"DROP SCHEMA {schema} CASCADE")
+    led = open_workspace(ws).ledger()
+    assert len(led) == WRITERS * ROWS
+    assert sorted(led["entry_id"].astype(int)) == list(range(1, WRITERS * ROWS + 1))

@@ -330,41 +330,27 @@ def test_two_worker_processes_share_sessions_and_records_and_die_with_the_server
     assert not alive, "a worker process outlived the killed server"
 
 
-def test_cached_view_on_postgis_gives_the_same_result_and_sees_imports(tmp_path):
-    url = os.environ.get("ECOGIS_TEST_PG", "")
-    if not url:
-        pytest.skip("no PostgreSQL server: set ECOGIS_TEST_PG (eval \"$(scripts/ci_postgis.sh)\")")
-    import uuid
-
-    import psycopg
-
-    schema = "t_" + uuid.uuid4().hex[:10]
-    with psycopg.connect(url, autocommit=True) as c:
-        c.execute(f"CREATE SCHEMA {schema}")
-    try:
-        pg = open_workspace(f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema},public", create=True)
-        src = open_workspace(SAMPLE / "xilinhot.gpkg")
-        for li in src.layers():
-            pg.write(li.kind, src.read(li.kind).drop(columns=["fid"]), source=li.source, version=li.version,
-                     replace=True, coverage=shapely.from_wkb(bytes.fromhex(li.coverage)) if li.coverage else None,
-                     coverage_basis=li.coverage_basis)
-        cache = LayerCache(pg)
-        site = SAMPLE / "sites" / "xilinhot" / "XLH-01.txt"
-        a = ecogis.screen(site, pg, progress=False)
-        b = ecogis.screen(site, cache.view(), progress=False)
-        da, db = json.loads(_doc(a)), json.loads(_doc(b))
-        assert da["sites"] == db["sites"]
-        assert (b.findings["layer_kind"] == "redline").any()
-        # another connection (another process) replaces the red line
-        other = open_workspace(f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema},public")
-        red = other.read("redline").drop(columns=["fid"])
-        red["geometry"] = [shapely.box(80.0 + i * 0.02, 30.0, 80.01 + i * 0.02, 30.01) for i in range(len(red))]
-        other.write("redline", red, source="moved", version="moved-pg", replace=True)
-        other.close()
-        c2 = ecogis.screen(site, cache.view(), progress=False)
-        assert not (c2.findings["layer_kind"] == "redline").any()
-        assert c2.meta["layers"]["redline"]["version"] == "moved-pg"
-        pg.close()
-    finally:
-        with psycopg.connect(url, autocommit=True) as c:
-            c.execute(f"DROP SCHEMA {schema} CASCADE")
+def test_cached_view_on_postgis_gives_the_same_result_and_sees_imports(tmp_path, pg_schema_url):
+    pg = open_workspace(pg_schema_url, create=True)
+    src = open_workspace(SAMPLE / "xilinhot.gpkg")
+    for li in src.layers():
+        pg.write(li.kind, src.read(li.kind).drop(columns=["fid"]), source=li.source, version=li.version,
+                 replace=True, coverage=shapely.from_wkb(bytes.fromhex(li.coverage)) if li.coverage else None,
+                 coverage_basis=li.coverage_basis)
+    cache = LayerCache(pg)
+    site = SAMPLE / "sites" / "xilinhot" / "XLH-01.txt"
+    a = ecogis.screen(site, pg, progress=False)
+    b = ecogis.screen(site, cache.view(), progress=False)
+    da, db = json.loads(_doc(a)), json.loads(_doc(b))
+    assert da["sites"] == db["sites"]
+    assert (b.findings["layer_kind"] == "redline").any()
+    # another connection (another process) replaces the red line
+    other = open_workspace(pg_schema_url)
+    red = other.read("redline").drop(columns=["fid"])
+    red["geometry"] = [shapely.box(80.0 + i * 0.02, 30.0, 80.01 + i * 0.02, 30.01) for i in range(len(red))]
+    other.write("redline", red, source="moved", version="moved-pg", replace=True)
+    other.close()
+    c2 = ecogis.screen(site, cache.view(), progress=False)
+    assert not (c2.findings["layer_kind"] == "redline").any()
+    assert c2.meta["layers"]["redline"]["version"] == "moved-pg"
+    pg.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-import uuid
 from pathlib import Path
 
 import pytest
@@ -64,23 +63,10 @@ def test_gpkg_store_in_the_workspace_and_layers_still_read(tmp_path):
     assert open_store(ws2).get("2026-0009").verdict == "prohibited"  # reopened: the records persist
 
 
-def test_pg_store(tmp_path):
-    url = os.environ.get("ECOGIS_TEST_PG", "")
-    if not url:
-        pytest.skip("no PostgreSQL server: set ECOGIS_TEST_PG (eval \"$(scripts/ci_postgis.sh)\")")
-    import psycopg
-
+def test_pg_store(tmp_path, pg_schema_url):
     from ecogis.workspace import open_workspace
 
-    schema = "t_" + uuid.uuid4().hex[:10]
-    with psycopg.connect(url, autocommit=True) as c:
-        c.execute(f"CREATE SCHEMA {schema}")
-    try:
-        ws = open_workspace(f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema},public", create=True)
-        _exercise(open_store(ws))
-    finally:
-        with psycopg.connect(url, autocommit=True) as c:
-            c.execute(f"DROP SCHEMA {schema} CASCADE")
+    _exercise(open_store(open_workspace(pg_schema_url, create=True)))
 
 
 def test_rwlock_lets_readers_share_and_writers_wait():
