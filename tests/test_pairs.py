@@ -130,3 +130,24 @@ def test_threads_from_the_environment_and_a_clear_error_for_a_bad_value(monkeypa
     monkeypatch.setenv("ECOGIS_THREADS", "two")
     with pytest.raises(ValueError, match="ECOGIS_THREADS='two' is not a whole number"):
         Settings().threads  # noqa: B018 - a bad variable is named when the setting is used
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_progress_counts_every_pair_once(monkeypatch, threads):
+    sites, feats, s, f = _layers(seed=11)
+    monkeypatch.setattr(pairs, "MIN_PAIRS_PER_THREAD", 100)
+    seen: list[int] = []
+    overlay_pairs(sites, feats, s, f, threads=threads, done=seen.append)
+    assert sum(seen) == len(s)
+    assert len(seen) == (1 if threads == 1 else len(_feature_chunks(f, threads * pairs.CHUNKS_PER_THREAD)))
+
+
+def test_clip_box_is_wider_than_the_site_and_keeps_the_overlap():
+    site = shapely.box(120.0, 45.0, 120.01, 45.01)
+    ang = np.linspace(0, 2 * np.pi, 200, endpoint=False)
+    big = shapely.Polygon(np.column_stack([120.0 + 0.05 * np.cos(ang), 45.0 + 0.05 * np.sin(ang)]))
+    clipped = pairs.clip_to_sites(np.array([big], dtype=object), np.array([site], dtype=object))[0]
+    b = shapely.bounds(clipped)
+    assert b[0] < 120.0 and b[1] < 45.0 and b[2] > 120.01 and b[3] > 45.01  # the site's own edges are not clip edges
+    assert shapely.area(shapely.intersection(site, clipped)) == pytest.approx(
+        shapely.area(shapely.intersection(site, big)), rel=1e-12)

@@ -329,19 +329,30 @@ def _ring_areas_lonlat(coords: np.ndarray, ring_of: np.ndarray, n_rings: int) ->
     per-ring reference latitude is subtracted first so small rings lose no
     precision to cancellation.
     """
+    return _simpson_rings(coords, ring_of, n_rings, _q) * (CGCS2000_A * CGCS2000_A / 2.0)
+
+
+def _simpson_rings(coords: np.ndarray, ring_of: np.ndarray, n_rings: int, zone) -> np.ndarray:
+    """``|∮ zone(φ) dλ|`` per closed lon/lat ring, edges linear in lon/lat, by Simpson's rule along each edge.
+
+    ``zone`` is the area between the equator and latitude ``φ`` per radian of
+    longitude, up to a constant factor (``q`` of the equal-area map, ``F`` of
+    the survey formula).  A per-ring reference latitude (the ring's first
+    vertex) is subtracted first, so small rings lose no precision to
+    cancellation; ``zone`` is taken at every vertex once and at every edge's midpoint.
+    """
     if n_rings == 0:
         return np.zeros(0)
     lam = np.radians(coords[:, 0])
     phi = np.radians(coords[:, 1])
-    q_ref = _q(phi[np.searchsorted(ring_of, np.arange(n_rings))])
-    q = _q(phi) - q_ref[ring_of]
+    z_ref = zone(phi[np.searchsorted(ring_of, np.arange(n_rings))])
+    z = zone(phi) - z_ref[ring_of]
     same = ring_of[1:] == ring_of[:-1]  # edge k joins vertices k and k+1 of one ring
     edge_ring = ring_of[1:][same]
     dlam = (lam[1:] - lam[:-1])[same]
-    q_mid = _q(0.5 * (phi[1:] + phi[:-1])[same]) - q_ref[edge_ring]
-    mean = (q[:-1][same] + 4.0 * q_mid + q[1:][same]) / 6.0
-    total = np.bincount(edge_ring, weights=dlam * mean, minlength=n_rings)
-    return np.abs(total) * (CGCS2000_A * CGCS2000_A / 2.0)
+    z_mid = zone(0.5 * (phi[1:] + phi[:-1])[same]) - z_ref[edge_ring]
+    mean = (z[:-1][same] + 4.0 * z_mid + z[1:][same]) / 6.0
+    return np.abs(np.bincount(edge_ring, weights=dlam * mean, minlength=n_rings))
 
 
 # The survey formula's constants (国土调查办发〔2008〕32号, 二): A…E in e², e⁴, e⁶, e⁸ of the CGCS2000 ellipsoid.
@@ -395,18 +406,7 @@ def _ring_areas_survey(coords: np.ndarray, ring_of: np.ndarray, n_rings: int) ->
     the edge with Simpson's rule; summed with signs per ring.  ``F`` is taken
     at every vertex once and at every edge's midpoint.
     """
-    if n_rings == 0:
-        return np.zeros(0)
-    lam = np.radians(coords[:, 0])
-    phi = np.radians(coords[:, 1])
-    f_ref = _survey_zone(phi[np.searchsorted(ring_of, np.arange(n_rings))])
-    f = _survey_zone(phi) - f_ref[ring_of]
-    same = ring_of[1:] == ring_of[:-1]  # edge k joins vertices k and k+1 of one ring
-    edge_ring = ring_of[1:][same]
-    dl = (lam[1:] - lam[:-1])[same]
-    f_mid = _survey_zone(0.5 * (phi[1:] + phi[:-1])[same]) - f_ref[edge_ring]
-    mean = (f[:-1][same] + 4.0 * f_mid + f[1:][same]) / 6.0
-    return np.abs(np.bincount(edge_ring, weights=dl * mean, minlength=n_rings))
+    return _simpson_rings(coords, ring_of, n_rings, _survey_zone)
 
 
 def survey_area(geoms: Any, crs: Any = None) -> np.ndarray:
