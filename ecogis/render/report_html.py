@@ -79,6 +79,11 @@ def _package_text(name: str) -> str:
     return source
 
 
+def _script(name: str) -> str:
+    """A page script with the shared DOM and number helpers (``dom.js``) before it."""
+    return _package_text("dom.js") + "\n" + _package_text(name)
+
+
 def _page_css(model: ReportModel, sections: list[dict[str, Any]]) -> Markup:
     """``@page`` rules: A4 portrait, the report title and date on top, page numbers below;
     a named page per site whose header names the site.  Data reach CSS only as escaped strings."""
@@ -147,7 +152,7 @@ def _context(model: ReportModel, page: str, sections: list[dict[str, Any]], *, i
         ctx.update(leaflet_css=Markup(assets.read_asset("leaflet_css")),
                    report_css=Markup(_package_text("report.css").replace("</", "<\\/")),
                    leaflet_js=Markup(assets.read_asset("leaflet_js")),
-                   report_js=Markup(_package_text("report.js").replace("</", "<\\/")))
+                   report_js=Markup(_script("report.js").replace("</", "<\\/")))
     return ctx
 
 
@@ -220,7 +225,7 @@ def write_report_files(result, out_dir: str | Path, *, lang: str = "zh", context
                                   assets_text={"leaflet.js": assets.read_asset("leaflet_js"),
                                                "leaflet.css": assets.read_asset("leaflet_css"),
                                                "report.css": _package_text("report.css"),
-                                               "viewer.js": _package_text("viewer.js")})
+                                               "viewer.js": _script("viewer.js")})
         report_batch.replace_folder(tmp, site_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

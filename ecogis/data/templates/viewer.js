@@ -11,31 +11,8 @@
   var ADMIN = {color: '#525252', weight: 1.5, dashArray: '8 4 2 4', fill: false, interactive: false};
   var SEV = {prohibited: '#d7191c', restricted: '#f28c28', review: '#ffbf00', notice: '#2c7bb6'};
 
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) { e.className = cls; }
-    if (text !== undefined && text !== null) { e.textContent = String(text); }
-    return e;
-  }
+  var el = ecogisDom.el, fixed = ecogisDom.fixed, fmt = ecogisDom.fmt, tpl = ecogisDom.tpl;
   function add(parent, child) { parent.appendChild(child); return child; }
-  /* x with d decimals as Python's format() writes it: toFixed, except that an exact tie (x * 2^(d+1) an odd
-   * integer) is rounded half to even, as Python does, where toFixed rounds it up. */
-  function fixed(x, d) {
-    x = Number(x);
-    var t = x * Math.pow(2, d + 1);
-    if (isFinite(t) && Math.abs(t) < 9e15 && Number.isInteger(t) && t % 2 !== 0) {
-      var r = Math.floor(x * Math.pow(10, d));
-      if (r % 2 !== 0) { r += 1; }
-      return (r / Math.pow(10, d)).toFixed(d);
-    }
-    return x.toFixed(d);
-  }
-  function fmt(x, d) {
-    var s = fixed(x, d), parts = s.split('.');
-    parts[0] = parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-    return parts.join('.');
-  }
-  function tpl(s, o) { return s.replace(/\{(\w+)\}/g, function (m, k) { return o[k] !== undefined ? o[k] : m; }); }
 
   // ------------------------------------------------------------------ loading the data scripts
   function load(src, done) {
