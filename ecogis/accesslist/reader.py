@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from ecogis.errors import InputError
+from ecogis.export.cells import column_letter
 from ecogis.notes import Notes
 
 #: 环境管控单元编码: ZH + 6-digit county adcode + class digit (1 优先保护 / 2 重点管控 / 3 一般管控) + serial.
@@ -333,7 +334,7 @@ def read_accesslist(path: str | Path, *, encoding: str | None = None, sheet: str
                     code = vals["unit_code"]
                     filled += 1
                 else:
-                    problems.append(f"{where_sheet}row {rownum}, column {_colname(roles['unit_code'])}: no unit code")
+                    problems.append(f"{where_sheet}row {rownum}, column {column_letter(roles['unit_code'])}: no unit code")
                     continue
             prev = {k: vals.get(k, "") for k in ("unit_code", "unit_name", "unit_class", "adcode", "region")}
             prev["unit_code"] = code
@@ -349,7 +350,7 @@ def read_accesslist(path: str | Path, *, encoding: str | None = None, sheet: str
             else:
                 sc = _scope(code, vals.get("adcode", ""), vals.get("region", ""), vals.get("unit_name", ""))
                 if sc is None:
-                    col = _colname(roles["unit_code"])
+                    col = column_letter(roles["unit_code"])
                     hint = ("a unit code is ZH + 6-digit county adcode + class digit 1/2/3 + serial, e.g. ZH15078510001;"
                             " a general requirement names its place (全区, 呼伦贝尔市 …) or adcode")
                     problems.append(f"{where_sheet}row {rownum}, column {col}: {code!r} is neither a unit code nor a place"
@@ -360,7 +361,7 @@ def read_accesslist(path: str | Path, *, encoding: str | None = None, sheet: str
             if not dims and "dimension" not in roles:
                 inline = split_dimensions(vals.get("text", ""))
                 if not inline:
-                    problems.append(f"{where_sheet}row {rownum}, column {_colname(roles['text'])}: no dimension column"
+                    problems.append(f"{where_sheet}row {rownum}, column {column_letter(roles['text'])}: no dimension column"
                                     f" and no 空间布局约束：/污染物排放管控：… labels in the cell")
                     continue
                 texts = {}
@@ -374,7 +375,7 @@ def read_accesslist(path: str | Path, *, encoding: str | None = None, sheet: str
                     continue
                 dim = dim_raw if dims or dims_inline else _dimension(dim_raw)
                 if not dim:
-                    col = _colname(roles.get("dimension", 0))
+                    col = column_letter(roles.get("dimension", 0))
                     problems.append(f"{where_sheet}row {rownum}, column {col}: unknown dimension {dim_raw!r}"
                                     f" (one of {', '.join(DIMENSIONS)})")
                     continue
@@ -425,13 +426,3 @@ def _dimension(v: str) -> str:
                            ("排放", DIMENSIONS[1]), ("风险", DIMENSIONS[2]), ("资源", DIMENSIONS[3]),
                            ("能源", DIMENSIONS[3])) if k in t}
     return hits.pop() if len(hits) == 1 else ""
-
-
-def _colname(j: int) -> str:
-    """Spreadsheet column letters of 0-based index ``j``."""
-    s = ""
-    j += 1
-    while j:
-        j, r = divmod(j - 1, 26)
-        s = chr(65 + r) + s
-    return s

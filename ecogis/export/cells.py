@@ -34,7 +34,7 @@ import pandas as pd
 
 from ecogis.fileutil import atomic_path
 
-__all__ = ["defuse_text", "defuse_cell", "defuse_frame", "defuse_strings", "undefuse_text", "write_csv",
+__all__ = ["column_letter", "defuse_text", "defuse_cell", "defuse_frame", "defuse_strings", "undefuse_text", "write_csv",
            "write_rows_csv", "literal_workbook"]
 
 #: Characters that make a spreadsheet read a cell as a formula.
@@ -148,3 +148,13 @@ def literal_workbook(book: Any) -> Any:
                 if cell.data_type == "f" and isinstance(cell.value, str):
                     cell.data_type = "s"
     return book
+
+
+def column_letter(j: int) -> str:
+    """Spreadsheet column letters of the 0-based column index ``j`` (0 → A, 25 → Z, 26 → AA)."""
+    s = ""
+    j += 1
+    while j:
+        j, r = divmod(j - 1, 26)
+        s = chr(65 + r) + s
+    return s

@@ -40,7 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
-from ecogis.export.cells import defuse_strings
+from ecogis.export.cells import column_letter, defuse_strings
 from ecogis.fileutil import atomic_path
 from ecogis.render.bgwrite import BackgroundWriter
 from ecogis.render.report_text import (
@@ -337,15 +337,6 @@ _XF_CONTROL = re.compile(r"(_x[0-9a-fA-F]{4}_)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]")
 
 
-def _col_letter(i: int) -> str:
-    s = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        s = chr(65 + r) + s
-    return s
-
-
 def _width(w: float) -> float:
     """A column width as Excel stores it (the character width plus padding, as XlsxWriter computes it)."""
     pixels = int(w * 7 + 0.5) + 5 if w >= 1 else int(w * 12 + 0.5)
@@ -499,9 +490,9 @@ def _write_shared_strings(fh, table: pa.Array, count: int) -> None:
 
 def _write_sheet(fh, sh: _Sheet, cols: list[Any], a: int, b: int) -> None:
     n_cols = len(sh.headers)
-    last = _col_letter(n_cols - 1)
+    last = column_letter(n_cols - 1)
     n = b - a
-    letters = [_col_letter(i) for i in range(n_cols)]
+    letters = [column_letter(i) for i in range(n_cols)]
     head = [_DECL, f'<worksheet xmlns="{_NS}" xmlns:r="{_NS_R}"><sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>',
             f'<dimension ref="A1:{last}{n + 1}"/>',
             '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
@@ -597,7 +588,7 @@ def _workbook_xml(parts: Sequence[tuple[_Sheet, int, int]], titles: Sequence[str
                      for k, t in enumerate(titles, start=1))
     names = []
     for k, ((sh, a, b), t) in enumerate(zip(parts, titles)):
-        last = _col_letter(len(sh.headers) - 1)
+        last = column_letter(len(sh.headers) - 1)
         q = _xml_escape(_quote(t))
         names.append(f'<definedName name="_xlnm._FilterDatabase" localSheetId="{k}" hidden="1">'
                      f"{q}!$A$1:${last}${max(b - a, 1) + 1}</definedName>")
