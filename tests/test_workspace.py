@@ -77,3 +77,23 @@ def test_read_missing_kind(formats_dir, tmp_path):
     import_layer(formats_dir / "pa_shp.zip", "protected_area", ws_path, version="v1")
     with pytest.raises(WorkspaceError, match="no layer of kind 'redline'"):
         open_workspace(ws_path).read("redline")
+
+
+def test_count_sees_rows_deleted_by_another_program_through_the_wal(tmp_path):
+    """QGIS edits GeoPackages through SQLite's WAL: the file's time stamp stays, the table empties."""
+    import shutil
+    import sqlite3
+    from pathlib import Path
+
+    ws_path = tmp_path / "ws.gpkg"
+    shutil.copy(Path(__file__).resolve().parents[1] / "layers" / "sample" / "xilinhot.gpkg", ws_path)
+    other = sqlite3.connect(ws_path)
+    try:
+        other.execute("PRAGMA journal_mode=WAL")  # from here on the main file is not written until a checkpoint
+        ws = open_workspace(ws_path)
+        assert ws.count("redline") > 0
+        other.execute("DELETE FROM redline")
+        other.commit()  # the other program keeps the file open: the rows are gone, the change sits in the WAL
+        assert ws.count("redline") == 0
+    finally:
+        other.close()

@@ -137,29 +137,19 @@ class GeoPackageWorkspace(Workspace):
         return gdf
 
     def count(self, kind: str) -> int:
-        """Features stored in the table of ``kind`` (counted in the file, not read from the metadata)."""
+        """Features stored in the table of ``kind``: ``COUNT(*)`` in the file now (not the metadata, not a cache).
+
+        Counted afresh on every call, so a table emptied or cut by another
+        program (QGIS writes GeoPackages through SQLite's WAL, which leaves the
+        file's time stamp alone) is seen at once.
+        """
         if kind not in self.kinds():
             return 0
-        return self._counts().get(kind, 0)
-
-    def _stamp(self) -> tuple[int, int, int]:
-        st = self.path.stat()
-        return (st.st_mtime_ns, st.st_size, st.st_ino)
-
-    def _counts(self) -> dict[str, int]:
-        """``COUNT(*)`` of every layer table, in one read-only connection, kept while the file is unchanged."""
-        stamp = self._stamp()
-        cached = getattr(self, "_counts_cache", None)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        kinds = self.kinds()
         try:
             with contextlib.closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as con:
-                out = {k: int(con.execute(f"SELECT COUNT(*) FROM {_ident(k)}").fetchone()[0]) for k in kinds}
+                return int(con.execute(f"SELECT COUNT(*) FROM {_ident(kind)}").fetchone()[0])
         except sqlite3.Error as exc:
-            raise WorkspaceError(f"cannot count the layers: {exc}", path=self.path) from None
-        self._counts_cache = (stamp, out)
-        return out
+            raise WorkspaceError(f"cannot count layer {kind!r}: {exc}", path=self.path) from None
 
     def distinct(self, kind: str, column: str) -> list[Any]:
         if kind not in self.kinds():
