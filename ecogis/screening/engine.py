@@ -34,6 +34,11 @@ from ecogis import __version__
 from ecogis.errors import InputError
 from ecogis.normalise.area import AREA_METHOD_TEXT, DEFAULT_AREA_METHOD, area_ha, ha_to_mu
 from ecogis.notes import Notes
+from ecogis.screening.messages import MESSAGE_ATTRS as _MESSAGE_ATTRS
+from ecogis.screening.messages import message as _message  # noqa: F401 - the per-row reference (tests)
+from ecogis.screening.messages import messages as _messages
+from ecogis.screening.messages import site_text as _site_text
+from ecogis.screening.messages import template_names as _template_names
 from ecogis.screening.pairs import overlay_pairs
 from ecogis.screening.result import FINDING_COLUMNS, ScreenResult
 from ecogis.screening.geometry import (
@@ -788,24 +793,6 @@ def _text_column(values: np.ndarray, index: pd.Index) -> pd.Series:
     return pd.Series(np.asarray(values, dtype=object), index=index, dtype=object)
 
 
-def _site_text(name: str, values: np.ndarray) -> np.ndarray:
-    """A site column as messages show it (the rules' formatter, ``—`` for none), once per site."""
-    from ecogis.rules.model import _fmt as rule_fmt
-
-    return _format_column(values, lambda v, name=name: "—" if v is None else rule_fmt(name, v))
-
-
-def _template_names(rule, lang: str) -> set[str]:
-    """The placeholder names of the rule's message template in ``lang``."""
-    import string
-
-    template = rule.message_zh if lang == "zh" else rule.message_en
-    try:
-        return {name for _, name, _, _ in string.Formatter().parse(template) if name}
-    except ValueError:
-        return set(_MESSAGE_ATTRS)
-
-
 def _source_text(rule) -> str:
     src = getattr(rule, "source", None)
     if not src:
@@ -814,135 +801,6 @@ def _source_text(rule) -> str:
         return f"{src.get('file', '')} L{src.get('line', '')}".strip()
     file_, line = getattr(src, "file", ""), getattr(src, "line", "")
     return f"{file_} L{line}" if file_ else str(src)
-
-
-def _fmt(v: Any, nd: int = 2) -> str:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return "—"
-    if isinstance(v, (float, np.floating)):
-        return f"{v:,.{nd}f}"
-    return str(v)
-
-
-#: Feature attributes message templates may name directly ({type}, {status} …; see rules/README.md).
-_MESSAGE_ATTRS = ("type", "status", "level", "function", "method", "green", "feature")
-
-
-def _message(rule, rec: dict[str, Any], lang: str) -> str:
-    values = {
-        **{a: _fmt(rec.get(f"_attr_{a}")) for a in _MESSAGE_ATTRS if rec.get(f"_attr_{a}") is not None},
-        "site_name": rec["site_name"], "site_id": rec["site_id"], "feature_name": _fmt(rec["feature_name"]),
-        "zone": _fmt(rec["zone"]), "grade": _fmt(rec["zone"]), "class": _fmt(rec["zone"]),
-        "layer_kind": rec["layer_kind"], "overlap_ha": _fmt(rec["overlap_ha"], 4),
-        "overlap_mu": _fmt(rec["overlap_mu"], 2), "overlap_pct": _fmt(rec["overlap_pct"], 2),
-        "distance_m": _fmt(rec["distance_m"], 0), "feature_code": _fmt(rec["feature_code"]),
-        "rule_id": rec["rule_id"],
-    }
-    return rule.render_message(lang, **values)
-
-
-#: Message values the engine gives, with the decimals it formats them to (None: text as it is).
-_MESSAGE_VALUES: dict[str, tuple[str, int | None]] = {
-    "feature_name": ("feature_name", 2), "zone": ("zone", 2), "grade": ("zone", 2), "class": ("zone", 2),
-    "overlap_ha": ("overlap_ha", 4), "overlap_mu": ("overlap_mu", 2), "overlap_pct": ("overlap_pct", 2),
-    "distance_m": ("distance_m", 0), "feature_code": ("feature_code", 2),
-}
-#: Values given as they are (formatted by the rule's own formatter).
-_MESSAGE_RAW = ("site_name", "site_id", "layer_kind", "rule_id")
-
-
-def _format_column(values: np.ndarray, fmt) -> np.ndarray:
-    """``fmt(v)`` for each value, computed once per distinct value (one pass; numbers and names repeat)."""
-    codes, uniq = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
-    return np.array([fmt(u) for u in uniq], dtype=object)[codes] if len(uniq) else np.zeros(0, dtype=object)
-
-
-def _format_floats(values: np.ndarray, nd: int) -> np.ndarray:
-    """``f"{v:,.{nd}f}"`` for a float column, ``—`` where NaN (as :func:`_fmt` then the rule's formatter give)."""
-    out = np.full(len(values), "—", dtype=object)
-    ok = ~np.isnan(values)
-    if ok.any():
-        out[ok] = list(map(f"{{:,.{nd}f}}".format, values[ok].tolist()))
-    return out
-
-
-def _messages(rule, frame: "Mapping[str, np.ndarray] | pd.DataFrame", lang: str) -> np.ndarray:
-    """The rule's message for every row of ``frame`` (one rule), built column-wise.
-
-    The template is parsed once; each placeholder it uses becomes one column
-    of text (formatted per distinct value, as :func:`_message` formats one
-    row) and the columns are joined with the literal text.  Templates with
-    format specs, conversions or attribute access take the per-row path.
-    """
-    import string
-
-    from ecogis.rules.model import _fmt as rule_fmt
-
-    n = len(frame["site_id"])
-    template = rule.message_zh if lang == "zh" else rule.message_en
-    pieces = list(string.Formatter().parse(template))
-    if any(spec or conv or (name is not None and not name.isidentifier()) for _, name, spec, conv in pieces):
-        names = [c for c in frame if c not in ("message", "next_steps", "geometry")]
-        return np.array([_message(rule, dict(zip(names, row)), lang)
-                         for row in zip(*(np.asarray(frame[c], dtype=object) for c in names))], dtype=object)
-    given = {name for _, name, _, _ in pieces if name is not None}
-    constant: dict[str, str] = {}
-    columns: dict[str, np.ndarray | list] = {}
-    specs: dict[str, str] = {}
-    for name in given:
-        if name in _MESSAGE_VALUES:
-            col, nd = _MESSAGE_VALUES[name]
-            values = np.asarray(frame[col])
-            if values.dtype.kind == "f" and not np.isnan(values).any():  # formatted in the join, by its spec
-                columns[name] = values.tolist()
-                specs[name] = f":,.{nd}f"
-            elif values.dtype.kind == "f":  # numbers: one format call each, no dispatch
-                columns[name] = _format_floats(values, nd)
-            else:
-                columns[name] = _format_column(values.astype(object),
-                                               lambda v, nd=nd, name=name: rule_fmt(name, _fmt(v, nd)))
-        elif name in _MESSAGE_ATTRS and f"_attr_{name}" in frame:
-            fallback = _render_single(rule, name, lang)
-            columns[name] = _format_column(
-                np.asarray(frame[f"_attr_{name}"], dtype=object),
-                lambda v, name=name, fb=fallback: fb if v is None or (isinstance(v, float) and np.isnan(v))
-                else rule_fmt(name, _fmt(v)))
-        elif name in _MESSAGE_RAW and f"_fmt_{name}" in frame:  # formatted once per site by the caller
-            columns[name] = frame[f"_fmt_{name}"]
-        elif name in _MESSAGE_RAW:
-            columns[name] = _format_column(np.asarray(frame[name], dtype=object),
-                                           lambda v, name=name: "—" if v is None else rule_fmt(name, v))
-        else:  # from the rule itself (rule_id, severity, limit_m …), the same for every row
-            constant[name] = _render_single(rule, name, lang)
-    # one pass over the rows: a positional template of the literal text (braces escaped) and the columns;
-    # values are only ever arguments of format(), never part of the template
-    def esc(text: str) -> str:
-        return text.replace("{", "{{").replace("}", "}}")
-
-    tmpl, args = [], []
-    for literal, name, _, _ in pieces:
-        if literal:
-            tmpl.append(esc(literal))
-        if name is not None:
-            if name in columns:
-                tmpl.append("{" + specs.get(name, "") + "}")
-                args.append(columns[name])
-            else:
-                tmpl.append(esc(constant[name]))
-    template_text = "".join(tmpl)
-    if not args:
-        return np.full(n, template_text.format(), dtype=object)
-    out = np.empty(n, dtype=object)
-    out[:] = list(map(template_text.format, *args))
-    return out
-
-
-def _render_single(rule, key: str, lang: str) -> str:
-    """The value the rule itself gives placeholder ``key`` (``—`` if none), formatted as its messages format it."""
-    import dataclasses
-
-    one = dataclasses.replace(rule, message_zh="{" + key + "}", message_en="{" + key + "}")
-    return one.render_message(lang)
 
 
 def _next_steps(rule, lang: str) -> str:
