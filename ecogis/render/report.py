@@ -60,12 +60,10 @@ def _default(o: Any) -> Any:
 
 
 def write_gpkg(result, path: str | Path) -> Path:
-    """Write ``conflicts.gpkg``: overlap geometries (layer ``conflicts``) and the sites (layer ``sites``)."""
-    with atomic_path(path) as tmp:
-        sites = result.sites.drop(columns=[c for c in ("fid",) if c in result.sites.columns])
-        # the Arrow path: columns go to GDAL as Arrow arrays, no per-row Python (pyogrio use_arrow)
-        pyogrio.write_dataframe(sites, tmp, layer="sites", driver="GPKG", promote_to_multi=None, use_arrow=True)
-        if len(result.findings):
-            pyogrio.write_dataframe(result.findings, tmp, layer="conflicts", driver="GPKG", append=False,
-                                    geometry_type="Unknown", use_arrow=True)
-    return Path(path)
+    """Write ``conflicts.gpkg``: layers ``sites``, ``conflicts`` and ``rules``, and the view ``conflicts_detail``.
+
+    See :mod:`ecogis.render.conflicts_gpkg`.
+    """
+    from ecogis.render.conflicts_gpkg import write_conflicts_gpkg
+
+    return write_conflicts_gpkg(result, path)

@@ -1,0 +1,128 @@
+"""``conflicts.gpkg``: the sites, the conflicts, the rules they cite once, and a view of both joined.
+
+Layers of the file:
+
+``sites``
+    every site with its verdict (polygons, EPSG:4490);
+``conflicts``
+    one row per finding with its overlap geometry: what is particular to the
+    finding (site, feature, areas, distance, message, certainty …) and
+    ``rule_key``, the row of ``rules`` it cites;
+``rules`` (attribute table)
+    one row per rule cited: its id, title, severity, legal basis, citation,
+    next steps, rule file and version.  A rule's texts are the same on every
+    finding, so they are stored once instead of on each of thousands of rows;
+``conflicts_detail`` (spatial view)
+    ``conflicts`` joined with ``rules``: every column of a finding in the
+    order of :data:`ecogis.screening.result.FINDING_COLUMNS`, the table as
+    GIS staff open it in QGIS or ArcGIS.  It costs nothing to write.
+
+Should a rule's texts ever differ between two of its findings, each distinct
+set gets its own ``rules`` row (``rule_key`` tells them apart): nothing is
+merged away.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyogrio
+
+from ecogis.fileutil import atomic_path
+
+#: The finding columns that belong to the rule (the same on each of its findings): stored once, in ``rules``.
+RULE_COLUMNS = ("rule_title", "severity", "basis", "next_steps", "rule_file", "source", "citation",
+                "basis_verified", "basis_unverified", "rule_version")
+#: Columns of ``rules`` that ``conflicts`` keeps too (for styling and filtering the layer on its own).
+KEPT_IN_CONFLICTS = ("severity",)
+SITES, CONFLICTS, RULES, DETAIL = "sites", "conflicts", "rules", "conflicts_detail"
+
+
+def rule_keys(findings: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``(key per finding, first finding of each key)``: one key per distinct rule id and rule texts.
+
+    One hashing pass per column and one ``np.unique`` over the code rows; no Python per finding.
+    """
+    codes = []
+    for c in ["rule_id", *columns]:
+        code, _ = pd.factorize(findings[c].astype(object), use_na_sentinel=False)
+        codes.append(code.astype(np.int64))
+    m = np.ascontiguousarray(np.vstack(codes).T)
+    keys = m.view(np.dtype((np.void, m.shape[1] * 8))).ravel()
+    _, first, inv = np.unique(keys, return_index=True, return_inverse=True)
+    # keys numbered in the order the findings first cite them (stable for readers)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(1, len(order) + 1)
+    return rank[inv.ravel()], first[order]
+
+
+def split_findings(findings) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(conflicts, rules)``: the findings without their rule texts (plus ``rule_key``), and those texts once."""
+    geom = findings.geometry.name
+    cols = [c for c in RULE_COLUMNS if c in findings.columns]
+    key, first = rule_keys(findings, cols)
+    rules = pd.DataFrame({"rule_key": np.arange(1, len(first) + 1, dtype=np.int64)})
+    for c in ["rule_id", *cols]:
+        rules[c] = findings[c].to_numpy()[first]
+    keep = [c for c in findings.columns if c == geom or c not in cols or c in KEPT_IN_CONFLICTS]
+    conflicts = findings[keep].copy(deep=False)
+    at = conflicts.columns.get_loc("rule_id") + 1
+    conflicts.insert(at, "rule_key", key)
+    return conflicts, rules
+
+
+def _ident(name: str) -> str:
+    """An SQL identifier quoted for SQLite (column names are the engine's, quoted all the same)."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def _add_detail_view(path: Path, columns: list[str], rule_cols: list[str]) -> None:
+    """Create ``conflicts_detail``: ``conflicts`` joined with ``rules``, registered as a GeoPackage feature view."""
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    try:
+        geom_col, geom_type, srs_id, z, m = con.execute(
+            "SELECT column_name, geometry_type_name, srs_id, z, m FROM gpkg_geometry_columns WHERE table_name = ?",
+            (CONFLICTS,)).fetchone()
+        extent = con.execute("SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = ?",
+                             (CONFLICTS,)).fetchone()
+        select = ["c.fid AS OGC_FID"]
+        select += [f"r.{_ident(c)}" if c in rule_cols and c not in KEPT_IN_CONFLICTS else f"c.{_ident(c)}"
+                   for c in columns]
+        select.append(f"c.{_ident(geom_col)}")
+        with con:
+            con.execute(f"CREATE VIEW {_ident(DETAIL)} AS SELECT {', '.join(select)} FROM {_ident(CONFLICTS)} c "
+                        f"JOIN {_ident(RULES)} r ON r.rule_key = c.rule_key")
+            con.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, description, min_x, min_y, "
+                        "max_x, max_y, srs_id) VALUES (?, 'features', ?, ?, ?, ?, ?, ?, ?)",
+                        (DETAIL, DETAIL, "conflicts joined with the rules they cite", *extent, srs_id))
+            con.execute("INSERT INTO gpkg_geometry_columns (table_name, column_name, geometry_type_name, srs_id, "
+                        "z, m) VALUES (?, ?, ?, ?, ?, ?)", (DETAIL, geom_col, geom_type, srs_id, z, m))
+    finally:
+        con.close()
+
+
+def write_conflicts_gpkg(result, path: str | Path) -> Path:
+    """Write ``conflicts.gpkg`` (layers ``sites``, ``conflicts``, ``rules``, view ``conflicts_detail``), atomically.
+
+    Columns go to GDAL as Arrow arrays (pyogrio ``use_arrow``): no Python per row.
+    """
+    with atomic_path(path) as tmp:
+        sites = result.sites.drop(columns=[c for c in ("fid",) if c in result.sites.columns])
+        pyogrio.write_dataframe(sites, tmp, layer=SITES, driver="GPKG", promote_to_multi=None, use_arrow=True)
+        findings = result.findings
+        if len(findings):
+            conflicts, rules = split_findings(findings)
+            pyogrio.write_dataframe(conflicts, tmp, layer=CONFLICTS, driver="GPKG", geometry_type="Unknown",
+                                    use_arrow=True)
+            pyogrio.write_dataframe(rules, tmp, layer=RULES, driver="GPKG", use_arrow=True)
+            columns = [c for c in findings.columns if c != findings.geometry.name]
+            _add_detail_view(tmp, columns, list(rules.columns))
+    return Path(path)
+
+
+__all__ = ["RULE_COLUMNS", "rule_keys", "split_findings", "write_conflicts_gpkg"]

@@ -1,0 +1,115 @@
+"""conflicts.gpkg: rule texts stored once (table ``rules``), the view ``conflicts_detail`` gives every finding whole."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+
+import ecogis
+from ecogis.render.conflicts_gpkg import RULE_COLUMNS, split_findings, write_conflicts_gpkg
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "layers" / "sample"
+
+
+def _same(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """Element-wise equality of two columns as text, missing values equal to each other."""
+    na, nb = a.isna().to_numpy(), b.isna().to_numpy()
+    return (na & nb) | (~na & ~nb & (a.astype(str).to_numpy() == b.astype(str).to_numpy()))
+
+
+def _assert_detail_is_findings(path: Path, findings) -> None:
+    view = pyogrio.read_dataframe(path, layer="conflicts_detail")
+    assert list(view.columns) == list(findings.columns)
+    assert len(view) == len(findings)
+    for col in findings.columns:
+        if col == findings.geometry.name:
+            continue
+        same = _same(view[col].reset_index(drop=True), findings[col].reset_index(drop=True))
+        assert same.all(), (col, view[col][~same].head(3).tolist(), findings[col][~same].head(3).tolist())
+    # the overlap geometries themselves (GDAL writes polygons of an 'Unknown' layer as multipolygons)
+    a = shapely.normalize(shapely.union_all(view.geometry.values[:200]))
+    b = shapely.normalize(shapely.union_all(findings.geometry.values[:200]))
+    assert shapely.equals(a, b)
+    assert np.allclose(shapely.area(view.geometry.values), shapely.area(findings.geometry.values), rtol=0, atol=1e-15)
+
+
+@pytest.fixture(scope="module")
+def arxan():
+    return ecogis.screen(SAMPLE / "sites" / "arxan.geojson", SAMPLE / "arxan.gpkg", progress=False)
+
+
+def test_rules_once_and_the_view_is_every_finding_whole(arxan, tmp_path):
+    p = write_conflicts_gpkg(arxan, tmp_path / "conflicts.gpkg")
+    layers = {name: kind for name, kind in pyogrio.list_layers(p)}
+    assert set(layers) == {"sites", "conflicts", "rules", "conflicts_detail"}
+    assert layers["rules"] is None  # an attribute table
+    conflicts = pyogrio.read_dataframe(p, layer="conflicts")
+    rules = pyogrio.read_dataframe(p, layer="rules", read_geometry=False)
+    # the rule texts are stored once per rule, not on every finding
+    assert len(rules) == arxan.findings["rule_id"].nunique() < len(arxan.findings)
+    assert not set(RULE_COLUMNS) - {"severity"} & set(conflicts.columns)
+    assert rules["rule_key"].is_unique and set(conflicts["rule_key"]) == set(rules["rule_key"])
+    assert len(conflicts) == len(arxan.findings)
+    _assert_detail_is_findings(p, arxan.findings)
+    # the view answers a spatial filter as a layer does (GDAL uses the table's R-tree through OGC_FID)
+    x0, y0, x1, y1 = arxan.findings.total_bounds
+    box = (x0, y0, (x0 + x1) / 2, (y0 + y1) / 2)
+    assert len(pyogrio.read_dataframe(p, layer="conflicts_detail", bbox=box)) == len(
+        pyogrio.read_dataframe(p, layer="conflicts", bbox=box))
+    sites = pyogrio.read_dataframe(p, layer="sites")
+    assert len(sites) == len(arxan.sites)
+
+
+def test_texts_that_differ_within_one_rule_are_all_kept(arxan, tmp_path):
+    """A rule whose texts differ between its findings gets one ``rules`` row per variant; nothing is merged."""
+    f = arxan.findings.copy()
+    rid = f["rule_id"].iloc[0]
+    rows = np.flatnonzero(f["rule_id"].to_numpy() == rid)
+    payload = "'); DROP TABLE conflicts; -- <script>alert(1)</script> {site_name}"
+    f.loc[f.index[rows[-1]], "basis"] = payload
+    f.loc[f.index[rows[0]], "next_steps"] = None
+    res = type(arxan)(sites=arxan.sites, findings=f, not_evaluated=arxan.not_evaluated, meta=arxan.meta)
+    conflicts, rules = split_findings(f)
+    assert len(rules) == f["rule_id"].nunique() + (1 if len(rows) == 1 else 2)
+    p = write_conflicts_gpkg(res, tmp_path / "conflicts.gpkg")
+    _assert_detail_is_findings(p, f)
+    view = pyogrio.read_dataframe(p, layer="conflicts_detail")
+    assert view["basis"].iloc[rows[-1]] == payload  # stored as text, never run
+    with sqlite3.connect(p) as con:
+        assert con.execute("SELECT count(*) FROM conflicts").fetchone()[0] == len(f)
+
+
+def test_no_findings_writes_the_sites_only(arxan, tmp_path):
+    res = type(arxan)(sites=arxan.sites, findings=arxan.findings.iloc[:0], not_evaluated=arxan.not_evaluated,
+                      meta=arxan.meta)
+    p = write_conflicts_gpkg(res, tmp_path / "conflicts.gpkg")
+    assert [name for name, _ in pyogrio.list_layers(p)] == ["sites"]
+
+
+def test_view_is_registered_as_the_geopackage_standard_asks(arxan, tmp_path):
+    """gpkg_contents and gpkg_geometry_columns hold the view as they hold a table (OGC 12-128r18 §2.1.3, §2.1.5)."""
+    p = write_conflicts_gpkg(arxan, tmp_path / "conflicts.gpkg")
+    with sqlite3.connect(p) as con:
+        kinds = dict(con.execute("SELECT name, type FROM sqlite_master WHERE name IN ('conflicts', "
+                                 "'conflicts_detail', 'rules')").fetchall())
+        assert kinds == {"conflicts": "table", "conflicts_detail": "view", "rules": "table"}
+        table = con.execute("SELECT data_type, srs_id, min_x, min_y, max_x, max_y FROM gpkg_contents "
+                            "WHERE table_name = 'conflicts'").fetchone()
+        view = con.execute("SELECT data_type, srs_id, min_x, min_y, max_x, max_y FROM gpkg_contents "
+                           "WHERE table_name = 'conflicts_detail'").fetchone()
+        assert view == table and view[0] == "features" and view[1] == 4490
+        g_table = con.execute("SELECT column_name, geometry_type_name, srs_id, z, m FROM gpkg_geometry_columns "
+                              "WHERE table_name = 'conflicts'").fetchone()
+        g_view = con.execute("SELECT column_name, geometry_type_name, srs_id, z, m FROM gpkg_geometry_columns "
+                             "WHERE table_name = 'conflicts_detail'").fetchone()
+        assert g_view == g_table
+        assert con.execute("SELECT data_type FROM gpkg_contents WHERE table_name = 'rules'").fetchone() == (
+            "attributes",)
+        assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
