@@ -39,9 +39,10 @@ def _too_long(col: pd.Series) -> pd.Series:
     values = col.to_numpy()
     try:
         lens = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
-    except TypeError:  # missing values or numbers among the text
-        lens = np.fromiter((len(v) if isinstance(v, str) else 0 for v in values), dtype=np.int64,
-                           count=len(values))
+    except TypeError:  # missing values or numbers among the text: pandas' string lengths (NaN for non-text)
+        if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "mixed", "mixed-integer"):
+            return pd.Series(False, index=col.index)  # no text at all (numbers, booleans, nothing)
+        lens = pd.Series(values, dtype=object).str.len().fillna(0).to_numpy(dtype=np.int64)
     return pd.Series(lens > MAX_DISPLAY_CHARS, index=col.index)
 
 
