@@ -74,18 +74,26 @@ def site_repairs(gdf: gpd.GeoDataFrame, notes: Iterable[Any]) -> list[str]:
     A note names the features it concerns by their ``fid`` (the 国土TXT
     地块编号); a note that names none concerns every site of the file.
     """
-    per: list[list[str]] = [[] for _ in range(len(gdf))]
+    n = len(gdf)
     fids = gdf["fid"].astype(str) if "fid" in gdf.columns else None
-    for note in notes:
+    pos_parts: list[np.ndarray] = []
+    txt_parts: list[np.ndarray] = []
+    for note in notes:  # per note of the file (one per kind of repair), never per site
         if note.code not in REPAIR_CODES:
             continue
         if note.ids and fids is not None:
             hit = np.flatnonzero(fids.isin([str(i) for i in note.ids]).to_numpy())
         else:
-            hit = np.arange(len(gdf))
-        for i in hit:  # repaired sites only
-            per[i].append(f"[{note.code}] {note.message}")
-    return ["\n".join(p) for p in per]
+            hit = np.arange(n)
+        pos_parts.append(hit)
+        txt_parts.append(np.full(len(hit), f"[{note.code}] {note.message}", dtype=object))
+    out = np.full(n, "", dtype=object)
+    if pos_parts:
+        pos, txt = np.concatenate(pos_parts), np.concatenate(txt_parts)
+        order = np.argsort(pos, kind="stable")  # each site's repairs in the order of the notes
+        joined = pd.Series(txt[order]).groupby(pos[order], sort=True).agg("\n".join)
+        out[joined.index.to_numpy()] = joined.to_numpy()
+    return out.tolist()
 
 
 def prepare_sites(
