@@ -12,8 +12,10 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from ecogis.screening.availability import STATUS_TEXT, TOLERANCE
+from ecogis.screening.messages import fixed
 from ecogis.screening.verdict import PREFIX, _join, _sev, attribute_conditions, project_conditions
 
 #: Columns the findings gain (after the engine's own).
@@ -167,7 +169,8 @@ def incomplete_columns(rules_out: list[tuple[Any, np.ndarray, np.ndarray, str, s
             if status == "ok":
                 tmpl = STATUS_TEXT["reach"][key].replace("{reach}", detail) if detail else STATUS_TEXT["outside"][key]
                 head, tail = tmpl.split("{pct}")
-                txt[m] = head + np.char.mod("%.1f", np.round(100.0 * out[m], 1)).astype(object) + tail
+                pct = fixed(np.round(100.0 * out[m], 1), 1, commas=False)  # "%.1f", by Arrow kernels
+                txt[m] = pc.binary_join_element_wise(head, pct, tail, "").to_numpy(zero_copy_only=False)
             else:
                 txt[m] = STATUS_TEXT[status][key]
             pieces.append(txt)
@@ -176,11 +179,10 @@ def incomplete_columns(rules_out: list[tuple[Any, np.ndarray, np.ndarray, str, s
             txt = np.full(n, "", dtype=object)
             txt[m] = STATUS_TEXT["name"][key].format(name="/".join(names))
             pieces.append(txt)
-        inner = join_texts(pieces, "、", n)
-        has = np.flatnonzero(inner != "")
-        full = np.full(n, "", dtype=object)
-        full[has] = kind + open_ + inner[has] + close
-        per_kind.append(full)
+        # the kind's label around each distinct text (a few per kind), not around each site's
+        codes, uniq = pd.factorize(pd.Series(join_texts(pieces, "、", n), dtype=object), use_na_sentinel=False)
+        labels = np.array([kind + open_ + u + close if u else "" for u in uniq], dtype=object)
+        per_kind.append(labels[codes] if len(uniq) else np.full(n, "", dtype=object))
     return rules_txt, join_texts(per_kind, sep, n), none_txt
 
 
