@@ -153,7 +153,8 @@ def site_verdicts(findings: pd.DataFrame, sites: pd.DataFrame) -> np.ndarray:
         soft = set(findings["site_id"][~firm])
         cond = pd.Index(ids).isin(list(soft)) if soft else cond  # hashed (np.isin on text compares every pair)
     if "incomplete_rules" in sites.columns:
-        cond |= sites["incomplete_rules"].fillna("").astype(str).to_numpy() != ""
+        inc = sites["incomplete_rules"].to_numpy(dtype=object)  # compared as objects: no copy of long texts
+        cond |= ~(pd.isna(inc) | (inc == ""))
     worst = np.where(cond & (worst < RANK["incomplete"]), RANK["incomplete"], worst)
     verdict = np.full(n, "clear", dtype=object)
     for name, r in RANK.items():
