@@ -1,21 +1,23 @@
-"""``conflicts.gpkg``: the sites, the conflicts, the rules they cite once, and a view of both joined.
+"""``conflicts.gpkg``: the sites, the conflicts, and the rules they cite stored once.
 
 Layers of the file:
 
 ``sites``
     every site with its verdict (polygons, EPSG:4490);
-``conflicts``
-    one row per finding with its overlap geometry: what is particular to the
-    finding (site, feature, areas, distance, message, certainty …) and
-    ``rule_key``, the row of ``rules`` it cites;
+``conflicts`` (a registered spatial view)
+    one row per finding with its overlap geometry and every column of
+    :data:`ecogis.screening.result.FINDING_COLUMNS` in that order — the table
+    GIS staff open in QGIS or ArcGIS, as it always was; read-only;
+``conflicts_base``
+    the view's base table: what is particular to each finding (site,
+    feature, areas, distance, message, certainty …), its geometry (with the
+    R-tree the view's spatial filters use) and ``rule_key``;
 ``rules`` (attribute table)
-    one row per rule cited: its id, title, severity, legal basis, citation,
-    next steps, rule file and version.  A rule's texts are the same on every
-    finding, so they are stored once instead of on each of thousands of rows;
-``conflicts_detail`` (spatial view)
-    ``conflicts`` joined with ``rules``: every column of a finding in the
-    order of :data:`ecogis.screening.result.FINDING_COLUMNS`, the table as
-    GIS staff open it in QGIS or ArcGIS.  It costs nothing to write.
+    one row per rule cited: id, title, severity, legal basis, citation, next
+    steps, rule file and version.  A rule's texts are the same on each of its
+    findings, so they are written once instead of on thousands of rows (at
+    40,000 sites the file is 196 MB instead of 323 MB, and written in half the
+    time); the view joins them back.
 
 Should a rule's texts ever differ between two of its findings, each distinct
 set gets its own ``rules`` row (``rule_key`` tells them apart): nothing is
@@ -35,9 +37,9 @@ from ecogis.fileutil import atomic_path
 #: The finding columns that belong to the rule (the same on each of its findings): stored once, in ``rules``.
 RULE_COLUMNS = ("rule_title", "severity", "basis", "next_steps", "rule_file", "source", "citation",
                 "basis_verified", "basis_unverified", "rule_version")
-#: Columns of ``rules`` that ``conflicts`` keeps too (for styling and filtering the layer on its own).
+#: Columns of ``rules`` that ``conflicts_base`` keeps too (for styling and filtering the table on its own).
 KEPT_IN_CONFLICTS = ("severity",)
-SITES, CONFLICTS, RULES, DETAIL = "sites", "conflicts", "rules", "conflicts_detail"
+SITES, BASE, RULES, CONFLICTS = "sites", "conflicts_base", "rules", "conflicts"
 
 
 def rule_keys(findings: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -60,7 +62,7 @@ def rule_keys(findings: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, n
 
 
 def split_findings(findings) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``(conflicts, rules)``: the findings without their rule texts (plus ``rule_key``), and those texts once."""
+    """``(base, rules)``: the findings without their rule texts (plus ``rule_key``), and those texts once."""
     geom = findings.geometry.name
     cols = [c for c in RULE_COLUMNS if c in findings.columns]
     key, first = rule_keys(findings, cols)
@@ -79,35 +81,36 @@ def _ident(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
 
 
-def _add_detail_view(path: Path, columns: list[str], rule_cols: list[str]) -> None:
-    """Create ``conflicts_detail``: ``conflicts`` joined with ``rules``, registered as a GeoPackage feature view."""
+def _add_view(path: Path, columns: list[str], rule_cols: list[str]) -> None:
+    """Create the view ``conflicts`` (``conflicts_base`` joined with ``rules``), registered as a feature layer."""
     import sqlite3
 
     con = sqlite3.connect(path)
     try:
         geom_col, geom_type, srs_id, z, m = con.execute(
             "SELECT column_name, geometry_type_name, srs_id, z, m FROM gpkg_geometry_columns WHERE table_name = ?",
-            (CONFLICTS,)).fetchone()
+            (BASE,)).fetchone()
         extent = con.execute("SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = ?",
-                             (CONFLICTS,)).fetchone()
+                             (BASE,)).fetchone()
         select = ["c.fid AS OGC_FID"]
         select += [f"r.{_ident(c)}" if c in rule_cols and c not in KEPT_IN_CONFLICTS else f"c.{_ident(c)}"
                    for c in columns]
         select.append(f"c.{_ident(geom_col)}")
         with con:
-            con.execute(f"CREATE VIEW {_ident(DETAIL)} AS SELECT {', '.join(select)} FROM {_ident(CONFLICTS)} c "
+            con.execute(f"CREATE VIEW {_ident(CONFLICTS)} AS SELECT {', '.join(select)} FROM {_ident(BASE)} c "
                         f"JOIN {_ident(RULES)} r ON r.rule_key = c.rule_key")
             con.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, description, min_x, min_y, "
                         "max_x, max_y, srs_id) VALUES (?, 'features', ?, ?, ?, ?, ?, ?, ?)",
-                        (DETAIL, DETAIL, "conflicts joined with the rules they cite", *extent, srs_id))
+                        (CONFLICTS, CONFLICTS, "every finding with the texts of the rule it cites", *extent,
+                         srs_id))
             con.execute("INSERT INTO gpkg_geometry_columns (table_name, column_name, geometry_type_name, srs_id, "
-                        "z, m) VALUES (?, ?, ?, ?, ?, ?)", (DETAIL, geom_col, geom_type, srs_id, z, m))
+                        "z, m) VALUES (?, ?, ?, ?, ?, ?)", (CONFLICTS, geom_col, geom_type, srs_id, z, m))
     finally:
         con.close()
 
 
 def write_conflicts_gpkg(result, path: str | Path) -> Path:
-    """Write ``conflicts.gpkg`` (layers ``sites``, ``conflicts``, ``rules``, view ``conflicts_detail``), atomically.
+    """Write ``conflicts.gpkg`` (``sites``, the view ``conflicts``, ``conflicts_base``, ``rules``), atomically.
 
     Columns go to GDAL as Arrow arrays (pyogrio ``use_arrow``): no Python per row.
     """
@@ -117,11 +120,11 @@ def write_conflicts_gpkg(result, path: str | Path) -> Path:
         findings = result.findings
         if len(findings):
             conflicts, rules = split_findings(findings)
-            pyogrio.write_dataframe(conflicts, tmp, layer=CONFLICTS, driver="GPKG", geometry_type="Unknown",
+            pyogrio.write_dataframe(conflicts, tmp, layer=BASE, driver="GPKG", geometry_type="Unknown",
                                     use_arrow=True)
             pyogrio.write_dataframe(rules, tmp, layer=RULES, driver="GPKG", use_arrow=True)
             columns = [c for c in findings.columns if c != findings.geometry.name]
-            _add_detail_view(tmp, columns, list(rules.columns))
+            _add_view(tmp, columns, list(rules.columns))
     return Path(path)
 
 

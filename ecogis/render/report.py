@@ -60,7 +60,7 @@ def _default(o: Any) -> Any:
 
 
 def write_gpkg(result, path: str | Path) -> Path:
-    """Write ``conflicts.gpkg``: layers ``sites``, ``conflicts`` and ``rules``, and the view ``conflicts_detail``.
+    """Write ``conflicts.gpkg``: ``sites``, the view ``conflicts`` and its tables ``conflicts_base`` and ``rules``.
 
     See :mod:`ecogis.render.conflicts_gpkg`.
     """
