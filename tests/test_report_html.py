@@ -313,3 +313,22 @@ def test_columns_of_the_verdict_and_rules_work_are_rendered(tmp_path):
     assert "条件：</span>如属高耗水行业" in s3 and "待确认：</span>请说明项目所属行业" in s3
     assert "出处：</span>《测试规划》第三章" in s3 and "（条文出处待核实）" in s3
     assert "数据不全" in s4 and "已覆盖部分" in s4 and s4.count('<td class="what"') > 0
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("zh", ["永久基本农田（3条规则）", "林地（1条规则）"]),
+    ("en", ["permanent basic farmland (3 rules)", "forest land (1 rule)"]),
+])
+def test_rules_not_evaluated_are_named_once_per_missing_layer(lang, expected):
+    """A missing layer is named once with its number of rules (was: once per rule, 永久基本农田、永久基本农田、…)."""
+    import types
+
+    import pandas as pd
+
+    from ecogis.render.report_data import report_meta
+
+    ne = pd.DataFrame({"rule_id": ["PBF-1", "PBF-2", "FL-1", "PBF-3"],
+                       "layer_kind": ["farmland", "farmland", "forest", "farmland"]})
+    res = types.SimpleNamespace(meta={}, notes=[], not_evaluated=ne)
+    kinds = report_meta(res, lang)["not_evaluated_kinds"]
+    assert [k.lower() for k in kinds] == [e.lower() for e in expected]

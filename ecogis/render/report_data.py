@@ -572,6 +572,13 @@ def report_meta(result, lang: str) -> dict[str, Any]:
     meta["not_evaluated"] = ([] if ne is None or not len(ne) else
                              [{"rule": str(r.rule_id), "kind": kind_text(r.layer_kind, lang)}
                               for r in ne.itertuples()])
+    # the same, once per layer kind with its number of rules (a missing layer is named once, not once per rule)
+    counts = pd.Series([r["kind"] for r in meta["not_evaluated"]], dtype=object).value_counts(sort=False)
+    unit = "条规则" if lang == "zh" else " rules"
+    one = "条规则" if lang == "zh" else " rule"
+    meta["not_evaluated_kinds"] = [
+        f"{kind}（{n}{unit}）" if lang == "zh" else f"{kind} ({n}{unit if n > 1 else one})"
+        for kind, n in counts.items()]
     return meta
 
 
