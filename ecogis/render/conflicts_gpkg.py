@@ -45,8 +45,22 @@ SITES, BASE, RULES, CONFLICTS = "sites", "conflicts_base", "rules", "conflicts"
 def rule_keys(findings: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """``(key per finding, first finding of each key)``: one key per distinct rule id and rule texts.
 
-    One hashing pass per column and one ``np.unique`` over the code rows; no Python per finding.
+    Usually a rule's texts are the same on all its findings: then the key is the rule's own number, found
+    with one hashing pass over ``rule_id`` and one comparison per column with the rule's first finding.
+    Otherwise one hashing pass per column and one ``np.unique`` over the code rows.  No Python per finding.
     """
+    rule_code, _ = pd.factorize(findings["rule_id"].astype(object), use_na_sentinel=False)
+    _, first_of = np.unique(rule_code, return_index=True)  # codes number the rules in order of first finding
+    same = True
+    for c in columns:
+        v = findings[c].to_numpy(dtype=object)
+        ref = v[first_of][rule_code]
+        eq = ref == v  # elementwise; a rule's constants are one object repeated, compared by identity first
+        if not bool(np.all(eq | (pd.isna(ref) & pd.isna(v)))):
+            same = False
+            break
+    if same:
+        return rule_code.astype(np.int64) + 1, first_of
     codes = []
     for c in ["rule_id", *columns]:
         code, _ = pd.factorize(findings[c].astype(object), use_na_sentinel=False)
