@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from ecogis.errors import InputError
 from ecogis.fileutil import atomic_path
 
 #: The finding columns that belong to the rule (the same on each of its findings): stored once, in ``rules``.
@@ -106,9 +107,17 @@ def _add_view(path: Path, columns: list[str], rule_cols: list[str]) -> None:
             (BASE,)).fetchone()
         extent = con.execute("SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = ?",
                              (BASE,)).fetchone()
+        # the columns as GDAL stored them (read back, never assumed): every finding column, from its table
+        stored = {t: {row[1] for row in con.execute(f"PRAGMA table_info({_ident(t)})")} for t in (BASE, RULES)}
         select = ["c.fid AS OGC_FID"]
-        select += [f"r.{_ident(c)}" if c in rule_cols and c not in KEPT_IN_CONFLICTS else f"c.{_ident(c)}"
-                   for c in columns]
+        for c in columns:
+            if c in rule_cols and c not in KEPT_IN_CONFLICTS and c in stored[RULES]:
+                select.append(f"r.{_ident(c)}")
+            elif c in stored[BASE]:
+                select.append(f"c.{_ident(c)}")
+            else:
+                raise InputError(f"conflicts.gpkg: column {c!r} was not stored as given",
+                                 hint="rename the column (the GeoPackage driver changed its name)")
         select.append(f"c.{_ident(geom_col)}")
         with con:
             con.execute(f"CREATE VIEW {_ident(CONFLICTS)} AS SELECT {', '.join(select)} FROM {_ident(BASE)} c "
