@@ -344,6 +344,13 @@ def _scan(ref, other, ref_is_after: bool, index: str, threshold: float | None, b
 
 
 # ------------------------------------------------------------------------------------------------ tags
+def zone_rank(values: pd.Series | np.ndarray, default: float) -> np.ndarray:
+    """:data:`ZONE_SEVERITY` of ``str(value)`` for each value; ``default`` where it names no known zone."""
+    # str() of each present value (the keys are text); a missing value names no zone
+    keys = pd.Series(np.asarray(values, dtype=object), dtype=object).astype(str)
+    return keys.map(ZONE_SEVERITY).fillna(default).to_numpy(dtype=float)
+
+
 def _first_col(df: pd.DataFrame, *names: str) -> pd.Series:
     for n in names:
         if n in df.columns:
@@ -371,7 +378,8 @@ def _overlay_tag(geoms: np.ndarray, feats: gpd.GeoDataFrame, label: pd.Series, r
     best[ci[first]] = labels[fi[first]]
     if name is not None:
         best_name[ci[first]] = name.to_numpy(dtype=object)[fi[first]]
-    pairs = pd.DataFrame({"c": ci, "l": [str(x) for x in labels[fi]]})
+    # str() of each label; a missing one (None, see _first_col) reads "None" as str(None) does
+    pairs = pd.DataFrame({"c": ci, "l": pd.Series(labels[fi], dtype=object).astype(str).fillna("None").to_numpy()})
     agg = pairs.drop_duplicates().groupby("c", sort=False)["l"].agg(";".join)
     joined[agg.index.to_numpy()] = agg.to_numpy()
     return best, joined, best_name
@@ -415,19 +423,19 @@ def tag_clues(clues: gpd.GeoDataFrame, ws: Workspace | None, *, notes: Notes | N
         pa = layer("protected_area")
         if pa is not None:
             zone = _first_col(pa, "zone")
-            rank = np.array([ZONE_SEVERITY.get(str(z), 0.3) for z in zone])
+            rank = zone_rank(zone, 0.3)
             cols["pa_zone"], cols["pa_zones"], cols["protected_area"] = _overlay_tag(
                 geoms, pa, zone.fillna("未分区"), rank, _first_col(pa, "name"))
         wsrc = layer("water_source")
         if wsrc is not None:
             grade = _first_col(wsrc, "grade")
-            rank = np.array([ZONE_SEVERITY.get(str(z), 0.3) for z in grade])
+            rank = zone_rank(grade, 0.3)
             cols["water_grade"], _, cols["water_source"] = _overlay_tag(geoms, wsrc, grade.fillna("未分级"), rank,
                                                                         _first_col(wsrc, "name"))
         cu = layer("control_unit")
         if cu is not None:
             cls = _first_col(cu, "class")
-            rank = np.array([ZONE_SEVERITY.get(str(z), 0.0) for z in cls])
+            rank = zone_rank(cls, 0.0)
             cols["unit_class"], _, cols["control_unit"] = _overlay_tag(geoms, cu, cls, rank, _first_col(cu, "code"))
         mines = layer("mine")
         if mines is not None and len(mines):
@@ -451,7 +459,7 @@ def tag_clues(clues: gpd.GeoDataFrame, ws: Workspace | None, *, notes: Notes | N
     out["prohibited"] = prohibited
     out["priority"] = priority_score(sev, out["area_ha"].to_numpy(dtype=float), prohibited)
     out = out.sort_values(["priority", "area_ha"], ascending=[False, False], kind="stable").reset_index(drop=True)
-    out.insert(0, "clue_id", [f"XS-{i + 1:04d}" for i in range(len(out))])
+    out.insert(0, "clue_id", np.char.add("XS-", np.char.zfill(np.arange(1, len(out) + 1).astype(str), 4)).astype(object))
     return out
 
 
@@ -459,8 +467,10 @@ def _severity(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     n = len(df)
     parts = [np.zeros(n)]
     for col in ("pa_zone", "water_grade", "unit_class"):
-        parts.append(np.array([ZONE_SEVERITY.get(str(v), 0.3 if col == "pa_zone" else 0.0) if v is not None
-                               else 0.0 for v in df[col]], dtype=float) if n else np.zeros(0))
+        # a clue in no such zone (missing: None, or NaN once pandas stores the column as text) adds nothing
+        v = df[col]
+        parts.append(np.where(pd.isna(v).to_numpy(dtype=bool), 0.0,
+                              zone_rank(v, 0.3 if col == "pa_zone" else 0.0)))
     parts.append(np.where(df["in_redline"].to_numpy(dtype=bool), ZONE_SEVERITY["redline"], 0.0) if n else np.zeros(0))
     sev = np.max(np.vstack(parts), axis=0) if n else np.zeros(0)
     proh = (df["pa_zone"].isin(PROHIBITED_ZONES) | df["water_grade"].isin(PROHIBITED_ZONES)
