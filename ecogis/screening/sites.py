@@ -124,7 +124,8 @@ def prepare_sites(
             out[key] = value
     if out["site_id"].isna().any():
         missing = out["site_id"].isna()
-        out.loc[missing, "site_id"] = [f"S{i + 1}" for i in np.flatnonzero(missing)]
+        # S<row number> for a site without an ID
+        out.loc[missing, "site_id"] = np.char.add("S", (np.flatnonzero(missing) + 1).astype(str)).astype(object)
     out["site_id"] = out["site_id"].astype(str)
     dup = out["site_id"].duplicated(keep=False)
     if dup.any():
