@@ -53,18 +53,20 @@ def _text(value: Any) -> str:
     return escape(str(value))
 
 
-def placemarks(geoms: Any, names: Any = None, *, data: Mapping[Any, Any] | None = None,
-               precision: int = 7) -> str:
-    """:func:`placemark` of each geometry with its name and attribute columns, joined by newlines.
+def placemarks(geoms: Any, names: Any = None, *, style_ids: Any = None, descriptions: Any = None,
+               data: Mapping[Any, Any] | None = None, precision: int = 7) -> str:
+    """:func:`placemark` of each geometry with its name, style, description and attributes, joined by newlines.
 
-    ``names`` and each column of ``data`` hold one value per geometry (a
-    missing ``names`` gives empty names); features with a missing or empty
+    ``names`` and each column of ``data`` hold one value per geometry (no
+    ``names``: empty names); ``style_ids`` and ``descriptions`` are one text for
+    all or one text (or None) per geometry.  Features with a missing or empty
     geometry are left out.  Built per column and per geometry type
     (:mod:`ecogis.export.kmlvec`), without a Python call per feature.
     """
     from ecogis.export import kmlvec
 
-    return kmlvec.placemarks(np.asarray(geoms, dtype=object), names, data or {}, precision)
+    return kmlvec.placemarks(np.asarray(geoms, dtype=object), names, data or {}, precision,
+                             style_ids=style_ids, descriptions=descriptions)
 
 
 def kml_colour(hex_colour: str, opacity: float = 1.0) -> str:

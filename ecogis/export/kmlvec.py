@@ -14,7 +14,7 @@ The text equals :func:`ecogis.export.kml.placemark` feature by feature:
 from __future__ import annotations
 
 from typing import Any, Mapping
-from xml.sax.saxutils import quoteattr
+from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
 import pandas as pd
@@ -136,29 +136,49 @@ def xml_escape(text: pa.Array) -> pa.Array:
     return text
 
 
-def value_xml(values: Any, n: int) -> pa.Array:
-    """``kml._text`` of each value: ``str()`` XML-escaped, empty for ``None`` and NaN."""
-    if values is None:
-        return pa.array(np.full(n, "", dtype=object), type=TEXT)
+def str_text(values: Any) -> tuple[pa.Array, np.ndarray]:
+    """``str()`` of each value as pandas yields it (``"None"``, ``"nan"``, ``"NaT"`` for missing ones too), and
+    where the value is ``None`` or a float NaN (what :func:`ecogis.export.kml.placemark` writes as empty)."""
     s = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
     s = s.reset_index(drop=True)
     text = column_text(s, style="plain")
+    blank = np.zeros(len(s), dtype=bool)
     missing = np.flatnonzero(np.asarray(text.is_null()))
     if len(missing):
-        # a missing value reads empty only as None or a float NaN; NaT, pd.NA and the like keep str()
         o = s.iloc[missing].astype(object).to_numpy(dtype=object)
         codes, kinds = pd.factorize(pd.Series(o, dtype=object).map(type))
         own = np.full(len(o), "", dtype=object)
         for k, t in enumerate(kinds):  # per type of missing value (None, float, NaTType, NAType …)
-            if t is type(None) or issubclass(t, float):
-                continue
             at = np.flatnonzero(codes == k)
-            single = t in (type(pd.NaT), type(pd.NA))
+            if t is type(None) or issubclass(t, float):
+                blank[missing[at]] = True
+            single = t in (type(None), type(pd.NaT), type(pd.NA)) or issubclass(t, float)  # all print alike
             own[at] = str(o[at[0]]) if single else np.array(list(map(str, o[at])), dtype=object)
         fill = np.full(len(s), None, dtype=object)
         fill[missing] = own
         text = pc.coalesce(text, pa.array(fill, type=TEXT))
-    return xml_escape(text.cast(TEXT))
+    return text.cast(TEXT), blank
+
+
+def value_xml(values: Any, n: int) -> pa.Array:
+    """``kml._text`` of each value: ``str()`` XML-escaped, empty for ``None`` and NaN."""
+    if values is None:
+        return pa.array(np.full(n, "", dtype=object), type=TEXT)
+    text, blank = str_text(values)
+    return pc.if_else(pa.array(blank), pa.scalar("", TEXT), xml_escape(text))
+
+
+def _optional(values: Any, n: int, pre: str, post: str) -> Any:
+    """``pre + escape(v) + post`` of each text, empty where it is None or ``""``; a single text serves all.
+
+    For descriptions and style ids given as texts (``str`` or None), as
+    :func:`ecogis.export.kml.placemark` writes them.
+    """
+    if values is None or isinstance(values, str):
+        return "" if values in (None, "") else pre + escape(values) + post
+    text, blank = str_text(values)
+    skip = blank | np.asarray(pc.equal(text, pa.scalar("", TEXT)), dtype=bool)
+    return pc.if_else(pa.array(skip), pa.scalar("", TEXT), _wrap(pre, xml_escape(text), post))
 
 
 def _merge(pieces: list[Any]) -> list[Any]:
@@ -172,18 +192,25 @@ def _merge(pieces: list[Any]) -> list[Any]:
     return out
 
 
-def placemarks(geoms: np.ndarray, names: Any, data: Mapping[Any, Any], precision: int) -> str:
+def placemarks(geoms: np.ndarray, names: Any, data: Mapping[Any, Any], precision: int, *,
+               style_ids: Any = None, descriptions: Any = None) -> str:
     """The placemarks of the non-empty geometries, joined by newlines (see :func:`ecogis.export.kml.placemarks`)."""
     n = len(geoms)
     keep = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
     if len(keep) == 0:
         return ""
     pick = pa.array(keep)
-    pieces: list[Any] = ["<Placemark><name>", value_xml(names, n).take(pick), "</name>"]
+
+    def rows(a: Any) -> Any:
+        return a if isinstance(a, str) else a.take(pick)
+
+    pieces: list[Any] = ["<Placemark><name>", rows(value_xml(names, n)), "</name>",
+                         rows(_optional(descriptions, n, "<description>", "</description>")),
+                         rows(_optional(style_ids, n, "<styleUrl>#", "</styleUrl>"))]
     if data:
         pieces.append("<ExtendedData>")
         for k, v in data.items():
-            pieces += [f"<Data name={quoteattr(str(k))}><value>", value_xml(v, n).take(pick), "</value></Data>"]
+            pieces += [f"<Data name={quoteattr(str(k))}><value>", rows(value_xml(v, n)), "</value></Data>"]
         pieces.append("</ExtendedData>")
     pieces += [geometry_xml(geoms[keep], precision), "</Placemark>"]
     args = [pa.scalar(p, TEXT) if isinstance(p, str) else p for p in _merge(pieces)]
