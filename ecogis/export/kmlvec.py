@@ -168,7 +168,7 @@ def value_xml(values: Any, n: int) -> pa.Array:
     return pc.if_else(pa.array(blank), pa.scalar("", TEXT), xml_escape(text))
 
 
-def _optional(values: Any, n: int, pre: str, post: str) -> Any:
+def _optional(values: Any, pre: str, post: str) -> Any:
     """``pre + escape(v) + post`` of each text, empty where it is None or ``""``; a single text serves all.
 
     For descriptions and style ids given as texts (``str`` or None), as
@@ -205,8 +205,8 @@ def placemarks(geoms: np.ndarray, names: Any, data: Mapping[Any, Any], precision
         return a if isinstance(a, str) else a.take(pick)
 
     pieces: list[Any] = ["<Placemark><name>", rows(value_xml(names, n)), "</name>",
-                         rows(_optional(descriptions, n, "<description>", "</description>")),
-                         rows(_optional(style_ids, n, "<styleUrl>#", "</styleUrl>"))]
+                         rows(_optional(descriptions, "<description>", "</description>")),
+                         rows(_optional(style_ids, "<styleUrl>#", "</styleUrl>"))]
     if data:
         pieces.append("<ExtendedData>")
         for k, v in data.items():
