@@ -263,3 +263,13 @@ def test_overlay_joins_each_label_as_str():
     best, joined, _ = C._overlay_tag(geoms, feats, label, C.zone_rank(label, 0.0))
     assert joined[1] is None and best[1] is None
     assert sorted(joined[0].split(";")) == sorted(["a", "b", "None", "<script>", "7"])
+
+
+def test_clue_ids_number_the_sorted_clues_past_9999():
+    n = 10_005
+    xs = LON + np.arange(n) * 1e-4
+    clues = gpd.GeoDataFrame({"area_ha": np.linspace(0.1, 5, n)}, geometry=shapely.box(xs, LAT, xs + 5e-5, LAT + 5e-5),
+                             crs=4490)
+    out = C.tag_clues(clues, None)
+    assert out["clue_id"].tolist() == [f"XS-{i + 1:04d}" for i in range(n)]
+    assert out["area_ha"].iloc[0] == 5 and C.tag_clues(clues.iloc[:0], None)["clue_id"].tolist() == []

@@ -37,6 +37,8 @@ from typing import Any, Iterator
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow
+import pyarrow.compute as pc
 import rasterio
 import shapely
 from pyproj import CRS, Transformer
@@ -346,9 +348,11 @@ def _scan(ref, other, ref_is_after: bool, index: str, threshold: float | None, b
 # ------------------------------------------------------------------------------------------------ tags
 def zone_rank(values: pd.Series | np.ndarray, default: float) -> np.ndarray:
     """:data:`ZONE_SEVERITY` of ``str(value)`` for each value; ``default`` where it names no known zone."""
-    # str() of each present value (the keys are text); a missing value names no zone
-    keys = pd.Series(np.asarray(values, dtype=object), dtype=object).astype(str)
-    return keys.map(ZONE_SEVERITY).fillna(default).to_numpy(dtype=float)
+    # each distinct value looked up once by its str() (the keys are text); a missing value names no zone.
+    # Values factorize by equality, so 1, 1.0 and True share a code: none of their texts is a zone name.
+    codes, uniq = pd.factorize(pd.Series(np.asarray(values, dtype=object), dtype=object))
+    ranks = np.array([ZONE_SEVERITY.get(str(u), default) for u in uniq] + [default], dtype=float)
+    return ranks[codes]  # code -1 (missing) takes the trailing default
 
 
 def _first_col(df: pd.DataFrame, *names: str) -> pd.Series:
@@ -459,7 +463,8 @@ def tag_clues(clues: gpd.GeoDataFrame, ws: Workspace | None, *, notes: Notes | N
     out["prohibited"] = prohibited
     out["priority"] = priority_score(sev, out["area_ha"].to_numpy(dtype=float), prohibited)
     out = out.sort_values(["priority", "area_ha"], ascending=[False, False], kind="stable").reset_index(drop=True)
-    out.insert(0, "clue_id", np.char.add("XS-", np.char.zfill(np.arange(1, len(out) + 1).astype(str), 4)).astype(object))
+    number = pc.utf8_lpad(pc.cast(pyarrow.array(np.arange(1, len(out) + 1)), pyarrow.string()), width=4, padding="0")
+    out.insert(0, "clue_id", pc.binary_join_element_wise("XS-", number, "").to_numpy(zero_copy_only=False))
     return out
 
 
