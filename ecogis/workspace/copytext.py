@@ -91,8 +91,11 @@ def write_copy(cp: Any, columns: Sequence[pa.Array], n: int, *, encoding: str = 
 
     ``plain`` lists the columns whose text needs no escape (digits, hex): only their NULLs are written.
     """
-    escaped = [pc.fill_null(c.cast(TEXT), pa.scalar(NULL, TEXT)) if j in plain else escape(c)
-               for j, c in enumerate(columns)]
     utf8 = encoding.replace("_", "-").lower() in ("utf-8", "utf8")
-    for buf in copy_buffers(escaped, n):
-        cp.write(memoryview(buf) if utf8 else buf.to_pybytes().decode("utf-8"))
+    step = CHUNK_ROWS
+    for lo in range(0, n, step):  # escaped chunk by chunk: one chunk's escaped copy in memory at a time
+        part = [c.slice(lo, step) for c in columns]
+        escaped = [pc.fill_null(c.cast(TEXT), pa.scalar(NULL, TEXT)) if j in plain else escape(c)
+                   for j, c in enumerate(part)]
+        for buf in copy_buffers(escaped, len(part[0]) if part else min(step, n - lo), chunk_rows=step):
+            cp.write(memoryview(buf) if utf8 else buf.to_pybytes().decode("utf-8"))
