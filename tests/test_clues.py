@@ -217,3 +217,59 @@ def test_cli_clues(tmp_path, flat_pair, zone_ws):
     assert args.func(args) == 0
     got = pyogrio.read_dataframe(out)
     assert list(got["clue_id"]) == ["XS-0001"] and got["pa_zone"].iloc[0] == "核心区"
+
+
+HOSTILE_ZONES = ["核心区", None, float("nan"), 1, 2.5, "缓冲区 ", "'); DROP TABLE x; --", "<script>", "a\tb\nc\\d",
+                 "实验区", "准保护区", "x" * 100_000, "redline", True]
+
+
+@pytest.mark.parametrize("default", [0.3, 0.0])
+def test_zone_rank_is_the_dictionary_lookup_of_str(default):
+    # the vectorised lookup gives what ZONE_SEVERITY.get(str(z), default) gave value for value
+    values = HOSTILE_ZONES * 50
+    for vals in (values, np.asarray(values, dtype=object), gpd.pd.Series(values, dtype=object)):
+        got = C.zone_rank(vals, default)
+        assert got.tolist() == [C.ZONE_SEVERITY.get(str(z), default) for z in values]
+    assert C.zone_rank(np.array([], dtype=object), default).shape == (0,)
+
+
+def test_a_clue_in_no_zone_adds_no_zone_severity():
+    # pandas stores a tag column with missing values as text, the missing ones as NaN: they add nothing
+    df = gpd.pd.DataFrame({"a": range(4)})
+    df["pa_zone"] = np.array(["缓冲区", None, "未分区", None], dtype=object)
+    df["water_grade"] = np.array([None, "一级保护区", None, None], dtype=object)
+    df["unit_class"] = np.array([None, None, "重点管控", None], dtype=object)
+    df["in_redline"] = [False, False, True, False]
+    assert df["pa_zone"].isna().tolist() == [False, True, False, True]
+    sev, proh = C._severity(df)
+    # 未分区 (an unnamed zone) keeps 0.3, below the red line's 0.8; row 3 is in nothing (the per-row
+    # version read its NaN as the text "nan" and gave it 0.3)
+    assert sev.tolist() == [0.85, 1.0, 0.8, 0.0]
+    assert proh.tolist() == [True, True, True, False]
+    sev, _ = C._severity(gpd.pd.DataFrame({"pa_zone": [None], "water_grade": [None], "unit_class": [None],
+                                           "in_redline": [False]}))
+    assert sev.tolist() == [0.0]
+    sev, _ = C._severity(gpd.pd.DataFrame({"pa_zone": ["未分区"], "water_grade": [np.nan], "unit_class": [np.nan],
+                                           "in_redline": [False]}))
+    assert sev.tolist() == [0.3]
+
+
+def test_overlay_joins_each_label_as_str():
+    # the joined labels are str() of each label, as the per-row version wrote them (None reads "None")
+    feats = gpd.GeoDataFrame({"c": ["a;b", None, "<script>", 7]},
+                             geometry=[shapely.box(0, 0, 2, 2)] * 4, crs=4490)
+    geoms = np.array([shapely.box(0.5, 0.5, 1, 1), shapely.box(5, 5, 6, 6)], dtype=object)
+    label = C._first_col(feats, "c")
+    best, joined, _ = C._overlay_tag(geoms, feats, label, C.zone_rank(label, 0.0))
+    assert joined[1] is None and best[1] is None
+    assert sorted(joined[0].split(";")) == sorted(["a", "b", "None", "<script>", "7"])
+
+
+def test_clue_ids_number_the_sorted_clues_past_9999():
+    n = 10_005
+    xs = LON + np.arange(n) * 1e-4
+    clues = gpd.GeoDataFrame({"area_ha": np.linspace(0.1, 5, n)}, geometry=shapely.box(xs, LAT, xs + 5e-5, LAT + 5e-5),
+                             crs=4490)
+    out = C.tag_clues(clues, None)
+    assert out["clue_id"].tolist() == [f"XS-{i + 1:04d}" for i in range(n)]
+    assert out["area_ha"].iloc[0] == 5 and C.tag_clues(clues.iloc[:0], None)["clue_id"].tolist() == []

@@ -350,3 +350,60 @@ def test_checklist_prints_at_most_one_page_per_four_stops(tmp_path):
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
     pages = int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages")))
     assert pages <= math.ceil(len(plan.visited) / 4), (pages, len(plan.visited))
+
+
+def _context_folder_per_feature(g, label, sid):
+    """The boundary folder as kml_text wrote it before: placemark() per record (the reference)."""
+    from ecogis.export import kml
+    from ecogis.patrol.fieldpkg import ZONE_FILLS
+
+    zones = list(ZONE_FILLS)
+    marks = []
+    for r, geom in zip(g.drop(columns=g.geometry.name).to_dict("records"), g.geometry.to_numpy()):
+        nm = " ".join(str(r[c]) for c in ("name", "zone", "grade") if r.get(c) not in (None, "") and
+                      str(r.get(c)) != "nan") or label
+        zsid = f"z{zones.index(r['zone'])}" if r.get("zone") in ZONE_FILLS else sid
+        marks.append(kml.placemark(nm, geom, style_id=zsid, description=label))
+    return kml.folder(label, marks)
+
+
+def test_field_package_boundaries_and_patches_are_the_per_feature_kml():
+    # many zone polygons with hostile, missing and numeric attributes: the folders equal placemark() per feature
+    import pandas as pd
+
+    from ecogis.export import kml
+    from ecogis.patrol.fieldpkg import BOUNDARY_STYLES, checklist_frames, clip_for_phone, kml_text, patrol_area
+
+    t, start, lodging, context = _far_case()
+    t.loc[3, "name"] = "<script>alert(1)</script> & '); DROP TABLE x; --"
+    t.loc[4, "name"] = None
+    t.loc[5, "target_id"] = "T\t05\n"
+    plan = plan_route(t, start, days=3, lodging=lodging)
+    x0, y0 = t.total_bounds[:2]
+    n = 400
+    xs = x0 + (np.arange(n) % 20) * 0.02
+    ys = y0 + (np.arange(n) // 20) * 0.02
+    hostile = ["某保护区", None, np.nan, "nan", "", "<b>区</b> & 'x'", "a\tb\nc\\d", "x" * 5000, "名称 🌿"]
+    zones = ["核心区", "缓冲区", "实验区", None, "未知区", np.nan, "一级保护区"]
+    pa_ = gpd.GeoDataFrame({"name": [hostile[i % len(hostile)] for i in range(n)],
+                            "zone": [zones[i % len(zones)] for i in range(n)],
+                            "grade": np.where(np.arange(n) % 3 == 0, np.nan, np.arange(n) % 4)},
+                           geometry=shapely.box(xs, ys, xs + 0.015, ys + 0.015), crs=4490)
+    bare = gpd.GeoDataFrame(geometry=shapely.box(xs[:50], ys[:50], xs[:50] + 0.01, ys[:50] + 0.01), crs=4490)
+    context = context + [("自然保护地", pa_), ("饮用水水源保护区", bare)]
+    stops, deferred = checklist_frames(t, plan)
+    text = kml_text(stops, deferred, plan, context=context, targets=t)
+    area = patrol_area(stops, deferred, plan)
+    blabels = list(BOUNDARY_STYLES)
+    for label, gdf in context:
+        sid = f"b{blabels.index(label)}" if label in blabels else "b0"
+        want = _context_folder_per_feature(clip_for_phone(gdf, area), label, sid)
+        assert want in text, label
+    lab = dict(zip(stops["_pos"], stops["label"]))
+    dims = shapely.get_dimensions(t.geometry.to_numpy())
+    marks = [kml.placemark(lab.get(i, str(t["target_id"].iloc[i])), t.geometry.iloc[i], style_id="b3",
+                           description=str(t["name"].iloc[i])) for i in np.flatnonzero(dims == 2)]
+    assert kml.folder("目标图斑", marks) in text
+    assert "&lt;script&gt;" in text and "<script>" not in text
+    ET.fromstring(text.encode("utf-8"))  # well-formed
+    assert pd.isna(t.loc[4, "name"])

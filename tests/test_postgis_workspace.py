@@ -466,3 +466,117 @@ def test_ledger_is_append_only(fresh):
     with psycopg.connect(os.environ["ECOGIS_TEST_PG"], autocommit=True) as c:
         with pytest.raises(psycopg.Error, match="append-only"):
             c.execute(f"DELETE FROM {schema}.ecogis_ledger")
+
+
+def _hostile_layer(n: int, *, x0: float = 121.0) -> gpd.GeoDataFrame:
+    import datetime as dt
+
+    import pandas as pd
+
+    from test_copytext import HOSTILE
+
+    rng = np.random.default_rng(7)
+    xs = x0 + 0.01 * np.arange(n)
+    mixed = [1, "2", 3.5, None, np.nan, True, np.float32(0.1), dt.date(2024, 1, 2), 1e16, "3.0", HOSTILE[2]]
+    return gpd.GeoDataFrame({
+        "name": ((HOSTILE + [None, np.nan]) * n)[:n],
+        "code": (mixed * n)[:n],  # numbers in a text column
+        "grade": rng.integers(-5, 5, n),
+        "grade_na": pd.array([*range(n - 1), None], dtype="Int64"),
+        "share": np.r_[rng.standard_normal(n - 3) * 10.0 ** rng.integers(-30, 30, n - 3), np.nan, np.inf, -0.0],
+        "flag": np.arange(n) % 2 == 0,
+        "flag_na": pd.array(([True, None, False] * n)[:n], dtype="boolean"),
+        "since": pd.to_datetime((["2024-01-01 00:00:00.123456789", None, "1960-05-06 12:30"] * n)[:n],
+                                format="ISO8601"),
+        "at": pd.to_datetime((["2024-01-01 08:00", None] * n)[:n]).tz_localize("Asia/Shanghai"),
+    }, geometry=shapely.box(xs, 50.0, xs + 0.008, 50.008), crs=4490)
+
+
+def _rows_as_stored(con, table: str, order: str = "fid") -> list:
+    return con.execute(f'SELECT row_to_json(t)::text FROM "{table}" t ORDER BY {order}').fetchall()
+
+
+def _reference_copy(con, table: str, cols: list[str], rows: list[list]) -> str:
+    """A twin of ``table`` filled row by row by psycopg's write_row (the path before the bulk COPY)."""
+    ref = table + "_ref"
+    con.execute(f'CREATE TABLE "{ref}" (LIKE "{table}")')
+    with con.cursor().copy(f'COPY "{ref}" ({", ".join(chr(34) + c + chr(34) for c in cols)}) FROM STDIN') as cp:
+        for r in rows:
+            cp.write_row(r)
+    return ref
+
+
+def test_bulk_copy_stores_what_write_row_stored(fresh):
+    # hostile text, numbers in text columns, missing values, dates, flags: stored values equal the per-row path
+    from test_copytext import _cell
+
+    from ecogis.workspace import open_workspace
+
+    url, _ = fresh
+    ws = open_workspace(url, create=True)
+    gdf = _hostile_layer(200)
+    ws.write("hostile", gdf, source="t", version="1")
+    table = ws.table_of("hostile")
+    cols = [c for c in gdf.columns if c != "geometry"]
+    ewkb = shapely.to_wkb(shapely.set_srid(gdf.geometry.to_numpy(), 4490), hex=True, include_srid=True)
+    values = [gdf[c].astype(object).to_numpy() for c in cols]
+    rows = [[i + 1] + [_cell(v[i]) for v in values] + [ewkb[i]] for i in range(len(gdf))]
+    ref = _reference_copy(ws.conn, table, ["fid", *cols, "geom"], rows)
+    got, want = _rows_as_stored(ws.conn, table), _rows_as_stored(ws.conn, ref)
+    assert len(got) == 200 and got == want
+    back = ws.read("hostile")
+    assert back["name"].tolist()[:10] == gdf["name"].where(gdf["name"].notna(), None).tolist()[:10]
+
+    # an append whose types differ from the stored columns: floats and flags into the TEXT column "code"
+    more = _hostile_layer(30, x0=125.0)
+    more["code"] = np.r_[np.linspace(-1e-5, 1e17, 29), np.nan]
+    more["name"] = more["flag"]
+    ws.write("hostile", more, source="t", version="2")
+    table2 = ws.table_of("hostile")
+    ewkb = shapely.to_wkb(shapely.set_srid(more.geometry.to_numpy(), 4490), hex=True, include_srid=True)
+    values = [more[c].astype(object).to_numpy() for c in cols]
+    rows = [[201 + i] + [_cell(v[i]) for v in values] + [ewkb[i]] for i in range(len(more))]
+    ref2 = _reference_copy(ws.conn, table2, ["fid", *cols, "geom"], rows)
+    got = _rows_as_stored(ws.conn, table2)
+    assert got[200:] == _rows_as_stored(ws.conn, ref2) and got[:200] == want
+
+
+def test_bulk_table_and_ledger_store_what_write_row_stored(fresh):
+    import pandas as pd
+    from test_copytext import HOSTILE, _cell
+
+    from ecogis.workspace import open_workspace
+
+    url, _ = fresh
+    ws = open_workspace(url, create=True)
+    gdf = _hostile_layer(120)
+    df = pd.DataFrame(gdf.drop(columns="geometry"))
+    ws.write_table("hostile_t", df, source="t", version="1")
+    table = ws.conn.execute("SELECT table_name FROM ecogis_tables WHERE current = 1").fetchone()[0]
+    values = [df[c].astype(object).to_numpy() for c in df.columns]
+    ref = _reference_copy(ws.conn, table, list(df.columns), [[_cell(v[i]) for v in values] for i in range(len(df))])
+    assert _rows_as_stored(ws.conn, table, "1") == _rows_as_stored(ws.conn, ref, "1")
+
+    # the ledger stores str() of each value: True as "True", 1e16 as "1e+16", a date as "2024-01-02"
+    n = 40
+    cols = {"target_id": (HOSTILE * 4)[:n], "result": gdf["code"].iloc[:n].tolist(),
+            "date": gdf["since"].iloc[:n], "inspector": gdf["flag"].iloc[:n], "remarks": gdf["share"].iloc[:n],
+            "check": gdf["grade_na"].iloc[:n]}
+    pts = gpd.GeoDataFrame(cols, geometry=shapely.points(121.0 + 0.01 * np.arange(n), 50.0), crs=4490)
+    ws.ledger_append(pts, record_source="x\ty.csv")
+    cur = ws.conn.execute("SELECT * FROM ecogis_ledger ORDER BY entry_id")
+    names = [d.name for d in cur.description]
+    stored = [dict(zip(names, r)) for r in cur.fetchall()]
+    now = stored[0]["recorded_at"]
+    recs = pts.drop(columns="geometry").to_dict("records")
+    expect = []
+    for i, rec in enumerate(recs):
+        row = {}
+        for c in ws.LEDGER_COLUMNS:
+            v = _cell(rec.get(c))
+            row[c] = None if v is None else str(v)
+        row.update(entry_id=i + 1, recorded_at=now, record_source="x\ty.csv")
+        expect.append(row)
+    assert [{k: v for k, v in r.items() if k != "geom"} for r in stored] == expect
+    assert expect[0]["inspector"] == "True" and expect[3]["result"] is None and expect[8]["result"] == "1e+16"
+    assert shapely.equals(ws.ledger().geometry.to_numpy(), pts.geometry.to_numpy()).all()

@@ -53,6 +53,22 @@ def _text(value: Any) -> str:
     return escape(str(value))
 
 
+def placemarks(geoms: Any, names: Any = None, *, style_ids: Any = None, descriptions: Any = None,
+               data: Mapping[Any, Any] | None = None, precision: int = 7) -> str:
+    """:func:`placemark` of each geometry with its name, style, description and attributes, joined by newlines.
+
+    ``names`` and each column of ``data`` hold one value per geometry (no
+    ``names``: empty names); ``style_ids`` and ``descriptions`` are one text for
+    all or one text (or None) per geometry.  Features with a missing or empty
+    geometry are left out.  Built per column and per geometry type
+    (:mod:`ecogis.export.kmlvec`), without a Python call per feature.
+    """
+    from ecogis.export import kmlvec
+
+    return kmlvec.placemarks(np.asarray(geoms, dtype=object), names, data or {}, precision,
+                             style_ids=style_ids, descriptions=descriptions)
+
+
 def kml_colour(hex_colour: str, opacity: float = 1.0) -> str:
     """``#rrggbb`` and an opacity as KML's ``aabbggrr``."""
     h = hex_colour.lstrip("#")
@@ -110,14 +126,22 @@ def write_kmz(path: str | Path, kml: str) -> Path:
 
 
 def write_kml(gdf: gpd.GeoDataFrame, path: str | Path, *, name_field: str = "name", precision: int = 8) -> Path:
-    """Write ``gdf`` (any CRS; converted to EPSG:4490 lon/lat) as KML 2.2 (``.kmz``: zipped)."""
+    """Write ``gdf`` (any CRS; converted to EPSG:4490 lon/lat) as KML 2.2 (``.kmz``: zipped).
+
+    A placemark per feature with a geometry, its attributes as ``ExtendedData``;
+    built column by column (:func:`placemarks`), the same text as
+    :func:`placemark` per feature.
+    """
     data = gdf.to_crs(4490) if gdf.crs is not None and gdf.crs.to_epsg() != 4490 else gdf
     cols = [c for c in data.columns if c != data.geometry.name]
-    placemarks = []
-    for row, geom in zip(data[cols].itertuples(index=False, name=None), data.geometry.values):
-        attrs = dict(zip(cols, row))
-        placemarks.append(placemark(attrs.get(name_field, ""), geom, data=attrs, precision=precision))
-    doc = document("", placemarks)
+    # a feature's attributes as a mapping: one entry per distinct name, the value of its last column
+    last = {}
+    for j, c in enumerate(cols):
+        last[c] = j
+    frame = data[cols]
+    values = {c: frame.iloc[:, j] for c, j in last.items()}
+    name = values[name_field] if name_field in values else None
+    doc = document("", [placemarks(data.geometry.values, name, data=values, precision=precision)])
     if str(path).lower().endswith(".kmz"):
         return write_kmz(path, doc)
     return write_text_atomic(path, doc)

@@ -37,6 +37,8 @@ from typing import Any, Iterator
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow
+import pyarrow.compute as pc
 import rasterio
 import shapely
 from pyproj import CRS, Transformer
@@ -344,6 +346,15 @@ def _scan(ref, other, ref_is_after: bool, index: str, threshold: float | None, b
 
 
 # ------------------------------------------------------------------------------------------------ tags
+def zone_rank(values: pd.Series | np.ndarray, default: float) -> np.ndarray:
+    """:data:`ZONE_SEVERITY` of ``str(value)`` for each value; ``default`` where it names no known zone."""
+    # each distinct value looked up once by its str() (the keys are text); a missing value names no zone.
+    # Values factorize by equality, so 1, 1.0 and True share a code: none of their texts is a zone name.
+    codes, uniq = pd.factorize(pd.Series(np.asarray(values, dtype=object), dtype=object))
+    ranks = np.array([ZONE_SEVERITY.get(str(u), default) for u in uniq] + [default], dtype=float)
+    return ranks[codes]  # code -1 (missing) takes the trailing default
+
+
 def _first_col(df: pd.DataFrame, *names: str) -> pd.Series:
     for n in names:
         if n in df.columns:
@@ -371,7 +382,8 @@ def _overlay_tag(geoms: np.ndarray, feats: gpd.GeoDataFrame, label: pd.Series, r
     best[ci[first]] = labels[fi[first]]
     if name is not None:
         best_name[ci[first]] = name.to_numpy(dtype=object)[fi[first]]
-    pairs = pd.DataFrame({"c": ci, "l": [str(x) for x in labels[fi]]})
+    # str() of each label; a missing one (None, see _first_col) reads "None" as str(None) does
+    pairs = pd.DataFrame({"c": ci, "l": pd.Series(labels[fi], dtype=object).astype(str).fillna("None").to_numpy()})
     agg = pairs.drop_duplicates().groupby("c", sort=False)["l"].agg(";".join)
     joined[agg.index.to_numpy()] = agg.to_numpy()
     return best, joined, best_name
@@ -415,19 +427,19 @@ def tag_clues(clues: gpd.GeoDataFrame, ws: Workspace | None, *, notes: Notes | N
         pa = layer("protected_area")
         if pa is not None:
             zone = _first_col(pa, "zone")
-            rank = np.array([ZONE_SEVERITY.get(str(z), 0.3) for z in zone])
+            rank = zone_rank(zone, 0.3)
             cols["pa_zone"], cols["pa_zones"], cols["protected_area"] = _overlay_tag(
                 geoms, pa, zone.fillna("未分区"), rank, _first_col(pa, "name"))
         wsrc = layer("water_source")
         if wsrc is not None:
             grade = _first_col(wsrc, "grade")
-            rank = np.array([ZONE_SEVERITY.get(str(z), 0.3) for z in grade])
+            rank = zone_rank(grade, 0.3)
             cols["water_grade"], _, cols["water_source"] = _overlay_tag(geoms, wsrc, grade.fillna("未分级"), rank,
                                                                         _first_col(wsrc, "name"))
         cu = layer("control_unit")
         if cu is not None:
             cls = _first_col(cu, "class")
-            rank = np.array([ZONE_SEVERITY.get(str(z), 0.0) for z in cls])
+            rank = zone_rank(cls, 0.0)
             cols["unit_class"], _, cols["control_unit"] = _overlay_tag(geoms, cu, cls, rank, _first_col(cu, "code"))
         mines = layer("mine")
         if mines is not None and len(mines):
@@ -451,7 +463,8 @@ def tag_clues(clues: gpd.GeoDataFrame, ws: Workspace | None, *, notes: Notes | N
     out["prohibited"] = prohibited
     out["priority"] = priority_score(sev, out["area_ha"].to_numpy(dtype=float), prohibited)
     out = out.sort_values(["priority", "area_ha"], ascending=[False, False], kind="stable").reset_index(drop=True)
-    out.insert(0, "clue_id", [f"XS-{i + 1:04d}" for i in range(len(out))])
+    number = pc.utf8_lpad(pc.cast(pyarrow.array(np.arange(1, len(out) + 1)), pyarrow.string()), width=4, padding="0")
+    out.insert(0, "clue_id", pc.binary_join_element_wise("XS-", number, "").to_numpy(zero_copy_only=False))
     return out
 
 
@@ -459,8 +472,10 @@ def _severity(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     n = len(df)
     parts = [np.zeros(n)]
     for col in ("pa_zone", "water_grade", "unit_class"):
-        parts.append(np.array([ZONE_SEVERITY.get(str(v), 0.3 if col == "pa_zone" else 0.0) if v is not None
-                               else 0.0 for v in df[col]], dtype=float) if n else np.zeros(0))
+        # a clue in no such zone (missing: None, or NaN once pandas stores the column as text) adds nothing
+        v = df[col]
+        parts.append(np.where(pd.isna(v).to_numpy(dtype=bool), 0.0,
+                              zone_rank(v, 0.3 if col == "pa_zone" else 0.0)))
     parts.append(np.where(df["in_redline"].to_numpy(dtype=bool), ZONE_SEVERITY["redline"], 0.0) if n else np.zeros(0))
     sev = np.max(np.vstack(parts), axis=0) if n else np.zeros(0)
     proh = (df["pa_zone"].isin(PROHIBITED_ZONES) | df["water_grade"].isin(PROHIBITED_ZONES)

@@ -243,6 +243,29 @@ def clip_for_phone(gdf: gpd.GeoDataFrame, area: Any, *, tolerance_m: float = 15.
     return out[(dims == 2) & ~shapely.is_empty(out.geometry.to_numpy())]
 
 
+def _context_names(g: pd.DataFrame, label: str) -> np.ndarray:
+    """Each feature's name, zone and grade that are given (not None, empty or "nan"), joined by spaces; else ``label``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from ecogis.export.kmlvec import str_text
+
+    parts = []
+    for c in ("name", "zone", "grade"):
+        if c in g.columns:
+            text, blank = str_text(g[c])
+            drop = blank | np.asarray(pc.is_in(text, pa.array(["", "nan"])), dtype=bool)
+            # " " + text where given, "" where not: joined, then the leading space cut
+            # (pyarrow's null_handling="skip" loses rows whose parts are all null)
+            spaced = pc.binary_join_element_wise(pa.scalar(" ", text.type), text, pa.scalar("", text.type))
+            parts.append(pc.if_else(pa.array(drop), pa.scalar("", text.type), spaced))
+    if not parts:
+        return np.full(len(g), label, dtype=object)
+    joined = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, pa.scalar("", parts[0].type))
+    names = pc.utf8_slice_codeunits(joined, 1).to_numpy(zero_copy_only=False).astype(object)
+    return np.where(names == "", label, names)
+
+
 def kml_text(stops: pd.DataFrame, deferred: pd.DataFrame, plan, *, title: str = "ecogis 巡查路线",
              context: Sequence[tuple[str, gpd.GeoDataFrame]] = (), targets: gpd.GeoDataFrame | None = None) -> str:
     """KML 2.2 (:mod:`ecogis.export.kml`): boundary polygons, a folder per day (stops and route), lodging,
@@ -267,22 +290,26 @@ def kml_text(stops: pd.DataFrame, deferred: pd.DataFrame, plan, *, title: str = 
             continue
         g = clip_for_phone(gdf, area)
         sid = f"b{blabels.index(label)}" if label in blabels else "b0"
-        marks = []
-        for r, geom in zip(g.drop(columns=g.geometry.name).to_dict("records"), g.geometry.to_numpy()):
-            nm = " ".join(str(r[c]) for c in ("name", "zone", "grade") if r.get(c) not in (None, "") and
-                          str(r.get(c)) != "nan") or label
-            zsid = f"z{zones.index(r['zone'])}" if r.get("zone") in ZONE_FILLS else sid
-            marks.append(kml.placemark(nm, geom, style_id=zsid, description=label))
-        items.append(kml.folder(label, marks))
+        # name: the feature's name, zone and grade that are given (else the layer label); zones by their fill
+        style_ids = (g["zone"].astype(object).map({z: f"z{j}" for j, z in enumerate(zones)}).fillna(sid)
+                     .to_numpy(dtype=object) if "zone" in g.columns else sid)
+        items.append(kml.folder(label, [kml.placemarks(g.geometry.to_numpy(), _context_names(g, label),
+                                                       style_ids=style_ids, descriptions=label)]))
     if targets is not None and len(targets):
         t = targets.to_crs(4490) if targets.crs and targets.crs.to_epsg() != 4490 else targets
         dims = shapely.get_dimensions(t.geometry.to_numpy())
         lab = dict(zip(stops["_pos"], stops["label"])) if len(stops) else {}
-        marks = [kml.placemark(lab.get(i, str(t["target_id"].iloc[i])), t.geometry.iloc[i], style_id="b3",
-                               description=str(t["name"].iloc[i]))
-                 for i in np.flatnonzero(dims == 2)]
-        if marks:
-            items.append(kml.folder("目标图斑", marks))
+        poly = np.flatnonzero(dims == 2)
+        if len(poly):
+            from ecogis.export.kmlvec import str_text
+
+            tp = t.iloc[poly]
+            ids = str_text(tp["target_id"])[0].to_numpy(zero_copy_only=False)
+            names = pd.Series(poly).map(lab).to_numpy(dtype=object)  # a stop's label, else the target ID
+            names = np.where(pd.isna(names), ids, names)
+            items.append(kml.folder("目标图斑", [kml.placemarks(
+                tp.geometry.to_numpy(), names, style_ids="b3",
+                descriptions=str_text(tp["name"])[0].to_numpy(zero_copy_only=False))]))
     for d in plan.days:
         if not d.stops and not d.track:
             continue

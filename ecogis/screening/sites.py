@@ -16,6 +16,8 @@ from typing import Any, Iterable
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ecogis.errors import InputError
 from ecogis.fileutil import sha256_file
@@ -124,7 +126,9 @@ def prepare_sites(
             out[key] = value
     if out["site_id"].isna().any():
         missing = out["site_id"].isna()
-        out.loc[missing, "site_id"] = [f"S{i + 1}" for i in np.flatnonzero(missing)]
+        # S<row number> for a site without an ID
+        rows = pc.cast(pa.array(np.flatnonzero(missing) + 1), pa.string())
+        out.loc[missing, "site_id"] = pc.binary_join_element_wise("S", rows, "").to_numpy(zero_copy_only=False)
     out["site_id"] = out["site_id"].astype(str)
     dup = out["site_id"].duplicated(keep=False)
     if dup.any():

@@ -40,6 +40,7 @@ import shapely
 
 from ecogis.errors import WorkspaceError
 from ecogis.notes import Notes
+from ecogis.workspace.copytext import column_text, constant_text, hex_ewkb, psycopg_dump, write_copy
 from ecogis.workspace.base import LayerInfo, TableInfo, Workspace, coverage_wkb, merged_coverage
 
 META_TABLE = "ecogis_layers"
@@ -136,22 +137,6 @@ def _sql_type(s: pd.Series) -> str:
     if pd.api.types.is_datetime64_any_dtype(s):
         return "TIMESTAMPTZ" if getattr(s.dt, "tz", None) is not None else "TIMESTAMP"
     return "TEXT"
-
-
-def _cell(v: Any) -> Any:
-    if v is None:
-        return None
-    if isinstance(v, float) and np.isnan(v):
-        return None
-    if v is pd.NaT or (not isinstance(v, (str, bytes)) and pd.isna(v) is True):
-        return None
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.floating,)):
-        return float(v)
-    if isinstance(v, (np.bool_,)):
-        return bool(v)
-    return v
 
 
 class PostGISWorkspace(Workspace):
@@ -475,8 +460,7 @@ class PostGISWorkspace(Workspace):
             bounds=None if declared_empty else tuple(float(b) for b in gdf.total_bounds),
             coverage=coverage_wkb(coverage), coverage_basis=str(coverage_basis or ""),
         )
-        geoms = shapely.set_srid(np.asarray(gdf.geometry.values, dtype=object), SRID)
-        ewkb = shapely.to_wkb(geoms, hex=True, include_srid=True)
+        ewkb = hex_ewkb(gdf.geometry.values, SRID)
         with self._guard(f"cannot import layer {kind!r}"), self.conn.transaction():
             con = self.conn
             con.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_META,))
@@ -509,10 +493,12 @@ class PostGISWorkspace(Workspace):
                 start = int(con.execute(f"SELECT COALESCE(MAX(fid), 0) + 1 FROM {_quote(table)}").fetchone()[0])
             names = list(data.columns)
             copy_cols = ", ".join(["fid"] + [_quote(c) for c in names] + ["geom"])
-            values = [data[c].astype(object).to_numpy() for c in names]
+            dump = psycopg_dump(con)
+            texts = ([column_text(np.arange(start, start + len(data), dtype=np.int64))]
+                     + [column_text(data[c], target=coldefs[c], dump=dump) for c in names]
+                     + [ewkb])
             with con.cursor().copy(f"COPY {_quote(table)} ({copy_cols}) FROM STDIN") as cp:
-                for i in range(len(data)):
-                    cp.write_row([start + i] + [_cell(v[i]) for v in values] + [ewkb[i]])
+                write_copy(cp, texts, len(data), encoding=con.info.encoding, plain=(0, len(texts) - 1))
             self._index(table)
             total = int(con.execute(f"SELECT count(*) FROM {_quote(table)}").fetchone()[0])
             if append and prev[2] is not None and info.bounds:
@@ -596,29 +582,30 @@ class PostGISWorkspace(Workspace):
         if extra:
             raise WorkspaceError(f"unknown ledger column(s): {', '.join(extra)}", path=self.uri)
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        ewkb = shapely.to_wkb(shapely.set_srid(np.asarray(entries.geometry.values, dtype=object), SRID),
-                              hex=True, include_srid=True)
+        ewkb = hex_ewkb(entries.geometry.values, SRID)
         with self._guard("cannot append to the ledger"), self.conn.transaction():
             con = self.conn
             con.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_META + 1,))
             con.execute(_LEDGER_DDL)
             start = int(con.execute(f"SELECT COALESCE(MAX(entry_id), 0) + 1 FROM {LEDGER_TABLE}").fetchone()[0])
+            n = len(entries)
+            texts = []
+            for c in cols:  # str() of each given value, NULL for a missing one or column
+                if c == "entry_id":
+                    texts.append(column_text(np.arange(start, start + n, dtype=np.int64)))
+                elif c == "recorded_at":
+                    texts.append(constant_text(now, n))
+                elif c == "record_source":
+                    texts.append(constant_text(str(record_source), n))
+                elif c in entries.columns:
+                    texts.append(column_text(entries[c], style="str"))
+                else:
+                    texts.append(constant_text(None, n))
             with con.cursor().copy(
                 f"COPY {LEDGER_TABLE} ({', '.join(_quote(c) for c in cols)}, geom) FROM STDIN"
             ) as cp:
-                for i, rec in enumerate(entries.drop(columns=entries.geometry.name).to_dict("records")):
-                    row = []
-                    for c in cols:
-                        if c == "entry_id":
-                            row.append(start + i)
-                        elif c == "recorded_at":
-                            row.append(now)
-                        elif c == "record_source":
-                            row.append(str(record_source))
-                        else:
-                            v = _cell(rec.get(c))
-                            row.append(None if v is None else str(v))
-                    cp.write_row(row + [ewkb[i]])
+                write_copy(cp, texts + [ewkb], n, encoding=con.info.encoding,
+                           plain=(cols.index("entry_id"), len(texts)))
         return int(len(entries))
 
     # ------------------------------------------------------------------ attribute tables
@@ -639,10 +626,11 @@ class PostGISWorkspace(Workspace):
             table = f"ecogis_t_{name}_v{int(n)}"
             defs = ", ".join(f"{_quote(c)} {_sql_type(data[c])}" for c in data.columns)
             con.execute(f"CREATE TABLE {_quote(table)} ({defs})")
-            values = [data[c].astype(object).to_numpy() for c in data.columns]
+            dump = psycopg_dump(con)
+            texts = [column_text(data.iloc[:, j], target=_sql_type(data.iloc[:, j]), dump=dump)
+                     for j in range(data.shape[1])]
             with con.cursor().copy(f"COPY {_quote(table)} ({', '.join(_quote(c) for c in cols)}) FROM STDIN") as cp:
-                for i in range(len(data)):
-                    cp.write_row([_cell(v[i]) for v in values])
+                write_copy(cp, texts, len(data), encoding=con.info.encoding)
             for col in index:
                 con.execute(f"CREATE INDEX {_quote(table + '_' + col)} ON {_quote(table)} ({_quote(col)})")
             con.execute(f"UPDATE {TABLES_META} SET current = 0 WHERE name = %s AND current = 1", (name,))
