@@ -45,11 +45,15 @@ def load_sites(
     for path in paths:
         start = len(notes)
         gdf = read_file(path, crs=crs, notes=notes)
+        # what reading finds goes into ``notes``; kept in the frame's attrs it would be deep-copied by every
+        # pandas operation on the sites from here on
+        gdf.attrs.clear()
         if "name" not in gdf.columns and not any(c in gdf.columns for c in ("名称", "MC", "NAME", "项目名称")):
             gdf["name"] = [f"{os.path.splitext(os.path.basename(path))[0]}-{i + 1}" for i in range(len(gdf))]
         if overrides and overrides.get("name"):
             gdf["name"] = overrides["name"] if len(gdf) == 1 else [f"{overrides['name']}-{i + 1}" for i in range(len(gdf))]
         gdf = normalise(gdf, "project", notes=notes, path=path)
+        gdf.attrs.clear()
         if "site_id" not in gdf.columns or gdf["site_id"].isna().all():
             stem = os.path.splitext(os.path.basename(path))[0]
             gdf["site_id"] = [f"{stem}-{i + 1}" if len(gdf) > 1 else stem for i in range(len(gdf))]
