@@ -170,14 +170,14 @@ def resolve_inputs(sites, workspace, rules, *, overrides=None, crs=None, notes: 
             .rename(columns={"source_file": "path", "source_sha256": "sha256"}).to_dict("records")
         )
     ws = open_workspace(workspace)
-    if isinstance(rules, RuleSet):
-        ruleset = rules
-    elif rules is None:
-        # the bundled rules' own cases run in the test suite; here only their schema is checked
-        ruleset = _local_for_workspace(load_rules(None, check_cases=False), ws, notes)
-    else:
-        ruleset = load_rules(rules)
     day = _as_of_date(as_of)
+    if rules is None:
+        # the bundled rules' own cases run in the test suite; here only their schema is checked
+        in_force, said = _bundled_in_force(load_rules(None, check_cases=False), _workspace_adcodes(ws), day)
+        for code, text, ids in said:
+            notes.add(code, text, ids)
+        return site_gdf, inputs, ws, in_force
+    ruleset = rules if isinstance(rules, RuleSet) else load_rules(rules)
     in_force = ruleset.in_force(day)
     old = [f.path for f in ruleset.files if f not in in_force.files]
     if old:
@@ -185,16 +185,48 @@ def resolve_inputs(sites, workspace, rules, *, overrides=None, crs=None, notes: 
     return site_gdf, inputs, ws, in_force
 
 
+#: The bundled rules chosen for a place and a day, by (rule set id, adcodes, day): the rule set kept alive
+#: (its id stays its own), the chosen rules and the notes choosing them made.  Rule sets are immutable and
+#: the loader renews its object whenever a file changes, so the same key always gives the same choice.
+_BUNDLED: dict[tuple, tuple[Any, Any, tuple[tuple[str, str], ...]]] = {}
+
+
+def _workspace_adcodes(ws: Workspace) -> frozenset[str]:
+    """The adcodes of the workspace's ``admin`` layer (none without one)."""
+    if not ws.has("admin"):
+        return frozenset()
+    return frozenset(str(a) for a in ws.distinct("admin", "adcode"))
+
+
+def _bundled_in_force(ruleset, adcodes: frozenset[str], day: dt.date):
+    """The national rules and the local rules of ``adcodes`` in force on ``day``, and the notes saying so."""
+    key = (id(ruleset), adcodes, day)
+    hit = _BUNDLED.get(key)
+    if hit is not None and hit[0] is ruleset:
+        return hit[1], hit[2]
+    notes = Notes()
+    local = _local_for_adcodes(ruleset, adcodes, notes)
+    in_force = local.in_force(day)
+    old = [f.path for f in local.files if f not in in_force.files]
+    if old:
+        notes.add("rules", f"rule files not in force on {day.isoformat()} not applied: " + ", ".join(old))
+    said = tuple((n.code, n.message, n.ids) for n in notes)
+    if len(_BUNDLED) > 32:
+        _BUNDLED.clear()
+    _BUNDLED[key] = (ruleset, in_force, said)
+    return in_force, said
+
+
 def _local_for_workspace(ruleset, ws: Workspace, notes: Notes):
     """Keep the national rules and the local rule files of the workspace's own city (by adcode)."""
+    return _local_for_adcodes(ruleset, _workspace_adcodes(ws), notes)
+
+
+def _local_for_adcodes(ruleset, adcodes: frozenset[str], notes: Notes):
+    """Keep the national rules and the local rule files of the city with one of ``adcodes``."""
     from ecogis.errors import EcogisError
     from ecogis.rules import RuleSet
 
-    adcodes: set[str] = set()
-    if ws.has("admin"):
-        admin = ws.read("admin")
-        if "adcode" in admin.columns:
-            adcodes = {str(a) for a in admin["adcode"].dropna()}
     keep_files, dropped = [], []
     for f in ruleset.files:
         if f.scope != "local":
@@ -289,7 +321,7 @@ def _feature_attr(feats: pd.DataFrame, idx: np.ndarray, *names: str) -> np.ndarr
 
 def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, inputs, notes,
          threads: int | None = None) -> ScreenResult:
-    from ecogis.rules.match import applicability, prepare_sites, question_tags, where_masks
+    from ecogis.rules.match import prepare_sites, question_tags
     from ecogis.screening.annotate import apply_annotations, incomplete_columns, part_annotation
     from ecogis.screening.availability import TOLERANCE, admin_union, layer_coverages, outside_by_kind
     from ecogis.screening.verdict import verdict_texts
@@ -316,7 +348,7 @@ def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, input
     activities = getattr(ruleset, "activities", None) or (rules_all[0]._activities if rules_all else None)
     ps = prepare_sites(site_attrs, taxonomy=taxonomy, activities=activities)
     qtags = question_tags(rules_all)
-    masks = {r: applicability(r.applies, ps, question_tags=qtags) for r in rules_all}
+    masks = _applicability_masks(ruleset, rules_all, ps, qtags)
     act_names = {t: activities.name(t, lang) for t in activities} if activities is not None else {}
 
     # where each kind can be judged
@@ -355,8 +387,6 @@ def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, input
         dmax = max([v for t, v in tests if t == "within_distance"] + [0.0])
         lat = 0.5 * (bounds[1] + bounds[3])
         pad = degrees_for_metres(dmax, lat) if dmax else 1e-6
-        feats = ws.read(kind, bbox=(bounds[0] - pad, bounds[1] - pad, bounds[2] + pad, bounds[3] + pad))
-        read_feats[kind] = feats
         ov = [i for i, (t, _) in enumerate(tests) if t in OVERLAP_TESTS]
         dist = [i for i, (t, _) in enumerate(tests) if t == "within_distance"]
         outs = [i for i, (t, _) in enumerate(tests) if t in OUTSIDE_TESTS]
@@ -364,8 +394,16 @@ def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, input
                    if t not in OVERLAP_TESTS + OUTSIDE_TESTS and t != "within_distance"]
         if unknown:
             raise InputError(f"rules with an unknown spatial test: {', '.join(unknown)}")
+        box = (bounds[0] - pad, bounds[1] - pad, bounds[2] + pad, bounds[3] + pad)
+        rows = ws.bbox_rows(kind, box) if hasattr(ws, "bbox_rows") else None
+        if rows is not None and not len(rows) and not outs:
+            continue  # no feature near the sites and no "outside" rule: nothing to find (nor to read)
+        feats = ws.read(kind, bbox=box)
+        read_feats[kind] = feats
+        if not len(feats) and not outs:
+            continue
         allowed = _schema_values(kind)
-        wm = [where_masks(r.where, feats, allowed) for r in rules]
+        wm = _where_masks(ws, kind, rules, feats, rows, allowed)
         fact = np.vstack([w[0] for w in wm]) if len(feats) else np.zeros((len(rules), 0), dtype=bool)
         fmask = np.vstack([w[0] | w[1] for w in wm]) if len(feats) else np.zeros((len(rules), 0), dtype=bool)
         fgeoms = np.asarray(feats.geometry.values, dtype=object)
@@ -467,6 +505,78 @@ def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, input
 
     return screen_access(ScreenResult(sites=out_sites, findings=findings, not_evaluated=not_eval, meta=meta,
                                       notes=notes, context=_context(ws, read_feats, findings, bounds)), ws, lang=lang)
+
+
+def _applicability_masks(ruleset, rules: list, ps, qtags: frozenset[str]) -> dict:
+    """:func:`~ecogis.rules.match.applicability` of every rule over the prepared sites.
+
+    For a few sites the masks are remembered by the rule set (kept alive, so its id stays its own) and
+    the sites' prepared attributes (their values, not the sites): a server screening one site after
+    another with the same declared industry, nature and activities computes them once.  The
+    remembered arrays are read-only.
+    """
+    from ecogis.rules.match import applicability
+
+    key = _prepared_key(ps)
+    if key is None:
+        return {r: applicability(r.applies, ps, question_tags=qtags) for r in rules}
+    key = (id(ruleset), qtags, key)
+    hit = _MASKS.get(key)
+    if hit is not None and hit[0] is ruleset:
+        return hit[1]
+    masks = {r: applicability(r.applies, ps, question_tags=qtags) for r in rules}
+    for m in masks.values():
+        for a in (m.known, m.current, m.hypothetical):
+            a.setflags(write=False)
+    if len(_MASKS) > 64:
+        _MASKS.clear()
+    _MASKS[key] = (ruleset, masks)
+    return masks
+
+
+#: Applicability masks by (rule set id, question tags, prepared site values): see :func:`_applicability_masks`.
+_MASKS: dict[tuple, tuple[Any, dict]] = {}
+#: Sites up to which :func:`_applicability_masks` remembers its masks.
+MASK_MEMO_SITES = 16
+
+
+def _prepared_key(ps) -> tuple | None:
+    """The values of prepared sites as a hashable key (``None`` for many sites: not worth remembering)."""
+    if ps.n > MASK_MEMO_SITES:
+        return None
+
+    def arrays(m) -> tuple:
+        return tuple((k, tuple(np.asarray(v).tolist())) for k, v in sorted(m.items()))
+
+    return (ps.n, tuple(np.asarray(ps.industry).tolist()), tuple(np.asarray(ps.nature).tolist()), arrays(ps.flags),
+            arrays(ps.activity), arrays(ps.denied),
+            None if ps.complete is None else tuple(np.asarray(ps.complete).tolist()))
+
+
+def _where_masks(ws: Workspace, kind: str, rules: list, feats: gpd.GeoDataFrame, rows: np.ndarray | None,
+                 allowed: dict[str, tuple[str, ...]]) -> list[tuple]:
+    """:func:`~ecogis.rules.match.where_masks` of each rule over ``feats``.
+
+    With an in-memory workspace (``rows``: the positions of ``feats`` in the whole layer) the masks are
+    computed once per data version over the whole layer and remembered with it (they are per feature),
+    then taken at ``rows``.
+    """
+    from ecogis.rules.match import where_masks
+
+    if rows is None or len(rows) != len(feats) or not hasattr(ws, "layer_memo"):
+        return [where_masks(r.where, feats, allowed) for r in rules]
+    layer, memo = ws.layer_memo(kind)
+    vocab = tuple(sorted(allowed.items()))
+    out = []
+    for r in rules:
+        key = ("where_masks", r.where, vocab)
+        full = memo.get(key)
+        if full is None:
+            fact, maybe, unknown = where_masks(r.where, layer, allowed)
+            full = memo[key] = (fact, maybe, unknown)
+        fact, maybe, unknown = full
+        out.append((fact[rows], maybe[rows], [(t, m[rows]) for t, m in unknown]))
+    return out
 
 
 def _context(ws: Workspace, read_feats: dict[str, gpd.GeoDataFrame], findings: gpd.GeoDataFrame,

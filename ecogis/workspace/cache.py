@@ -74,13 +74,21 @@ class _Layer:
         self.geoms = geoms
         self._text = [c for c, t in gdf.dtypes.items() if isinstance(t, pd.StringDtype)]
         self._empty: gpd.GeoDataFrame | None = None
+        #: what callers derive from this frame alone (e.g. the engine's where-masks), kept as long as it is
+        self.memo: dict[Any, Any] = {}
+
+    def rows(self, bbox: tuple[float, float, float, float]) -> np.ndarray:
+        """Positions of the rows a read of ``bbox`` returns, in their order.
+
+        GDAL's spatial filter: features whose (non-empty) geometry intersects the box, in feature order.
+        """
+        return np.sort(self.tree.query(shapely.box(*bbox), predicate="intersects"))
 
     def read(self, bbox: tuple[float, float, float, float] | None) -> gpd.GeoDataFrame:
         if bbox is None:
             out = self.gdf.copy()
         else:
-            # GDAL's spatial filter: features whose (non-empty) geometry intersects the box, in feature order
-            idx = np.sort(self.tree.query(shapely.box(*bbox), predicate="intersects"))
+            idx = self.rows(bbox)
             if not len(idx):  # as GDAL gives an empty read: text columns of plain objects (made once)
                 if self._empty is None:
                     empty = self.gdf.iloc[:0].reset_index(drop=True)
@@ -189,6 +197,21 @@ class CachedWorkspace(Workspace):
             raise WorkspaceError(f"no layer of kind {kind!r}", path=self.uri,
                                  hint=f"present: {', '.join(self._snap.kinds) or 'none'}")
         return self._snap.layer(kind).read(bbox)
+
+    def bbox_rows(self, kind: str, bbox: tuple[float, float, float, float]) -> np.ndarray:
+        """Positions in the whole layer of the rows ``read(kind, bbox=bbox)`` returns, in the same order."""
+        if kind not in self._snap.kinds:
+            raise WorkspaceError(f"no layer of kind {kind!r}", path=self.uri,
+                                 hint=f"present: {', '.join(self._snap.kinds) or 'none'}")
+        return self._snap.layer(kind).rows(bbox)
+
+    def layer_memo(self, kind: str) -> tuple[gpd.GeoDataFrame, dict[Any, Any]]:
+        """The whole layer ``kind`` (not to be changed) and a dict for what is derived from it alone.
+
+        Both belong to this data version: a layer import gives the next view a new frame and an empty dict.
+        """
+        got = self._snap.layer(kind)
+        return got.gdf, got.memo
 
     def count(self, kind: str) -> int:
         if kind not in self._snap.kinds:
