@@ -304,7 +304,12 @@ def _coverage(ws: Workspace, site_geoms: np.ndarray, site_area: np.ndarray, area
     return status, pct, basis
 
 
-def _feature_attr(feats: pd.DataFrame, idx: np.ndarray, *names: str) -> np.ndarray:
+def _feature_attr(feats: pd.DataFrame, idx: np.ndarray, *names: str,
+                  columns: dict[tuple[int, str], np.ndarray] | None = None) -> np.ndarray:
+    """The first of ``names`` that is not missing, for features ``idx`` of ``feats`` (``None`` where ``idx`` is -1).
+
+    ``columns`` keeps each column's object array by ``(id(feats), name)`` between calls on the same frames.
+    """
     out = np.full(len(idx), None, dtype=object)
     if len(feats) == 0:
         return out
@@ -312,7 +317,13 @@ def _feature_attr(feats: pd.DataFrame, idx: np.ndarray, *names: str) -> np.ndarr
     safe = np.where(valid, idx, 0)
     for n in names:
         if n in feats.columns:
-            vals = feats[n].to_numpy(dtype=object)[safe]
+            if columns is None:
+                col = feats[n].to_numpy(dtype=object)
+            else:
+                col = columns.get((id(feats), n))
+                if col is None:
+                    col = columns[(id(feats), n)] = feats[n].to_numpy(dtype=object)
+            vals = col[safe]
             vals = np.where(valid, vals, None)
             fill = pd.isna(out) & ~pd.isna(vals)
             out[fill] = vals[fill]
@@ -450,9 +461,10 @@ def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, input
                 p, where=where_of[r.id], masks=masks[r], ps=ps, taxonomy=taxonomy, activity_names=act_names,
                 tags=tags, kind_title=title, lang=lang, outside_soft=soft_out.get(r.id))
 
-    findings = apply_annotations(_assemble(parts, site_gdf, site_area, lang), lang)
-    findings = gpd.GeoDataFrame(findings[FINDING_COLUMNS + EXTRA_FINDING_COLUMNS + ["geometry"]],
-                                geometry="geometry", crs=4490)
+    findings = _assemble(parts, site_gdf, site_area, lang, annotate=True)  # annotated, in the final columns
+    if not parts:
+        findings = gpd.GeoDataFrame(apply_annotations(findings, lang)[FINDING_COLUMNS + EXTRA_FINDING_COLUMNS
+                                                                     + ["geometry"]], geometry="geometry", crs=4490)
     coverage, covered_pct, cover_basis = _coverage(ws, site_geoms, site_area, area_method, admin=admin,
                                                    coverages=coverages)
     out_sites = site_gdf.copy()
@@ -805,7 +817,8 @@ def _distance_findings(kind, rules, tests, applies, fmask, site_geoms, site_m, f
     return out
 
 
-def _assemble(parts: list[dict[str, Any]], site_gdf: gpd.GeoDataFrame, site_area: np.ndarray, lang: str):
+def _assemble(parts: list[dict[str, Any]], site_gdf: gpd.GeoDataFrame, site_area: np.ndarray, lang: str, *,
+              annotate: bool = False):
     """The findings table from the engine's parts, built once from contiguous arrays and sorted once.
 
     Per part (one rule, one layer kind) the columns are NumPy arrays and the
@@ -813,9 +826,11 @@ def _assemble(parts: list[dict[str, Any]], site_gdf: gpd.GeoDataFrame, site_area
     concatenated per column, ordered by site, severity, rule and feature with
     one ``lexsort`` of integer codes, and the frame is built once.  The
     annotation columns of each part (``part["ann"]``, aligned with its rows)
-    travel with it.
+    travel with it; with ``annotate`` they are applied instead
+    (:func:`~ecogis.screening.annotate.apply_annotations` on the arrays): the
+    table then has the findings' final columns, geometry last.
     """
-    from ecogis.screening.annotate import LEAD_COLUMNS, default_annotation
+    from ecogis.screening.annotate import LEAD_COLUMNS, annotated_messages, default_annotation
 
     if not parts:
         return gpd.GeoDataFrame(columns=FINDING_COLUMNS + EXTRA_FINDING_COLUMNS + LEAD_COLUMNS,
@@ -826,6 +841,7 @@ def _assemble(parts: list[dict[str, Any]], site_gdf: gpd.GeoDataFrame, site_area
     ann_cols = EXTRA_FINDING_COLUMNS + LEAD_COLUMNS
     cols: dict[str, list[np.ndarray]] = {c: [] for c in FINDING_COLUMNS + ["geometry"] + ann_cols}
     consts: dict[str, list[tuple[Any, int]]] = {}
+    fcols: dict[tuple[int, str], np.ndarray] = {}  # the feature columns as object arrays, once per frame (parts share them)
     for p in parts:
         r, s, f, feats = p["rule"], p["s"], p["f"], p["feats"]
         n = len(s)
@@ -835,10 +851,10 @@ def _assemble(parts: list[dict[str, Any]], site_gdf: gpd.GeoDataFrame, site_area
         part = {
             "site_id": site_ids[s],
             "site_name": site_names[s],
-            "feature_id": _feature_attr(feats, f, "fid"),
-            "feature_name": _feature_attr(feats, f, "name"),
-            "zone": _feature_attr(feats, f, "zone", "grade", "class", "level"),
-            "feature_code": _feature_attr(feats, f, "code"),
+            "feature_id": _feature_attr(feats, f, "fid", columns=fcols),
+            "feature_name": _feature_attr(feats, f, "name", columns=fcols),
+            "zone": _feature_attr(feats, f, "zone", "grade", "class", "level", columns=fcols),
+            "feature_code": _feature_attr(feats, f, "code", columns=fcols),
             "overlap_ha": np.round(np.asarray(ov, dtype=float), 4),
             "overlap_mu": np.round(ha_to_mu(ov), 4),
             "overlap_pct": np.round(pct, 3),
@@ -853,7 +869,7 @@ def _assemble(parts: list[dict[str, Any]], site_gdf: gpd.GeoDataFrame, site_area
                 part[f"_fmt_{k}"] = txt[s]
         for a in _MESSAGE_ATTRS:  # feature attributes a message may name ({type}, {status} …); not findings columns
             if a in used:
-                part[f"_attr_{a}"] = _feature_attr(feats, f, a)
+                part[f"_attr_{a}"] = _feature_attr(feats, f, a, columns=fcols)
         # messages per part (one rule), formatted column-wise from the message columns only
         message = _messages(r, part, lang)
         constants = {
@@ -888,8 +904,12 @@ def _assemble(parts: list[dict[str, Any]], site_gdf: gpd.GeoDataFrame, site_area
     fname = pd.factorize(pd.Series(flat["feature_name"], dtype=object), sort=True)[0]
     fname = np.where(fname < 0, fname.max() + 1, fname)
     order = np.lexsort((fname, rule_codes, sev, site_rank[s_all]))
-    frame = pd.DataFrame({c: pd.Series(flat[c][order], dtype=flat[c].dtype)
-                          for c in FINDING_COLUMNS + ann_cols})
+    if annotate:
+        flat["message"] = annotated_messages(flat, lang)
+        names = FINDING_COLUMNS + EXTRA_FINDING_COLUMNS
+    else:
+        names = FINDING_COLUMNS + ann_cols
+    frame = pd.DataFrame({c: pd.Series(flat[c][order], dtype=flat[c].dtype) for c in names})
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(flat["geometry"][order], crs=4490), crs=4490)
 
 
