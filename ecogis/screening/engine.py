@@ -95,6 +95,7 @@ def screen(
     progress: bool | None = None,
     threads: int | None = None,
     as_of: Any = None,
+    bundled: Any = None,
 ) -> ScreenResult:
     """Screen project sites against a workspace's layers under a set of rules.
 
@@ -128,11 +129,15 @@ def screen(
     as_of:
         Apply the rules in force on this date (``YYYY-MM-DD`` or a date;
         default today).  ``result.meta["rule_versions"]`` names each version applied.
+    bundled:
+        Without ``rules``: the bundled rule set as :func:`~ecogis.rules.load_rules` ``(None,
+        check_cases=False)`` gave it, to choose the workspace's rules from (default: asked of the loader
+        now, which checks every rule file's stamp).  A server that checks the files itself passes its own.
     """
     lang = lang or settings.lang
     notes = Notes()
     site_gdf, inputs, ws, ruleset = resolve_inputs(sites, workspace, rules, overrides=overrides, crs=crs, notes=notes,
-                                                   as_of=as_of)
+                                                   as_of=as_of, bundled=bundled)
     progress = settings.progress if progress is None else progress
     return _run(site_gdf, ws, ruleset, lang=lang, area_method=area_method, progress=progress,
                 inputs=inputs, notes=notes, threads=threads)
@@ -149,12 +154,12 @@ def _as_of_date(as_of: Any) -> dt.date:
         raise InputError(f"as_of is not a date: {as_of!r}", hint="write it as YYYY-MM-DD, e.g. 2026-03-15") from None
 
 
-def resolve_inputs(sites, workspace, rules, *, overrides=None, crs=None, notes: Notes, as_of: Any = None):
+def resolve_inputs(sites, workspace, rules, *, overrides=None, crs=None, notes: Notes, as_of: Any = None,
+                   bundled: Any = None):
     """Sites, their input checksums, the open workspace and the rule set, as every engine needs them.
 
-    Without ``rules`` the bundled national rules and the local rules of the
-    workspace's own city are used.  Only the rules in force on ``as_of``
-    (default today) are kept.
+    Without ``rules`` the bundled national rules (``bundled``, else loaded now) and the local rules of
+    the workspace's own city are used.  Only the rules in force on ``as_of`` (default today) are kept.
     """
     from ecogis.rules import RuleSet, load_rules
     from ecogis.screening.sites import load_sites, prepare_sites
@@ -173,7 +178,8 @@ def resolve_inputs(sites, workspace, rules, *, overrides=None, crs=None, notes: 
     day = _as_of_date(as_of)
     if rules is None:
         # the bundled rules' own cases run in the test suite; here only their schema is checked
-        in_force, said = _bundled_in_force(load_rules(None, check_cases=False), _workspace_adcodes(ws), day)
+        base = bundled if bundled is not None else load_rules(None, check_cases=False)
+        in_force, said = _bundled_in_force(base, _workspace_adcodes(ws), day)
         for code, text, ids in said:
             notes.add(code, text, ids)
         return site_gdf, inputs, ws, in_force
@@ -909,8 +915,10 @@ def _assemble(parts: list[dict[str, Any]], site_gdf: gpd.GeoDataFrame, site_area
         names = FINDING_COLUMNS + EXTRA_FINDING_COLUMNS
     else:
         names = FINDING_COLUMNS + ann_cols
-    frame = pd.DataFrame({c: pd.Series(flat[c][order], dtype=flat[c].dtype) for c in names})
-    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(flat["geometry"][order], crs=4490), crs=4490)
+    frame = pd.DataFrame({c: pd.Series(flat[c][order], dtype=flat[c].dtype, copy=False) for c in names})
+    # the geometry added as an array with its CRS, then named: half the time of a GeoSeries through the constructor
+    frame["geometry"] = gpd.array.from_shapely(flat["geometry"][order], crs=4490)
+    return gpd.GeoDataFrame(frame, geometry="geometry")
 
 
 def _text_column(values: np.ndarray, index: pd.Index) -> pd.Series:

@@ -91,7 +91,8 @@ def screen_saved(cfg: ServeConfig, ws, store: ScreeningStore, saved: list[Saved]
             result, doc, map_text = hit
         else:
             with gate if gate is not None else contextlib.nullcontext():
-                result, doc, map_text = _screen_now(cfg, ws, saved, overrides, lang)
+                result, doc, map_text = _screen_now(cfg, ws, saved, overrides, lang,
+                                                    bundled=mk[1] if mk is not None else None)
             if mk is not None:
                 memo.put(*mk, result, doc, map_text)
     finally:
@@ -126,10 +127,15 @@ def screen_saved(cfg: ServeConfig, ws, store: ScreeningStore, saved: list[Saved]
     return rec, result
 
 
-def _screen_now(cfg: ServeConfig, ws, saved: list[Saved], overrides: dict[str, Any], lang: str):
-    """Read, check and screen the uploads; return the result, its document and its map."""
+def _screen_now(cfg: ServeConfig, ws, saved: list[Saved], overrides: dict[str, Any], lang: str, *, bundled=None):
+    """Read, check and screen the uploads; return the result, its document and its map.
+
+    ``bundled`` is the bundled rule set to screen with (default: the server's current one,
+    :func:`~ecogis.serve.cache.current_rules`, whose files are checked at most once a second).
+    """
     import ecogis
     from ecogis.screening.sites import load_sites
+    from ecogis.serve.cache import current_rules
 
     notes = Notes()
     sites = load_sites([s.path for s in saved], overrides=overrides or None, notes=notes)
@@ -137,7 +143,8 @@ def _screen_now(cfg: ServeConfig, ws, saved: list[Saved], overrides: dict[str, A
     # what reading found (encoding, CRS, repairs) goes into the result's notes, not into frame attrs that
     # pandas would deep-copy on every operation
     sites.attrs.clear()
-    result = ecogis.screen(sites, ws, overrides=overrides or None, lang=lang, progress=False)
+    result = ecogis.screen(sites, ws, overrides=overrides or None, lang=lang, progress=False,
+                           bundled=bundled if bundled is not None else current_rules())
     result.notes[:0] = [n for n in notes if n not in result.notes]
     return result, result.to_document(), map_geojson(result)
 

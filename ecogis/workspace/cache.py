@@ -221,8 +221,13 @@ class CachedWorkspace(Workspace):
     def distinct(self, kind: str, column: str) -> list[Any]:
         if kind not in self._snap.kinds:
             return []
-        gdf = self._snap.layer(kind).gdf
-        return list(gdf[column].dropna().unique()) if column in gdf.columns else []
+        layer = self._snap.layer(kind)
+        key = ("distinct", column)
+        got = layer.memo.get(key)
+        if got is None:
+            gdf = layer.gdf
+            got = layer.memo[key] = tuple(gdf[column].dropna().unique()) if column in gdf.columns else ()
+        return list(got)
 
     def table_history(self, name: str | None = None) -> list[TableInfo]:
         return [t for t in self._snap.tables if name is None or t.name == name]
