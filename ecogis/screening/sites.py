@@ -64,7 +64,10 @@ def load_sites(
         frames.append(gdf)
     if not frames:
         raise InputError("no site files given")
-    sites = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
+    if len(frames) == 1:  # one file: its frame as concat would give it (prepare_sites copies it)
+        sites = frames[0].reset_index(drop=True)
+    else:
+        sites = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
     return prepare_sites(sites, overrides=overrides, notes=notes)
 
 
@@ -105,11 +108,13 @@ def prepare_sites(
             out[col] = None
     if "repairs" not in out.columns:
         out["repairs"] = ""
-    out["repairs"] = out["repairs"].fillna("").astype(str)
+    if not _is_text(out["repairs"]):
+        out["repairs"] = out["repairs"].fillna("").astype(str)
     for col in FLAG_COLUMNS:
         if col not in out.columns:
             out[col] = False
-        out[col] = out[col].fillna(False).astype(bool)
+        if out[col].dtype != bool:  # already prepared sites (the engine prepares them again): nothing to change
+            out[col] = out[col].fillna(False).astype(bool)
     for key, value in (overrides or {}).items():
         if value is None or key == "name":
             continue
@@ -121,7 +126,8 @@ def prepare_sites(
     if out["site_id"].isna().any():
         missing = out["site_id"].isna()
         out.loc[missing, "site_id"] = [f"S{i + 1}" for i in np.flatnonzero(missing)]
-    out["site_id"] = out["site_id"].astype(str)
+    if not _is_text(out["site_id"]):
+        out["site_id"] = out["site_id"].astype(str)
     dup = out["site_id"].duplicated(keep=False)
     if dup.any():
         counts = out.groupby("site_id").cumcount() + 1
@@ -142,4 +148,16 @@ def prepare_sites(
             if isinstance(v, str) and v else None for v, i in zip(uniq, first)
         ] + [None], dtype=object)
         out["industry"] = valid[codes]  # code -1 (missing) takes the trailing None
+    idx = out.index
+    if isinstance(idx, pd.RangeIndex) and idx.start == 0 and idx.step == 1 and idx.name is None:
+        return out  # already numbered 0…n-1 (and a copy)
     return out.reset_index(drop=True)
+
+
+#: The dtype ``Series.astype(str)`` gives.
+_TEXT_DTYPE = pd.Series(["x"], dtype=object).astype(str).dtype
+
+
+def _is_text(col: pd.Series) -> bool:
+    """Whether ``col`` is already what ``col.fillna("").astype(str)`` would make of it (text, no missing value)."""
+    return col.dtype == _TEXT_DTYPE and not col.isna().any()

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 
 from ecogis.errors import InputError
@@ -153,13 +154,22 @@ def map_geojson(result) -> str:
     """Sites and finding overlaps as one GeoJSON for the page's map (drawn by the app's own script)."""
     import geopandas as gpd
 
-    s = result.sites[["site_id", "verdict", "geometry"]].assign(layer="site", severity=None, rule_id=None)
-    f = result.findings
-    parts = [s]
-    if len(f):
-        parts.append(f[["site_id", "severity", "rule_id", "geometry"]].assign(layer="finding", verdict=None))
-    gdf = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=result.sites.crs)
-    gdf["site_id"] = gdf["site_id"].astype(str)
+    s, f = result.sites, result.findings
+    n, m = len(s), len(f)
+
+    def both(site_values, finding_values) -> np.ndarray:
+        return np.concatenate([np.asarray(site_values, dtype=object), np.asarray(finding_values, dtype=object)])
+
+    none = np.full(max(n, m), None, dtype=object)
+    # the columns made once from arrays (sites first, then the findings), in the order the properties are written
+    gdf = gpd.GeoDataFrame({
+        "site_id": pd.Series(both(s["site_id"], f["site_id"]), dtype=object).astype(str),
+        "verdict": pd.Series(both(s["verdict"], none[:m]), dtype=object),
+        "geometry": gpd.array.from_shapely(both(s.geometry.values, f.geometry.values), crs=s.crs),
+        "layer": pd.Series(np.repeat(np.array(["site", "finding"], dtype=object), [n, m]), dtype=object),
+        "severity": pd.Series(both(none[:n], f["severity"]), dtype=object),
+        "rule_id": pd.Series(both(none[:n], f["rule_id"]), dtype=object),
+    }, geometry="geometry")
     return gdf.to_json(drop_id=True)
 
 
