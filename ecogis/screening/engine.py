@@ -355,7 +355,6 @@ def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, input
         by_layer.setdefault(rule.layer, []).append(rule)
     bounds = tuple(shapely.total_bounds(site_geoms))
     mcrs = metric_crs_for(bounds)
-    site_attrs = pd.DataFrame(site_gdf.drop(columns=site_gdf.geometry.name))
     site_ids = site_gdf["site_id"].to_numpy(dtype=object)
 
     # what the project declared, read three ways (known / unknown industry-nature as worst case / undeclared
@@ -363,7 +362,7 @@ def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, input
     rules_all = list(ruleset)
     taxonomy = getattr(ruleset, "taxonomy", None) or (rules_all[0]._taxonomy if rules_all else None)
     activities = getattr(ruleset, "activities", None) or (rules_all[0]._activities if rules_all else None)
-    ps = prepare_sites(site_attrs, taxonomy=taxonomy, activities=activities)
+    ps = prepare_sites(site_gdf, taxonomy=taxonomy, activities=activities)  # reads the attribute columns only
     qtags = question_tags(rules_all)
     masks = _applicability_masks(ruleset, rules_all, ps, qtags)
     act_names = {t: activities.name(t, lang) for t in activities} if activities is not None else {}
@@ -607,11 +606,13 @@ def _context(ws: Workspace, read_feats: dict[str, gpd.GeoDataFrame], findings: g
         if len(admin):
             out["admin"] = admin
     if len(findings):
-        named = findings.groupby("layer_kind")["feature_id"].unique()
-        for kind, ids in named.items():
+        kinds = findings["layer_kind"].to_numpy(dtype=object)
+        fids = findings["feature_id"].to_numpy(dtype=object)
+        for kind in sorted(set(kinds.tolist())):  # per layer kind, in order (as a groupby gives them)
             feats = read_feats.get(str(kind))
             if feats is not None and "fid" in feats.columns:
-                out[str(kind)] = feats[feats["fid"].isin(ids)]
+                keep = feats["fid"].isin(pd.unique(fids[kinds == kind])).to_numpy(dtype=bool)
+                out[str(kind)] = feats.take(np.flatnonzero(keep))  # as feats[keep], in half the time
     return out
 
 
@@ -991,7 +992,7 @@ _MESSAGE_RAW = ("site_name", "site_id", "layer_kind", "rule_id")
 
 def _format_column(values: np.ndarray, fmt) -> np.ndarray:
     """``fmt(v)`` for each value, computed once per distinct value (one pass; numbers and names repeat)."""
-    codes, uniq = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    codes, uniq = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
     return np.array([fmt(u) for u in uniq], dtype=object)[codes] if len(uniq) else np.zeros(0, dtype=object)
 
 
