@@ -316,24 +316,28 @@ def _feature_attr(feats: pd.DataFrame, idx: np.ndarray, *names: str,
 
     ``columns`` keeps each column's object array by ``(id(feats), name)`` between calls on the same frames.
     """
-    out = np.full(len(idx), None, dtype=object)
     if len(feats) == 0:
-        return out
+        return np.full(len(idx), None, dtype=object)
     valid = idx >= 0
-    safe = np.where(valid, idx, 0)
+    safe = idx if valid.all() else np.where(valid, idx, 0)
+    out = None
     for n in names:
-        if n in feats.columns:
-            if columns is None:
-                col = feats[n].to_numpy(dtype=object)
-            else:
-                col = columns.get((id(feats), n))
-                if col is None:
-                    col = columns[(id(feats), n)] = feats[n].to_numpy(dtype=object)
-            vals = col[safe]
-            vals = np.where(valid, vals, None)
-            fill = pd.isna(out) & ~pd.isna(vals)
+        if n not in feats.columns:
+            continue
+        if columns is None:
+            col = feats[n].to_numpy(dtype=object)
+        else:
+            col = columns.get((id(feats), n))
+            if col is None:
+                col = columns[(id(feats), n)] = feats[n].to_numpy(dtype=object)
+        vals = col[safe]
+        keep = valid & ~pd.isna(vals)
+        if out is None:  # the first column present: its values where known
+            out = np.where(keep, vals, None)
+        else:  # a later one fills what is still missing
+            fill = pd.isna(out) & keep
             out[fill] = vals[fill]
-    return out
+    return out if out is not None else np.full(len(idx), None, dtype=object)
 
 
 def _run(site_gdf, ws: Workspace, ruleset, *, lang, area_method, progress, inputs, notes,
