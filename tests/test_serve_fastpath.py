@@ -231,3 +231,43 @@ def test_layer_versions_in_two_queries_are_the_metadata_key(tmp_path):
                for li in ws._rows("WHERE current = 1"))
     tk = tuple((t.name, t.version, t.sha256, t.imported_at, t.row_count, t.current) for t in ws.table_history())
     assert quick == (lk, tk) == metadata_key(ws)
+
+
+def test_fair_gate_admits_at_most_n_in_arrival_order():
+    import threading
+    import time
+
+    from ecogis.serve.gate import FairGate
+
+    gate = FairGate(2)
+    inside, most, order = [0], [0], []
+    lock = threading.Lock()
+    gate.acquire()
+    gate.acquire()  # both places taken: everyone below queues
+
+    def worker(i: int) -> None:
+        with gate:
+            with lock:
+                order.append(i)
+                inside[0] += 1
+                most[0] = max(most[0], inside[0])
+            time.sleep(0.01)
+            with lock:
+                inside[0] -= 1
+
+    threads = []
+    for i in range(8):  # queued one after another, in a known order
+        t = threading.Thread(target=worker, args=(i,))
+        t.start()
+        threads.append(t)
+        while gate.waiting() < i + 1:
+            time.sleep(0.001)
+    gate.release()
+    gate.release()
+    for t in threads:
+        t.join(5)
+    assert order == list(range(8)) and most[0] <= 2
+    with gate, gate:  # both places free again
+        assert gate.waiting() == 0
+    with pytest.raises(ValueError):
+        FairGate(0)
