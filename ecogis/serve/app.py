@@ -112,7 +112,6 @@ def create_app(cfg: ServeConfig, *, warm: bool = True) -> FastAPI:
     ``warm`` loads the rules and layers into memory in the background at once (off: on first use).
     """
     from ecogis.serve.cache import ResultMemo
-    from ecogis.serve.gate import FairGate
     from ecogis.serve.outputs import LazyFiles
     from ecogis.serve.wscache import open_cached
     from ecogis.workspace.cache import LayerCache
@@ -128,7 +127,7 @@ def create_app(cfg: ServeConfig, *, warm: bool = True) -> FastAPI:
     jobs = runner.Jobs(store)
     limit = int(cfg.max_upload_mb * 2**20)
     MultiPartParser.spool_max_size = limit + 1  # uploads stay in memory until written to the request folder
-    screen_lock = FairGate(2)  # screenings at once; others queue in arrival order (CPU bound)
+    screen_lock = threading.BoundedSemaphore(2)  # screenings at once; others queue (CPU bound)
     running = [0]
     running_lock = threading.Lock()
     lazy = LazyFiles(busy=lambda: running[0])
