@@ -231,3 +231,26 @@ def test_layer_versions_in_two_queries_are_the_metadata_key(tmp_path):
                for li in ws._rows("WHERE current = 1"))
     tk = tuple((t.name, t.version, t.sha256, t.imported_at, t.row_count, t.current) for t in ws.table_history())
     assert quick == (lk, tk) == metadata_key(ws)
+
+
+def test_reads_from_memory_hand_out_geometries_of_their_own():
+    """Two screenings at once must never share a GEOS geometry: the engine prepares features (not thread-safe)."""
+    view = LayerCache(open_workspace(SAMPLE / "xilinhot.gpkg")).view()
+    full = view.read("redline")
+    box = tuple(shapely.total_bounds(full.geometry.values))
+    a, b = view.read("redline", bbox=box), view.read("redline", bbox=box)
+    assert len(a) and all(x is not y for x, y in zip(a.geometry.values, b.geometry.values))
+    assert all(shapely.equals_exact(a.geometry.values, b.geometry.values, tolerance=0))
+    assert a.crs == full.crs and a.geometry.name == full.geometry.name
+    assert not any(x is y for x, y in zip(full.geometry.values, view.read("redline").geometry.values))
+
+
+def test_screenings_on_threads_share_one_view_safely(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    view = LayerCache(open_workspace(SAMPLE / "xilinhot.gpkg")).view()
+    sites = _shifted(tmp_path, "xilinhot", [(30.0 * i, -20.0 * i) for i in range(10)])
+    want = {p.name: _doc(ecogis.screen(p, view, progress=False)) for p in sites}
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda p: (p.name, _doc(ecogis.screen(p, view, progress=False))), sites * 3))
+    assert all(doc == want[name] for name, doc in got)

@@ -74,7 +74,12 @@ class _Layer:
         self.gdf = gdf
         geoms = np.asarray(gdf.geometry.values, dtype=object)
         self.tree = shapely.STRtree(geoms)
+        self.tree.query(shapely.box(0.0, 0.0, 0.0, 0.0))  # GEOS builds the tree on its first query: here, once
         self.geoms = geoms
+        # reads hand out geometries of their own, made from these bytes: screenings running at once must never
+        # share a GEOS geometry (the engine prepares features, and a prepared geometry is not thread-safe)
+        self._wkb = shapely.to_wkb(geoms, output_dimension=3)
+        self._geom_name = gdf.geometry.name
         self._text = [c for c, t in gdf.dtypes.items() if isinstance(t, pd.StringDtype)]
         self._empty: gpd.GeoDataFrame | None = None
         #: what callers derive from this frame alone (e.g. the engine's where-masks), kept as long as it is
@@ -90,6 +95,7 @@ class _Layer:
     def read(self, bbox: tuple[float, float, float, float] | None) -> gpd.GeoDataFrame:
         if bbox is None:
             out = self.gdf.copy()
+            out[self._geom_name] = self._own(slice(None))
         else:
             idx = self.rows(bbox)
             if not len(idx):  # as GDAL gives an empty read: text columns of plain objects (made once)
@@ -100,8 +106,13 @@ class _Layer:
             else:  # the rows renumbered 0…n-1 (as iloc + reset_index, with less work)
                 out = self.gdf.take(idx)
                 out.index = pd.RangeIndex(len(idx))
+                out[self._geom_name] = self._own(idx)
         out.attrs.update(self.gdf.attrs)
         return out
+
+    def _own(self, rows) -> Any:
+        """New geometry objects (equal to the layer's) for ``rows``, as the frame's geometry column."""
+        return gpd.array.from_shapely(shapely.from_wkb(self._wkb[rows]), crs=self.gdf.crs)
 
 
 class _Snapshot:
