@@ -194,7 +194,7 @@ def resolve_inputs(sites, workspace, rules, *, overrides=None, crs=None, notes: 
 #: The bundled rules chosen for a place and a day, by (rule set id, adcodes, day): the rule set kept alive
 #: (its id stays its own), the chosen rules and the notes choosing them made.  Rule sets are immutable and
 #: the loader renews its object whenever a file changes, so the same key always gives the same choice.
-_BUNDLED: dict[tuple, tuple[Any, Any, tuple[tuple[str, str], ...]]] = {}
+_BUNDLED: dict[tuple, tuple[Any, Any, tuple[tuple[str, str, tuple], ...]]] = {}
 
 
 def _workspace_adcodes(ws: Workspace) -> frozenset[str]:
