@@ -219,8 +219,11 @@ def collect_rule_files(paths: str | os.PathLike | Sequence[str | os.PathLike] | 
         else:
             raise RuleError("no such rule file or folder", path=p)
     seen: list[Path] = []
-    for p in out:
-        if p.resolve() not in [s.resolve() for s in seen]:
+    resolved: set[Path] = set()
+    for p in out:  # the first of several names for one file
+        r = p.resolve()
+        if r not in resolved:
+            resolved.add(r)
             seen.append(p)
     return seen
 

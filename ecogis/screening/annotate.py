@@ -79,14 +79,22 @@ def apply_annotations(findings: pd.DataFrame, lang: str) -> pd.DataFrame:
             if c not in df.columns:
                 df[c] = pd.Series([], dtype=object)
         return df.drop(columns=[c for c in LEAD_COLUMNS if c in df.columns])
-    cond = df["condition"].to_numpy(dtype=object)
-    isq = df["_question"].to_numpy(dtype=bool)
-    attr = df["_attr"].to_numpy(dtype=bool)
-    prov = df["_prov"].to_numpy(dtype=bool)
-    lead = df["_lead"].to_numpy(dtype=object)
+    out = annotated_messages({c: df[c].to_numpy() for c in ("message", "condition", *LEAD_COLUMNS)}, lang)
+    df = df.drop(columns=LEAD_COLUMNS)
+    df["message"] = pd.Series(out, index=df.index, dtype=object)
+    return df
+
+
+def annotated_messages(cols: dict[str, np.ndarray], lang: str) -> np.ndarray:
+    """The messages of :func:`apply_annotations` from the ``message``, ``condition`` and lead column arrays."""
+    cond = np.asarray(cols["condition"], dtype=object)
+    isq = np.asarray(cols["_question"], dtype=bool)
+    attr = np.asarray(cols["_attr"], dtype=bool)
+    prov = np.asarray(cols["_prov"], dtype=bool)
+    lead = np.asarray(cols["_lead"], dtype=object)
     key = "zh" if lang == "zh" else "en"
     stop = "。" if key == "zh" else ". "
-    msg = df["message"].to_numpy(dtype=object)
+    msg = np.asarray(cols["message"], dtype=object)
     out = msg.copy()
     # a question row leads with the question (项目是否涉及…？若是：); the others with their condition
     q = np.flatnonzero(isq)
@@ -98,9 +106,7 @@ def apply_annotations(findings: pd.DataFrame, lang: str) -> pd.DataFrame:
     p = np.flatnonzero(~isq & ~attr & prov)
     if len(p):
         out[p] = PREFIX["provisional"][key] + cond[p] + stop + msg[p]
-    df = df.drop(columns=LEAD_COLUMNS)
-    df["message"] = pd.Series(out, index=df.index, dtype=object)
-    return df
+    return out
 
 
 def join_flags(labels: Sequence[str], rows: Sequence[np.ndarray], sep: str, n: int) -> np.ndarray:
@@ -206,4 +212,5 @@ def join_texts(columns: Sequence[np.ndarray], sep: str, n: int) -> np.ndarray:
 
 
 __all__ = ["EXTRA_COLUMNS", "LEAD_COLUMNS", "part_annotation", "default_annotation", "apply_annotations",
+           "annotated_messages",
            "incomplete_columns", "feature_keys", "join_flags", "join_texts"]

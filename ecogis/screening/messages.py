@@ -122,7 +122,7 @@ def fixed(values: np.ndarray, nd: int, *, commas: bool = True, missing: str = MI
 
 def distinct_text(values: np.ndarray, fmt) -> np.ndarray:
     """``fmt(v)`` for each value, computed once per distinct value (one pass; numbers and names repeat)."""
-    codes, uniq = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    codes, uniq = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
     return np.array([fmt(u) for u in uniq], dtype=object)[codes] if len(uniq) else np.zeros(0, dtype=object)
 
 

@@ -47,11 +47,15 @@ def load_sites(
     for path in paths:
         start = len(notes)
         gdf = read_file(path, crs=crs, notes=notes)
+        # what reading finds goes into ``notes``; kept in the frame's attrs it would be deep-copied by every
+        # pandas operation on the sites from here on
+        gdf.attrs.clear()
         if "name" not in gdf.columns and not any(c in gdf.columns for c in ("名称", "MC", "NAME", "项目名称")):
             gdf["name"] = [f"{os.path.splitext(os.path.basename(path))[0]}-{i + 1}" for i in range(len(gdf))]
         if overrides and overrides.get("name"):
             gdf["name"] = overrides["name"] if len(gdf) == 1 else [f"{overrides['name']}-{i + 1}" for i in range(len(gdf))]
         gdf = normalise(gdf, "project", notes=notes, path=path)
+        gdf.attrs.clear()
         if "site_id" not in gdf.columns or gdf["site_id"].isna().all():
             stem = os.path.splitext(os.path.basename(path))[0]
             gdf["site_id"] = [f"{stem}-{i + 1}" if len(gdf) > 1 else stem for i in range(len(gdf))]
@@ -62,7 +66,10 @@ def load_sites(
         frames.append(gdf)
     if not frames:
         raise InputError("no site files given")
-    sites = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
+    if len(frames) == 1:  # one file: its frame as concat would give it (prepare_sites copies it)
+        sites = frames[0].reset_index(drop=True)
+    else:
+        sites = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
     return prepare_sites(sites, overrides=overrides, notes=notes)
 
 
@@ -111,11 +118,13 @@ def prepare_sites(
             out[col] = None
     if "repairs" not in out.columns:
         out["repairs"] = ""
-    out["repairs"] = out["repairs"].fillna("").astype(str)
+    if not _is_text(out["repairs"]):
+        out["repairs"] = out["repairs"].fillna("").astype(str)
     for col in FLAG_COLUMNS:
         if col not in out.columns:
             out[col] = False
-        out[col] = out[col].fillna(False).astype(bool)
+        if out[col].dtype != bool:  # already prepared sites (the engine prepares them again): nothing to change
+            out[col] = out[col].fillna(False).astype(bool)
     for key, value in (overrides or {}).items():
         if value is None or key == "name":
             continue
@@ -129,7 +138,8 @@ def prepare_sites(
         # S<row number> for a site without an ID
         rows = pc.cast(pa.array(np.flatnonzero(missing) + 1), pa.string())
         out.loc[missing, "site_id"] = pc.binary_join_element_wise("S", rows, "").to_numpy(zero_copy_only=False)
-    out["site_id"] = out["site_id"].astype(str)
+    if not _is_text(out["site_id"]):
+        out["site_id"] = out["site_id"].astype(str)
     dup = out["site_id"].duplicated(keep=False)
     if dup.any():
         counts = out.groupby("site_id").cumcount() + 1
@@ -150,4 +160,16 @@ def prepare_sites(
             if isinstance(v, str) and v else None for v, i in zip(uniq, first)
         ] + [None], dtype=object)
         out["industry"] = valid[codes]  # code -1 (missing) takes the trailing None
+    idx = out.index
+    if isinstance(idx, pd.RangeIndex) and idx.start == 0 and idx.step == 1 and idx.name is None:
+        return out  # already numbered 0…n-1 (and a copy)
     return out.reset_index(drop=True)
+
+
+#: The dtype ``Series.astype(str)`` gives.
+_TEXT_DTYPE = pd.Series(["x"], dtype=object).astype(str).dtype
+
+
+def _is_text(col: pd.Series) -> bool:
+    """Whether ``col`` is already what ``col.fillna("").astype(str)`` would make of it (text, no missing value)."""
+    return col.dtype == _TEXT_DTYPE and not col.isna().any()

@@ -144,14 +144,26 @@ def site_verdicts(findings: pd.DataFrame, sites: pd.DataFrame) -> np.ndarray:
     cond = np.zeros(n, dtype=bool)
     ids = sites["site_id"].to_numpy(dtype=object)
     if len(findings):
-        cert = findings["certainty"] if "certainty" in findings.columns else pd.Series("fact", index=findings.index)
-        rank = findings["severity"].map(RANK).astype(float)
-        firm = cert.to_numpy(dtype=object) != "conditional"
+        cert = findings["certainty"].to_numpy(dtype=object) if "certainty" in findings.columns else None
+        sev = findings["severity"].to_numpy(dtype=object)
+        codes, uniq = pd.factorize(sev)  # each distinct severity ranked once (-1, missing, takes the trailing NaN)
+        rank = np.array([RANK.get(v, np.nan) if isinstance(v, str) else np.nan for v in uniq] + [np.nan])[codes]
+        firm = cert != "conditional" if cert is not None else np.ones(len(sev), dtype=bool)
+        fsite = findings["site_id"].to_numpy(dtype=object)
+        index = pd.Index(ids)
         if firm.any():
-            w = rank[firm].groupby(findings["site_id"][firm]).max()
-            worst = pd.Series(ids).map(w).fillna(0.0).to_numpy(dtype=float)
-        soft = set(findings["site_id"][~firm])
-        cond = pd.Index(ids).isin(list(soft)) if soft else cond  # hashed (np.isin on text compares every pair)
+            # the worst firm severity per site (hashed lookups; unknown severities and sites ignored)
+            at = index.get_indexer(fsite[firm]) if index.is_unique else None
+            if at is not None:
+                best = np.full(n, -np.inf)
+                ok = at >= 0
+                np.fmax.at(best, at[ok], rank[firm][ok])
+                worst = np.where(np.isfinite(best), best, 0.0)
+            else:  # repeated site ids: each takes the worst of its id
+                w = pd.Series(rank[firm]).groupby(fsite[firm]).max()
+                worst = pd.Series(ids).map(w).fillna(0.0).to_numpy(dtype=float)
+        soft = set(fsite[~firm].tolist())
+        cond = index.isin(list(soft)) if soft else cond  # hashed (np.isin on text compares every pair)
     if "incomplete_rules" in sites.columns:
         inc = sites["incomplete_rules"].to_numpy(dtype=object)  # compared as objects: no copy of long texts
         cond |= ~(pd.isna(inc) | (inc == ""))

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 
 from ecogis.errors import InputError
@@ -91,7 +92,8 @@ def screen_saved(cfg: ServeConfig, ws, store: ScreeningStore, saved: list[Saved]
             result, doc, map_text = hit
         else:
             with gate if gate is not None else contextlib.nullcontext():
-                result, doc, map_text = _screen_now(cfg, ws, saved, overrides, lang)
+                result, doc, map_text = _screen_now(cfg, ws, saved, overrides, lang,
+                                                    bundled=mk[1] if mk is not None else None)
             if mk is not None:
                 memo.put(*mk, result, doc, map_text)
     finally:
@@ -126,10 +128,15 @@ def screen_saved(cfg: ServeConfig, ws, store: ScreeningStore, saved: list[Saved]
     return rec, result
 
 
-def _screen_now(cfg: ServeConfig, ws, saved: list[Saved], overrides: dict[str, Any], lang: str):
-    """Read, check and screen the uploads; return the result, its document and its map."""
+def _screen_now(cfg: ServeConfig, ws, saved: list[Saved], overrides: dict[str, Any], lang: str, *, bundled=None):
+    """Read, check and screen the uploads; return the result, its document and its map.
+
+    ``bundled`` is the bundled rule set to screen with (default: the server's current one,
+    :func:`~ecogis.serve.cache.current_rules`, whose files are checked at most once a second).
+    """
     import ecogis
     from ecogis.screening.sites import load_sites
+    from ecogis.serve.cache import current_rules
 
     notes = Notes()
     sites = load_sites([s.path for s in saved], overrides=overrides or None, notes=notes)
@@ -137,7 +144,8 @@ def _screen_now(cfg: ServeConfig, ws, saved: list[Saved], overrides: dict[str, A
     # what reading found (encoding, CRS, repairs) goes into the result's notes, not into frame attrs that
     # pandas would deep-copy on every operation
     sites.attrs.clear()
-    result = ecogis.screen(sites, ws, overrides=overrides or None, lang=lang, progress=False)
+    result = ecogis.screen(sites, ws, overrides=overrides or None, lang=lang, progress=False,
+                           bundled=bundled if bundled is not None else current_rules())
     result.notes[:0] = [n for n in notes if n not in result.notes]
     return result, result.to_document(), map_geojson(result)
 
@@ -146,13 +154,22 @@ def map_geojson(result) -> str:
     """Sites and finding overlaps as one GeoJSON for the page's map (drawn by the app's own script)."""
     import geopandas as gpd
 
-    s = result.sites[["site_id", "verdict", "geometry"]].assign(layer="site", severity=None, rule_id=None)
-    f = result.findings
-    parts = [s]
-    if len(f):
-        parts.append(f[["site_id", "severity", "rule_id", "geometry"]].assign(layer="finding", verdict=None))
-    gdf = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=result.sites.crs)
-    gdf["site_id"] = gdf["site_id"].astype(str)
+    s, f = result.sites, result.findings
+    n, m = len(s), len(f)
+
+    def both(site_values, finding_values) -> np.ndarray:
+        return np.concatenate([np.asarray(site_values, dtype=object), np.asarray(finding_values, dtype=object)])
+
+    none = np.full(max(n, m), None, dtype=object)
+    # the columns made once from arrays (sites first, then the findings), in the order the properties are written
+    gdf = gpd.GeoDataFrame({
+        "site_id": pd.Series(both(s["site_id"], f["site_id"]), dtype=object).astype(str),
+        "verdict": pd.Series(both(s["verdict"], none[:m]), dtype=object),
+        "geometry": gpd.array.from_shapely(both(s.geometry.values, f.geometry.values), crs=s.crs),
+        "layer": pd.Series(np.repeat(np.array(["site", "finding"], dtype=object), [n, m]), dtype=object),
+        "severity": pd.Series(both(none[:n], f["severity"]), dtype=object),
+        "rule_id": pd.Series(both(none[:n], f["rule_id"]), dtype=object),
+    }, geometry="geometry")
     return gdf.to_json(drop_id=True)
 
 

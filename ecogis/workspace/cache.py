@@ -42,6 +42,9 @@ def metadata_key(ws: Workspace) -> tuple:
     version, SHA-256, import time and feature count; an access-list import
     adds a table version; either changes this key.
     """
+    quick = getattr(ws, "version_key", None)
+    if quick is not None:  # GeoPackage: two small queries on one open connection
+        return quick()
     rows = getattr(ws, "_rows", None)
     if rows is not None:  # one query on the metadata table (GeoPackage: without GDAL's layer listing)
         layers = [r[0] if isinstance(r, tuple) else r for r in rows("WHERE current = 1")]
@@ -71,25 +74,45 @@ class _Layer:
         self.gdf = gdf
         geoms = np.asarray(gdf.geometry.values, dtype=object)
         self.tree = shapely.STRtree(geoms)
+        self.tree.query(shapely.box(0.0, 0.0, 0.0, 0.0))  # GEOS builds the tree on its first query: here, once
         self.geoms = geoms
+        # reads hand out geometries of their own, made from these bytes: screenings running at once must never
+        # share a GEOS geometry (the engine prepares features, and a prepared geometry is not thread-safe)
+        self._wkb = shapely.to_wkb(geoms, output_dimension=3)
+        self._geom_name = gdf.geometry.name
         self._text = [c for c, t in gdf.dtypes.items() if isinstance(t, pd.StringDtype)]
         self._empty: gpd.GeoDataFrame | None = None
+        #: what callers derive from this frame alone (e.g. the engine's where-masks), kept as long as it is
+        self.memo: dict[Any, Any] = {}
+
+    def rows(self, bbox: tuple[float, float, float, float]) -> np.ndarray:
+        """Positions of the rows a read of ``bbox`` returns, in their order.
+
+        GDAL's spatial filter: features whose (non-empty) geometry intersects the box, in feature order.
+        """
+        return np.sort(self.tree.query(shapely.box(*bbox), predicate="intersects"))
 
     def read(self, bbox: tuple[float, float, float, float] | None) -> gpd.GeoDataFrame:
         if bbox is None:
             out = self.gdf.copy()
+            out[self._geom_name] = self._own(slice(None))
         else:
-            # GDAL's spatial filter: features whose (non-empty) geometry intersects the box, in feature order
-            idx = np.sort(self.tree.query(shapely.box(*bbox), predicate="intersects"))
+            idx = self.rows(bbox)
             if not len(idx):  # as GDAL gives an empty read: text columns of plain objects (made once)
                 if self._empty is None:
                     empty = self.gdf.iloc[:0].reset_index(drop=True)
                     self._empty = empty.astype({c: object for c in self._text}) if self._text else empty
                 out = self._empty.copy()
-            else:
-                out = self.gdf.iloc[idx].reset_index(drop=True)
+            else:  # the rows renumbered 0…n-1 (as iloc + reset_index, with less work)
+                out = self.gdf.take(idx)
+                out.index = pd.RangeIndex(len(idx))
+                out[self._geom_name] = self._own(idx)
         out.attrs.update(self.gdf.attrs)
         return out
+
+    def _own(self, rows) -> Any:
+        """New geometry objects (equal to the layer's) for ``rows``, as the frame's geometry column."""
+        return gpd.array.from_shapely(shapely.from_wkb(self._wkb[rows]), crs=self.gdf.crs)
 
 
 class _Snapshot:
@@ -190,6 +213,21 @@ class CachedWorkspace(Workspace):
                                  hint=f"present: {', '.join(self._snap.kinds) or 'none'}")
         return self._snap.layer(kind).read(bbox)
 
+    def bbox_rows(self, kind: str, bbox: tuple[float, float, float, float]) -> np.ndarray:
+        """Positions in the whole layer of the rows ``read(kind, bbox=bbox)`` returns, in the same order."""
+        if kind not in self._snap.kinds:
+            raise WorkspaceError(f"no layer of kind {kind!r}", path=self.uri,
+                                 hint=f"present: {', '.join(self._snap.kinds) or 'none'}")
+        return self._snap.layer(kind).rows(bbox)
+
+    def layer_memo(self, kind: str) -> tuple[gpd.GeoDataFrame, dict[Any, Any]]:
+        """The whole layer ``kind`` (not to be changed) and a dict for what is derived from it alone.
+
+        Both belong to this data version: a layer import gives the next view a new frame and an empty dict.
+        """
+        got = self._snap.layer(kind)
+        return got.gdf, got.memo
+
     def count(self, kind: str) -> int:
         if kind not in self._snap.kinds:
             return 0
@@ -198,8 +236,13 @@ class CachedWorkspace(Workspace):
     def distinct(self, kind: str, column: str) -> list[Any]:
         if kind not in self._snap.kinds:
             return []
-        gdf = self._snap.layer(kind).gdf
-        return list(gdf[column].dropna().unique()) if column in gdf.columns else []
+        layer = self._snap.layer(kind)
+        key = ("distinct", column)
+        got = layer.memo.get(key)
+        if got is None:
+            gdf = layer.gdf
+            got = layer.memo[key] = tuple(gdf[column].dropna().unique()) if column in gdf.columns else ()
+        return list(got)
 
     def table_history(self, name: str | None = None) -> list[TableInfo]:
         return [t for t in self._snap.tables if name is None or t.name == name]

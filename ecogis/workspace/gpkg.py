@@ -194,6 +194,30 @@ class GeoPackageWorkspace(Workspace):
                 )
             return out
 
+    def version_key(self) -> tuple[tuple, tuple]:
+        """:func:`ecogis.workspace.cache.metadata_key` in two small queries (no notes, repairs or coverage read).
+
+        Each current layer's ``(kind, version, sha256, imported_at, feature_count, mode)`` and each table
+        version's ``(name, version, sha256, imported_at, row_count, current)``, in import order.
+        """
+        if not self._exists():
+            return (), ()
+        con = self._table_con()
+
+        def rows(sql: str) -> list[tuple]:
+            try:
+                return con.execute(sql).fetchall()
+            except sqlite3.OperationalError as exc:
+                if "no such table" in str(exc):
+                    return []
+                raise WorkspaceError(f"cannot read the versions: {exc}", path=self.path) from None
+
+        layers = rows(f"SELECT kind, version, sha256, imported_at, feature_count, mode FROM {META_TABLE}"
+                      " WHERE current = 1 ORDER BY id")
+        tables = rows(f"SELECT name, version, sha256, imported_at, row_count, current FROM {TABLES_META} ORDER BY id")
+        return (tuple((k, v, sha, at, int(n), mode) for k, v, sha, at, n, mode in layers),
+                tuple((k, v, sha, at, int(n), bool(cur)) for k, v, sha, at, n, cur in tables))
+
     def layers(self) -> list[LayerInfo]:
         present = set(self.kinds())
         return [li for li in self._rows("WHERE current = 1") if li.kind in present]
