@@ -53,8 +53,12 @@ def _cmd_serve(a: argparse.Namespace) -> int:
     # records, sessions, jobs and stored results are shared through the workspace and the data folder
     from ecogis.serve.app import CONFIG_ENV, config_to_env
 
+    from ecogis.serve import workers as per_socket
+
     del app
     os.environ[CONFIG_ENV] = config_to_env(cfg)
+    if per_socket.available(a.port):  # one socket per process: the kernel spreads the connections evenly
+        return per_socket.run_workers("ecogis.serve.app:app_from_env", a.host, a.port, workers)
     uvicorn.run("ecogis.serve.app:app_from_env", factory=True, host=a.host, port=a.port, log_level="warning",
                 workers=workers)
     return 0
