@@ -143,3 +143,17 @@ def test_a_port_in_use_is_a_clear_error(server):
     assert second.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in second.stderr
     assert proc.poll() is None and _get(port) == 200
+
+
+def test_workers_end_when_the_server_is_killed(server):
+    """No orphaned worker keeps the port after the server process is killed outright (SIGKILL)."""
+    proc, port, _, _ = server
+    workers = _workers(proc.pid, port, 2)
+    proc.kill()
+    proc.wait(10)
+    deadline = time.time() + 20
+    while time.time() < deadline and any(Path(f"/proc/{w}").exists() for w in workers):
+        time.sleep(0.2)
+    assert not any(Path(f"/proc/{w}").exists() and "zombie" not in (Path(f"/proc/{w}") / "status").read_text()
+                   for w in workers)
+    assert not _listening_inodes(port)
