@@ -125,3 +125,78 @@ def column_text(values: pd.Series | np.ndarray | Sequence[Any], *, style: Style 
 def constant_text(value: str | None, n: int) -> pa.Array:
     """A column of ``n`` times the same text (or NULL)."""
     return pa.array(np.full(n, value, dtype=object), type=TEXT)
+
+
+# ----------------------------------------------------------------------------- fixed-point numbers
+_SPLIT = 134217729.0  # 2**27 + 1, Dekker's splitter
+#: Scaled magnitudes from here on are formatted by Python (beyond exact integers in a float).
+_EXACT_LIMIT = float(2 ** 52)
+
+
+def _two_product_error(a: np.ndarray, b: float) -> np.ndarray:
+    """The exact rounding error of ``a * b`` (``a * b`` equals ``fl(a*b)`` plus this, exactly)."""
+    p = a * b
+    c = _SPLIT * a
+    ah = c - (c - a)
+    al = a - ah
+    d = _SPLIT * b
+    bh = d - (d - b)
+    bl = b - bh
+    return ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+def _digits(ints: np.ndarray) -> pa.Array:
+    return pc.cast(pa.array(ints, type=pa.int64()), TEXT)
+
+
+def _grouped(ints: np.ndarray) -> pa.Array:
+    """Non-negative integers with thousands separators (``1,234,567``), one Arrow pass per digit group."""
+    low, rest = ints % 1000, ints // 1000
+    has = rest > 0
+    out = pc.if_else(pa.array(has), pc.utf8_lpad(_digits(low), 3, "0"), _digits(low))
+    while has.any():
+        low, nxt = rest % 1000, rest // 1000
+        more = nxt > 0
+        piece = pc.if_else(pa.array(more), pc.utf8_lpad(_digits(low), 3, "0"), _digits(low))
+        out = pc.if_else(pa.array(has), pc.binary_join_element_wise(piece, out, pa.scalar(",", TEXT)), out)
+        rest, has = nxt, more
+    return out
+
+
+def fixed_text(x: np.ndarray, precision: int, *, commas: bool = False, nan: str = "nan") -> pa.Array:
+    """``f"{v:.{precision}f}"`` (``f"{v:,.{precision}f}"`` with ``commas``) of each value, as Arrow text.
+
+    Correctly rounded as Python rounds (ties to even on the exact binary value:
+    the product with ``10**precision`` is split into its rounded value and its
+    exact error), ``-0.00`` kept; NaN is ``nan``, infinities ``inf``/``-inf``.
+    Values whose scaled magnitude is beyond exact integers are formatted by
+    Python itself.  No Python call per value otherwise.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    scale = 10.0 ** precision
+    with np.errstate(invalid="ignore", over="ignore"):
+        a = np.abs(np.where(np.isfinite(x), x, 0.0))
+        exact = np.isfinite(x) & (a * scale < _EXACT_LIMIT)
+        a = np.where(exact, a, 0.0)
+        hi = a * scale
+        lo = _two_product_error(a, scale)
+    whole = np.floor(hi)
+    frac = hi - whole  # exact: whole and hi are within one unit
+    # the exact value is whole + frac + lo, |lo| at most half a unit in the last place of hi
+    up = (frac > 0.5) | ((frac == 0.5) & ((lo > 0) | ((lo == 0) & (np.fmod(whole, 2.0) == 1.0))))
+    n = whole.astype(np.int64) + up
+    unit = 10 ** precision
+    text = _grouped(n // unit) if commas else _digits(n // unit)
+    if precision > 0:
+        digits = pc.utf8_lpad(_digits(n % unit), width=precision, padding="0")
+        text = pc.binary_join_element_wise(text, digits, pa.scalar(".", TEXT))
+    neg = np.signbit(x) & exact
+    if neg.any():
+        text = pc.if_else(pa.array(neg), pc.binary_join_element_wise(pa.scalar("-", TEXT), text, pa.scalar("", TEXT)),
+                          text)
+    if not exact.all():  # NaN, infinities and huge values: Python's own text (NaN as ``nan``)
+        pos = np.flatnonzero(~exact)
+        spec = f"{{:{',' if commas else ''}.{precision}f}}"
+        repl = [nan if v != v else spec.format(v) for v in x[pos].tolist()]
+        text = pc.replace_with_mask(text, pa.array(~exact), pa.array(repl, type=TEXT))
+    return text.cast(TEXT)

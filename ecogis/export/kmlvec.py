@@ -22,49 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
-from ecogis.textcolumns import TEXT, column_text
-
-_SPLIT = 134217729.0  # 2**27 + 1, Dekker's splitter
-
-
-def _two_product_error(a: np.ndarray, b: float) -> np.ndarray:
-    """The exact rounding error of ``a * b`` (``a * b`` equals ``fl(a*b)`` plus this, exactly)."""
-    p = a * b
-    c = _SPLIT * a
-    ah = c - (c - a)
-    al = a - ah
-    d = _SPLIT * b
-    bh = d - (d - b)
-    bl = b - bh
-    return ((ah * bh - p) + ah * bl + al * bh) + al * bl
-
-
-def fixed_text(x: np.ndarray, precision: int) -> pa.Array:
-    """``f"{v:.{precision}f}"`` of each value, without a Python call per value."""
-    x = np.asarray(x, dtype=np.float64)
-    finite = np.isfinite(x)
-    a = np.abs(np.where(finite, x, 0.0))
-    scale = 10.0 ** precision
-    if precision > 15 or (len(a) and float(a.max()) * scale >= 2.0 ** 52):
-        return pa.array(np.char.mod(f"%.{precision}f", x).astype(object), type=TEXT)  # beyond exact integers
-    hi = a * scale
-    lo = _two_product_error(a, scale)
-    whole = np.floor(hi)
-    frac = hi - whole  # exact: whole and hi are within one unit
-    # the exact value is whole + frac + lo, |lo| at most half a unit in the last place of hi
-    up = (frac > 0.5) | ((frac == 0.5) & ((lo > 0) | ((lo == 0) & (np.fmod(whole, 2.0) == 1.0))))
-    n = whole.astype(np.int64) + up
-    unit = 10**precision
-    text = pc.cast(pa.array(n // unit), TEXT)
-    if precision > 0:
-        digits = pc.utf8_lpad(pc.cast(pa.array(n % unit), TEXT), width=precision, padding="0")
-        text = pc.binary_join_element_wise(text, digits, pa.scalar(".", TEXT))
-    text = pc.if_else(pa.array(np.signbit(x)), _wrap("-", text, ""), text)
-    if not finite.all():
-        special = np.where(np.isnan(x), "nan", np.where(x > 0, "inf", "-inf"))
-        text = pc.if_else(pa.array(finite), text, pa.array(special, type=TEXT))
-    return text.cast(TEXT)
-
+from ecogis.textcolumns import TEXT, column_text, fixed_text
 
 def _join_by(values: pa.Array, owner: np.ndarray, n: int, sep: str) -> pa.Array:
     """``sep.join`` of the values of each of ``n`` owners (``owner`` ascending, as shapely returns it)."""

@@ -34,6 +34,7 @@ import pyogrio
 
 from ecogis.errors import InputError
 from ecogis.fileutil import atomic_path
+from ecogis.workspace.gpkg import _ident  # SQLite identifier quoting, one helper for every GeoPackage
 
 #: The finding columns that belong to the rule (the same on each of its findings): stored once, in ``rules``.
 RULE_COLUMNS = ("rule_title", "severity", "basis", "next_steps", "rule_file", "source", "citation",
@@ -56,8 +57,11 @@ def rule_keys(findings: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, n
     for c in columns:
         v = findings[c].to_numpy(dtype=object)
         ref = v[first_of][rule_code]
-        eq = ref == v  # elementwise; a rule's constants are one object repeated, compared by identity first
-        if not bool(np.all(eq | (pd.isna(ref) & pd.isna(v)))):
+        try:  # elementwise; a rule's constants are one object repeated, compared by identity first
+            ok = bool(np.all((ref == v) | (pd.isna(ref) & pd.isna(v))))
+        except (TypeError, ValueError):  # values without a plain truth (pd.NA, arrays): hash every column
+            ok = False
+        if not ok:
             same = False
             break
     if same:
@@ -89,11 +93,6 @@ def split_findings(findings) -> tuple[pd.DataFrame, pd.DataFrame]:
     at = conflicts.columns.get_loc("rule_id") + 1
     conflicts.insert(at, "rule_key", key)
     return conflicts, rules
-
-
-def _ident(name: str) -> str:
-    """An SQL identifier quoted for SQLite (column names are the engine's, quoted all the same)."""
-    return '"' + str(name).replace('"', '""') + '"'
 
 
 def _add_view(path: Path, columns: list[str], rule_cols: list[str]) -> None:

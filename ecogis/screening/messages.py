@@ -21,6 +21,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ecogis.textcolumns import fixed_text
+
 MISSING = "—"
 #: Feature attributes message templates may name directly ({type}, {status} …; see rules/README.md).
 MESSAGE_ATTRS = ("type", "status", "level", "function", "method", "green", "feature")
@@ -32,8 +34,6 @@ MESSAGE_VALUES: dict[str, tuple[str, int]] = {
 }
 #: Values given as they are (formatted by the rule's own formatter).
 MESSAGE_RAW = ("site_name", "site_id", "layer_kind", "rule_id")
-#: Above this magnitude (scaled by 10**decimals) a float is formatted by Python: the integer path would lose digits.
-_EXACT_LIMIT = float(2 ** 52)
 
 
 def fmt_value(v: Any, nd: int = 2) -> str:
@@ -64,60 +64,12 @@ def _str(values: np.ndarray) -> pa.Array:
     return pa.array(values, type=pa.string())
 
 
-def _digits(ints: np.ndarray) -> pa.Array:
-    return pc.cast(pa.array(ints, type=pa.int64()), pa.string())
-
-
-def _grouped(ints: np.ndarray) -> pa.Array:
-    """Non-negative integers with thousands separators (``1,234,567``), one Arrow pass per digit group."""
-    low, rest = ints % 1000, ints // 1000
-    has = rest > 0
-    out = pc.if_else(pa.array(has), pc.utf8_lpad(_digits(low), 3, "0"), _digits(low))
-    while has.any():
-        low, nxt = rest % 1000, rest // 1000
-        more = nxt > 0
-        piece = pc.if_else(pa.array(more), pc.utf8_lpad(_digits(low), 3, "0"), _digits(low))
-        out = pc.if_else(pa.array(has), pc.binary_join_element_wise(piece, out, ","), out)
-        rest, has = nxt, more
-    return out
-
-
 def fixed(values: np.ndarray, nd: int, *, commas: bool = True, missing: str = MISSING) -> pa.Array:
     """``f"{v:,.{nd}f}"`` (or ``.{nd}f`` without ``commas``) of every float, ``missing`` for NaN, as Arrow text.
 
-    Rounding is Python's: values are scaled and rounded half to even in NumPy;
-    where the scaled value lies too near a half (the product may have been
-    rounded across it) or is too large for exact integers, Python formats the
-    value itself.  No Python per value otherwise.
+    :func:`ecogis.textcolumns.fixed_text`: rounding is Python's, with no Python call per value.
     """
-    v = np.asarray(values, dtype=float)
-    n = len(v)
-    nan = np.isnan(v)
-    with np.errstate(invalid="ignore"):
-        scaled = np.abs(np.where(nan, 0.0, v)) * (10.0 ** nd)
-        frac = scaled - np.floor(scaled)
-    exact = np.isfinite(scaled) & (scaled < _EXACT_LIMIT) & (np.abs(frac - 0.5) > 1e-6)
-    r = np.rint(np.where(exact, scaled, 0.0)).astype(np.int64)
-    unit = 10 ** nd
-    ip, fp = r // unit, r % unit
-    whole = _grouped(ip) if commas else _digits(ip)
-    if nd > 0:
-        text = pc.binary_join_element_wise(whole, pc.utf8_lpad(_digits(fp), nd, "0"), ".")
-    else:
-        text = whole
-    neg = np.signbit(v) & ~nan
-    if neg.any():
-        text = pc.if_else(pa.array(neg), pc.binary_join_element_wise("-", text, ""), text)
-    redo = nan | (~exact & ~nan)
-    if redo.any():  # NaN, and values Python formats itself, replaced in one pass
-        sub = v[redo]
-        sub_nan = np.isnan(sub)
-        repl = np.empty(len(sub), dtype=object)
-        repl[sub_nan] = missing
-        spec = f"{{:{',' if commas else ''}.{nd}f}}"
-        repl[~sub_nan] = list(map(spec.format, sub[~sub_nan].tolist()))
-        text = pc.replace_with_mask(text, pa.array(redo), _str(repl))
-    return text if n else pa.array([], type=pa.string())
+    return fixed_text(values, nd, commas=commas, nan=missing).cast(pa.string())
 
 
 def distinct_text(values: np.ndarray, fmt) -> np.ndarray:
