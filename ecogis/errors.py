@@ -56,6 +56,10 @@ class EcogisError(Exception):
         self.hint = hint
         super().__init__(self.__str__())
 
+    def __reduce__(self):
+        # kept whole when sent between processes (the server's screening processes raise these)
+        return (_rebuild, (type(self), self.message, self.path, self.where, self.hint))
+
     def __str__(self) -> str:
         prefix = ""
         if self.path:
@@ -69,6 +73,10 @@ class EcogisError(Exception):
         if self.hint:
             text += f" ({self.hint})"
         return text
+
+
+def _rebuild(cls: type, message: str, path: str | None, where: str | None, hint: str | None) -> EcogisError:
+    return cls(message, path=path, where=where, hint=hint)
 
 
 class InputError(EcogisError):

@@ -173,7 +173,8 @@ def test_app_sees_a_cli_import_and_writes_downloads_on_demand_even_after_a_resta
     assert c2.get(f"/api/screenings/{first['id']}/files/result.pkl").status_code == 404
     # once idle, the background writer writes the rest and drops the stored result
     app2.state.files.idle_s = 0.0
-    app2.state.files.stash(cfg.files_dir / second["id"], app2.state.files._result(cfg.files_dir / second["id"]))
+    folder = cfg.files_dir / second["id"]
+    app2.state.files.stash(folder, (folder / "result.pkl").read_bytes(), "zh")
     deadline = time.time() + 60
     while (cfg.files_dir / second["id"] / "result.pkl").exists() and time.time() < deadline:
         time.sleep(0.2)

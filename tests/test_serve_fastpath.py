@@ -214,9 +214,25 @@ def test_page_map_is_the_same_geojson():
     for city in ("xilinhot", "genhe"):
         files = sorted((SAMPLE / "sites" / city).glob("*.txt"))
         r = ecogis.screen(files, SAMPLE / f"{city}.gpkg", progress=False)
-        assert len(r.findings) and map_geojson(r) == _old_map(r)
+        assert len(r.findings) and json.loads(map_geojson(r)) == json.loads(_old_map(r))
         r.findings = r.findings.iloc[:0]
-        assert map_geojson(r) == _old_map(r)
+        assert json.loads(map_geojson(r)) == json.loads(_old_map(r))
+        r.sites = r.sites.iloc[:0]
+        assert json.loads(map_geojson(r))["features"] == []
+
+
+def test_page_map_keeps_hostile_text_as_text():
+    """Site ids with quotes, backslashes, newlines and markup stay JSON strings (the map escapes them)."""
+    pytest.importorskip("fastapi")
+    from ecogis.serve.runner import map_geojson
+
+    files = sorted((SAMPLE / "sites" / "xilinhot").glob("*.txt"))
+    r = ecogis.screen(files, SAMPLE / "xilinhot.gpkg", progress=False)
+    hostile = ['a"b', "c\\d", "line\nbreak", "</script><img src=x onerror=alert(1)>", "用地\u2028x"]
+    r.sites["site_id"] = [hostile[i % len(hostile)] for i in range(len(r.sites))]
+    got = json.loads(map_geojson(r))
+    assert [f["properties"]["site_id"] for f in got["features"][:len(r.sites)]] == list(r.sites["site_id"])
+    assert got == json.loads(_old_map(r))
 
 
 def test_layer_versions_in_two_queries_are_the_metadata_key(tmp_path):

@@ -31,6 +31,21 @@ def _need_serve_extra() -> None:
                          hint="pip install 'ecogis[serve]'") from None
 
 
+def check_port_free(host: str, port: int) -> None:
+    """Refuse, with a clear error, a port another program already listens on."""
+    import socket
+
+    probe = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+    except OSError as exc:
+        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+                         hint="choose another --port, or stop the program using it") from None
+    finally:
+        probe.close()
+
+
 def _cmd_serve(a: argparse.Namespace) -> int:
     _need_serve_extra()
     import uvicorn
@@ -39,28 +54,25 @@ def _cmd_serve(a: argparse.Namespace) -> int:
     from ecogis.serve.accounts import Accounts
 
     cfg = _config(a)
+    check_port_free(a.host, a.port)
     workers = a.workers if a.workers else min(2, os.cpu_count() or 1)
-    app = create_app(cfg, warm=workers == 1)  # with workers, each worker process builds (and warms) its own
+    # one web server process; the screenings (CPU-bound Python) go onto one queue served by `workers`
+    # screening processes, so every core is used whichever connection a request came on
+    app = create_app(cfg, engines=workers)
     if not Accounts(cfg.db_path).users():
         print("ecogis serve: no accounts yet; add one with "
               f"`ecogis serve users add NAME --role admin --workspace {a.workspace}`", file=sys.stderr)
     print(f"ecogis serve: http://{a.host}:{a.port}/ (workspace {a.workspace}, data {cfg.data_dir}, "
-          f"{workers} worker process{'es' if workers > 1 else ''})", file=sys.stderr)
-    if workers == 1:
-        uvicorn.run(app, host=a.host, port=a.port, log_level="warning", workers=1)
-        return 0
-    # screening is CPU-bound Python: one process per core; each keeps its own layers in memory, and
-    # records, sessions, jobs and stored results are shared through the workspace and the data folder
-    from ecogis.serve.app import CONFIG_ENV, config_to_env
+          f"{workers} screening process{'es' if workers > 1 else ''})", file=sys.stderr)
+    import signal
 
-    from ecogis.serve import workers as per_socket
-
-    del app
-    os.environ[CONFIG_ENV] = config_to_env(cfg)
-    if per_socket.available(a.port):  # one socket per process: the kernel spreads the connections evenly
-        return per_socket.run_workers("ecogis.serve.app:app_from_env", a.host, a.port, workers)
-    uvicorn.run("ecogis.serve.app:app_from_env", factory=True, host=a.host, port=a.port, log_level="warning",
-                workers=workers)
+    # uvicorn finishes the requests in flight on SIGTERM, then raises the signal again with the handler it
+    # found: this one, so that a requested stop ends with status 0 (after the screening processes ended)
+    old = signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    try:
+        uvicorn.run(app, host=a.host, port=a.port, log_level="warning")
+    finally:
+        signal.signal(signal.SIGTERM, old)
     return 0
 
 
@@ -113,7 +125,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--max-upload-mb", type=float_in(0, 4096, lo_open=True), default=20.0, help="largest request body (default 20 MB)")
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="default interface language")
     p.add_argument("--workers", type=int_in(1, 64), default=None,
-                   help="server processes (default: one per core, at most 2)")
+                   help="screening processes (default: one per core, at most 2)")
     p.add_argument("--no-result-cache", action="store_true",
                    help="screen every request anew (by default each process remembers its last 256 screenings: "
                         "the same input on the same data and rules is answered without screening again)")

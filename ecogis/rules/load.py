@@ -270,6 +270,30 @@ def _schema_sha() -> str:
         return ""
 
 
+def rules_key(
+    paths: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
+    *,
+    params: Mapping[str, float] | None = None,
+    check_cases: bool = True,
+) -> tuple | None:
+    """What decides the rule set :func:`load_rules` gives for these arguments (``None`` if a file cannot be read).
+
+    The path, modification time and size of every rule, taxonomy, activities, schema and layer-schema file,
+    with the arguments: equal keys give equal rule sets, in any process.
+    """
+    files = collect_rule_files(paths)
+    base = Path(settings.rules_dir)
+    extra = [base / "taxonomy.yaml", base / "activities.yaml", base / "schema.json", base / "plans.yaml"]
+    sdir = Path(settings.schema_dir)
+    extra += sorted(sdir.glob("*.yaml")) if sdir.is_dir() else []
+    try:
+        return (tuple(_stamp(p) for p in files + [e for e in extra if e.exists()]),
+                tuple(sorted((str(k), repr(v)) for k, v in (params or {}).items())), check_cases,
+                str(base.resolve()))
+    except OSError:
+        return None
+
+
 def load_rules(
     paths: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
     *,
@@ -286,15 +310,8 @@ def load_rules(
     """
     if taxonomy is not None or activities is not None:
         return _load_rules(paths, params=params, taxonomy=taxonomy, activities=activities, check_cases=check_cases)
-    files = collect_rule_files(paths)
-    base = Path(settings.rules_dir)
-    extra = [base / "taxonomy.yaml", base / "activities.yaml", base / "schema.json", base / "plans.yaml"]
-    sdir = Path(settings.schema_dir)
-    extra += sorted(sdir.glob("*.yaml")) if sdir.is_dir() else []
-    try:
-        key = (tuple(_stamp(p) for p in files + [e for e in extra if e.exists()]),
-               tuple(sorted((str(k), repr(v)) for k, v in (params or {}).items())), check_cases, str(base.resolve()))
-    except OSError:
+    key = rules_key(paths, params=params, check_cases=check_cases)
+    if key is None:
         return _load_rules(paths, params=params, check_cases=check_cases)
     hit = _LOADED.get(key)
     if hit is None:

@@ -172,4 +172,9 @@ _TEXT_DTYPE = pd.Series(["x"], dtype=object).astype(str).dtype
 
 def _is_text(col: pd.Series) -> bool:
     """Whether ``col`` is already what ``col.fillna("").astype(str)`` would make of it (text, no missing value)."""
-    return col.dtype == _TEXT_DTYPE and not col.isna().any()
+    if col.isna().any():
+        return False
+    if col.dtype == _TEXT_DTYPE and col.dtype != object:
+        return True
+    # plain Python strings (pandas 2, or pandas 3 without its string inference): text only if every value is
+    return col.dtype == object and pd.api.types.infer_dtype(col, skipna=False) == "string"

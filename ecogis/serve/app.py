@@ -7,6 +7,7 @@ signatures, so other systems get an accurate contract for free.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import threading
@@ -106,10 +107,12 @@ def _safe_next(url: str | None) -> str:
     return url
 
 
-def create_app(cfg: ServeConfig, *, warm: bool = True) -> FastAPI:
+def create_app(cfg: ServeConfig, *, warm: bool = True, engines: int = 0) -> FastAPI:
     """Build the app for ``cfg``; the workspace is opened once and must exist.
 
     ``warm`` loads the rules and layers into memory in the background at once (off: on first use).
+    ``engines`` screening processes (:mod:`ecogis.serve.engines`) run the screenings, taken from one
+    queue; with 0 (the default, as in tests) each screening runs in its request's thread.
     """
     from ecogis.serve.cache import ResultMemo
     from ecogis.serve.outputs import LazyFiles
@@ -133,13 +136,20 @@ def create_app(cfg: ServeConfig, *, warm: bool = True) -> FastAPI:
     lazy = LazyFiles(busy=lambda: running[0])
     memo = ResultMemo(cfg.result_cache)
 
+    pool = None
+    if engines > 0:
+        from ecogis.serve.engines import EnginePool
+
+        pool = EnginePool(cfg, engines)
+
     def screen(saved, ov, user_name: str, lang: str, *, parent_id=None, eager: bool = False):
-        """One screening on the current in-memory layers; its files written later unless ``eager``."""
+        """One screening on the current layers; its files written later unless ``eager``."""
         with running_lock:
             running[0] += 1
         try:
             return runner.screen_saved(cfg, layers.view(), store, saved, ov, user_name, lang, parent_id=parent_id,
-                                       lazy=None if eager else lazy, memo=memo, gate=screen_lock)
+                                       lazy=None if eager else lazy, memo=memo, gate=screen_lock,
+                                       engine=pool.run if pool is not None else None)
         finally:
             with running_lock:
                 running[0] -= 1
@@ -150,6 +160,8 @@ def create_app(cfg: ServeConfig, *, warm: bool = True) -> FastAPI:
             from ecogis.serve.cache import current_rules
 
             current_rules()
+            if pool is not None:  # the screening processes hold the layers; this one only keys the memo
+                return
             view = layers.view()
             for kind in view.kinds():
                 view.count(kind)
@@ -164,12 +176,18 @@ def create_app(cfg: ServeConfig, *, warm: bool = True) -> FastAPI:
                              undefined=jinja2.StrictUndefined)
     env.filters["tojson_safe"] = lambda v: json.dumps(v, ensure_ascii=False)
 
-    app = FastAPI(title="ecogis serve", version=_version(),
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        if pool is not None:  # the screening processes end with the server
+            pool.close()
+
+    app = FastAPI(title="ecogis serve", version=_version(), lifespan=lifespan,
                   description="Screen project sites against the workspace's layers and rules; "
                               "authenticate with a session cookie (+ X-CSRF-Token) or `Authorization: Bearer <token>`.")
     app.add_middleware(BodyLimit, limit=limit)
     app.state.cfg, app.state.accounts, app.state.store = cfg, accounts, store
-    app.state.layers, app.state.files, app.state.memo = layers, lazy, memo
+    app.state.layers, app.state.files, app.state.memo, app.state.engines = layers, lazy, memo, pool
 
     @app.middleware("http")
     async def headers(request: Request, call_next):
@@ -187,9 +205,12 @@ def create_app(cfg: ServeConfig, *, warm: bool = True) -> FastAPI:
 
     @app.exception_handler(EcogisError)
     async def bad_input(request: Request, exc: EcogisError):
+        from ecogis.serve.engines import EngineError
+
+        status = 503 if isinstance(exc, EngineError) else 400  # the server's fault, not the input's
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": str(exc)}, status_code=400)
-        return _page(request, "error.html", {"message": str(exc)}, status=400)
+            return JSONResponse({"detail": str(exc)}, status_code=status)
+        return _page(request, "error.html", {"message": str(exc)}, status=status)
 
     # ------------------------------------------------------------ helpers
     def lang_of(request: Request) -> str:
@@ -261,8 +282,7 @@ def create_app(cfg: ServeConfig, *, warm: bool = True) -> FastAPI:
         with request_folder(cfg.tmp_dir) as folder:
             saved = _collect(form, folder)
             ov = _overrides(form)
-            rec, _ = screen(saved, ov, user.name, lang, parent_id=parent_id)
-        return rec
+            return screen(saved, ov, user.name, lang, parent_id=parent_id)
 
     def _record_or_404(rid: str):
         if not rid or len(rid) > 40 or not set(rid) <= _ID_CHARS:
@@ -371,7 +391,7 @@ def create_app(cfg: ServeConfig, *, warm: bool = True) -> FastAPI:
         user = require(request, "screen", form)
         from starlette.concurrency import run_in_threadpool
 
-        rec = await run_in_threadpool(_screen_form, form, user, lang_of(request))
+        rec, _ = await run_in_threadpool(_screen_form, form, user, lang_of(request))
         return RedirectResponse(f"/screenings/{rec.id}", status_code=303)
 
     @app.post("/batch", include_in_schema=False)
@@ -568,10 +588,8 @@ def create_app(cfg: ServeConfig, *, warm: bool = True) -> FastAPI:
         user = require(request, "screen", form)
         from starlette.concurrency import run_in_threadpool
 
-        rec = await run_in_threadpool(_screen_form, form, user, lang_of(request))
-        doc = runner.load_document(cfg, rec)
-        return {**_rec_json(rec), "sites": [{k: s.get(k) for k in ("site_id", "name", "verdict", "area_ha")}
-                                            for s in doc["sites"]]}
+        rec, outcome = await run_in_threadpool(_screen_form, form, user, lang_of(request))
+        return {**_rec_json(rec), "sites": outcome.brief}
 
     @app.post("/api/batch", tags=["screening"], summary="Start a batch screening; poll /api/jobs/{id}")
     async def api_batch(request: Request):
@@ -625,43 +643,6 @@ def create_app(cfg: ServeConfig, *, warm: bool = True) -> FastAPI:
         return info.as_dict()
 
     return app
-
-
-#: The environment variable through which ``ecogis serve --workers N`` hands its settings to every worker process.
-CONFIG_ENV = "ECOGIS_SERVE_CONFIG"
-
-
-def config_to_env(cfg: ServeConfig) -> str:
-    """``cfg`` as the JSON text :func:`app_from_env` reads."""
-    from dataclasses import asdict
-
-    d = asdict(cfg)
-    d["data_dir"] = str(cfg.data_dir)
-    return json.dumps(d)
-
-
-def app_from_env() -> FastAPI:
-    """The app for the settings in :data:`CONFIG_ENV` (uvicorn's factory in each worker process)."""
-    import os
-
-    d = json.loads(os.environ[CONFIG_ENV])
-    _exit_with_parent()
-    return create_app(ServeConfig(**d))
-
-
-def _exit_with_parent(every_s: float = 0.5) -> None:
-    """End this worker process when the server process that started it is gone (even killed by SIGKILL),
-    so no orphaned worker keeps serving the port."""
-    import os
-
-    parent = os.getppid()
-
-    def watch() -> None:
-        while True:
-            time.sleep(every_s)
-            if os.getppid() != parent:
-                os._exit(0)
-    threading.Thread(target=watch, daemon=True, name="ecogis-parent-watch").start()
 
 
 def _version() -> str:

@@ -60,19 +60,25 @@ class LazyFiles:
         self._thread.start()
 
     # ---------------------------------------------------------------- storing
-    def stash(self, folder: Path, result: Any) -> list[str]:
-        """Keep ``result`` for the files of the screening in ``folder``; return the file names it will have."""
-        write_bytes_atomic(folder / STORED, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    def stash(self, folder: Path, pickled: bytes, lang: str, result: Any = None) -> list[str]:
+        """Keep the screening of ``folder`` (``pickled``, and ``result`` if this process holds the object) for
+        its files; return the file names it will have."""
+        write_bytes_atomic(folder / STORED, pickled)
         with self._lock:
-            self._mem[str(folder)] = result
+            self._mem[str(folder)] = result if result is not None else pickled
             while len(self._mem) > self._keep:
                 self._mem.popitem(last=False)
-        self._queue.put((folder, result.meta.get("lang", "zh")))
+        self._queue.put((folder, lang))
         return sorted(FILES)
 
     def _result(self, folder: Path) -> Any | None:
         with self._lock:
             got = self._mem.get(str(folder))
+        if isinstance(got, bytes):
+            got = pickle.loads(got)  # pickled by this server's own engine (stash), never from a request
+            with self._lock:
+                if str(folder) in self._mem:
+                    self._mem[str(folder)] = got
         if got is not None:
             return got
         p = folder / STORED

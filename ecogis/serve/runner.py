@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
+import pickle
 import shutil
 import socket
 import threading
 import uuid
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -17,7 +20,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from ecogis.errors import InputError
+from ecogis.errors import EcogisError, InputError
 from ecogis.fileutil import write_text_atomic
 from ecogis.notes import Notes
 from ecogis.serve.config import ServeConfig
@@ -62,70 +65,166 @@ def _versions(meta: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
     return data, rules
 
 
+@dataclass
+class Outcome:
+    """One screening as the server keeps it: made where the engine ran and sent between processes as is.
+
+    ``pickled`` is the :class:`~ecogis.screening.result.ScreenResult` (stored as ``result.pkl`` until the
+    files are written from it), ``doc_json`` its document (``result.json``: what the pages and the API
+    show), ``brief`` the sites' ids, names, verdicts and areas, ``summary`` what the record needs, and
+    ``view_key``/``rules_key`` the data and rule versions it was screened on.  ``files`` lists the
+    downloadable files when they were written with the screening.  ``result`` is the object itself, kept
+    only in the process that made or unpickled it (never sent).
+    """
+
+    pickled: bytes
+    doc_json: str
+    brief: list[dict[str, Any]]
+    map_text: str
+    summary: dict[str, Any]
+    view_key: Any = None
+    rules_key: Any = None
+    files: list[str] | None = None
+    result: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "result": None}  # the pickled bytes already carry it
+
+    def the_result(self) -> Any:
+        """The result object (unpickled from :attr:`pickled` in a process that has not got it)."""
+        if self.result is None:
+            self.result = pickle.loads(self.pickled)  # made by this server's own engine, never from a request
+        return self.result
+
+    def kept(self) -> "Outcome":
+        """This outcome as the memo keeps it: no files, no live object another request could change."""
+        return replace(self, files=None, result=None)
+
+    def renewed(self, generated_at: str) -> "Outcome":
+        """A copy stamped ``generated_at`` (a remembered screening given to a new request)."""
+        result = pickle.loads(self.pickled)
+        result.meta = {**result.meta, "generated_at": generated_at}
+        doc = json.loads(self.doc_json)
+        doc["meta"] = {**doc.get("meta", {}), "generated_at": generated_at}
+        return replace(self, pickled=pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL),
+                       doc_json=json.dumps(doc, ensure_ascii=False, default=str), files=None, result=result)
+
+
+def screen_outcome(cfg: ServeConfig, ws, saved: list[Saved], overrides: dict[str, Any], lang: str, *,
+                   bundled=None, rules_key=None, files_to: Path | None = None) -> Outcome:
+    """Read, check and screen the uploads on ``ws``; with ``files_to``, write the downloadable files there too.
+
+    This is the part of a request that runs the engine: in the request's thread, or in one of the
+    server's screening processes (:mod:`ecogis.serve.engines`).
+    """
+    try:
+        result, doc, map_text = _screen_now(cfg, ws, saved, overrides, lang, bundled=bundled)
+    except EcogisError as exc:  # name the file as the user uploaded it, not the server's request folder
+        names = {str(s.path): s.name for s in saved}
+        if exc.path in names:
+            exc.path = names[exc.path]
+            exc.args = (str(exc),)
+        raise
+    files = None
+    if files_to is not None:
+        paths = result.to_files(files_to, formats=FORMATS, lang=lang)
+        files = sorted(p.relative_to(files_to).as_posix() for p in paths if p.is_file())
+    data_v, rule_v = _versions(result.meta)
+    import ecogis
+
+    summary = {"ecogis_version": str(result.meta.get("ecogis_version", ecogis.__version__)),
+               "data_versions": data_v, "rule_versions": rule_v, "verdict": worst_verdict(result.sites["verdict"]),
+               "n_sites": int(len(result.sites)), "n_findings": int(len(result.findings))}
+    brief = json.loads(json.dumps([{k: s.get(k) for k in ("site_id", "name", "verdict", "area_ha")}
+                                   for s in doc["sites"]], ensure_ascii=False, default=str))  # plain JSON values
+    snap = getattr(ws, "_snap", None)
+    return Outcome(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL),
+                   json.dumps(doc, ensure_ascii=False, default=str), brief, map_text, summary,
+                   view_key=snap.key if snap is not None else None, rules_key=rules_key, files=files, result=result)
+
+
 def screen_saved(cfg: ServeConfig, ws, store: ScreeningStore, saved: list[Saved], overrides: dict[str, Any],
-                 user: str, lang: str, *, parent_id: str | None = None, lazy=None, memo=None, gate=None) -> tuple[Record, Any]:
-    """Screen the saved uploads, record the screening and return ``(record, result)``.
+                 user: str, lang: str, *, parent_id: str | None = None, lazy=None, memo=None, gate=None,
+                 engine: Callable[..., Outcome] | None = None) -> tuple[Record, Outcome]:
+    """Screen the saved uploads, record the screening and return ``(record, outcome)``.
 
     ``ws`` is a workspace (e.g. a :class:`~ecogis.workspace.cache.CachedWorkspace` view).  The record,
     ``result.json`` (what the pages and the API show), ``map.geojson`` and the inputs are written
     before this returns; the downloadable files too, unless ``lazy`` (a
     :class:`~ecogis.serve.outputs.LazyFiles`) is given: then they are written after the response.
     With ``memo`` (a :class:`~ecogis.serve.cache.ResultMemo`) the same input screened again on the same
-    data and rules reuses the remembered result.  ``gate`` (a context manager, e.g. a semaphore) is held
-    while the engine runs, not while a remembered result is used or the record written.
+    data and rules reuses the remembered result.  ``engine`` (an :class:`~ecogis.serve.engines.EnginePool`'s
+    ``run``) screens in another process; without it the screening runs here, holding ``gate`` (a context
+    manager, e.g. a semaphore) while the engine runs.
     """
-    import ecogis
-
     if not saved:
         raise InputError("no site file or drawing given")
-    mk = memo.key(saved, overrides, lang, ws) if memo is not None else None
-    hit = memo.get(*mk) if mk is not None else None
-    claimed = False
-    if mk is not None and hit is None:
-        wait = memo.claim(mk[0])  # the same screening already running: wait for its result
-        if wait is None:
-            claimed = True
-        elif wait.wait(timeout=120):
-            hit = memo.get(*mk)
-    try:
-        if hit is not None:
-            result, doc, map_text = hit
-        else:
-            with gate if gate is not None else contextlib.nullcontext():
-                result, doc, map_text = _screen_now(cfg, ws, saved, overrides, lang,
-                                                    bundled=mk[1] if mk is not None else None)
-            if mk is not None:
-                memo.put(*mk, result, doc, map_text)
-    finally:
-        if claimed:
-            memo.release(mk[0])
     rid = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S") + "-" + uuid.uuid4().hex[:8]
     out = cfg.files_dir / rid
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        outcome = _outcome(cfg, ws, saved, overrides, lang, memo, gate, engine, None if lazy is not None else out)
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
     inp = out / "input"
-    inp.mkdir(parents=True, exist_ok=True)
+    inp.mkdir(exist_ok=True)
     inputs = []
     for s in saved:
         shutil.copy2(s.path, inp / s.path.name)
         inputs.append(s.path.name)
-    write_text_atomic(out / "map.geojson", map_text)
-    write_text_atomic(out / "result.json", json.dumps(doc, ensure_ascii=False, default=str))
+    write_text_atomic(out / "map.geojson", outcome.map_text)
+    write_text_atomic(out / "result.json", outcome.doc_json)
     if lazy is not None:
-        files = lazy.stash(out, result)
-    else:
-        paths = result.to_files(out, formats=FORMATS, lang=lang)
+        files = lazy.stash(out, outcome.pickled, lang, outcome.result)
+    elif outcome.files is not None:
+        files = outcome.files
+    else:  # a remembered result, asked for with its files
+        paths = outcome.the_result().to_files(out, formats=FORMATS, lang=lang)
         files = sorted(p.relative_to(out).as_posix() for p in paths if p.is_file())
     sha = saved[0].sha256 if len(saved) == 1 else hashlib.sha256("".join(s.sha256 for s in saved).encode()).hexdigest()
-    data_v, rule_v = _versions(result.meta)
+    sm = outcome.summary
     rec = Record(
         id=rid, user_name=user, created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        input_name=", ".join(s.name for s in saved)[:500], input_sha256=sha,
-        ecogis_version=str(result.meta.get("ecogis_version", ecogis.__version__)),
-        data_versions=data_v, rule_versions=rule_v, verdict=worst_verdict(result.sites["verdict"]),
-        n_sites=int(len(result.sites)), n_findings=int(len(result.findings)), overrides=overrides,
+        input_name=", ".join(s.name for s in saved)[:500], input_sha256=sha, ecogis_version=sm["ecogis_version"],
+        data_versions=sm["data_versions"], rule_versions=sm["rule_versions"], verdict=sm["verdict"],
+        n_sites=sm["n_sites"], n_findings=sm["n_findings"], overrides=overrides,
         files=files, inputs=inputs, parent_id=parent_id, lang=lang,
     )
     store.add(rec)
-    return rec, result
+    return rec, outcome
+
+
+def _outcome(cfg: ServeConfig, ws, saved: list[Saved], overrides: dict[str, Any], lang: str, memo, gate, engine,
+             files_to: Path | None) -> Outcome:
+    """The screening's outcome: remembered, or screened here or by ``engine`` (one screening per key at once)."""
+    mk = memo.key(saved, overrides, lang, ws) if memo is not None else None
+    hit = memo.get(mk[0]) if mk is not None else None
+    if hit is not None:
+        return hit
+    claimed = False
+    if mk is not None:
+        wait = memo.claim(mk[0])  # the same screening already running: wait for its result
+        if wait is None:
+            claimed = True
+        elif wait.wait(timeout=120) and (hit := memo.get(mk[0])) is not None:
+            return hit
+    try:
+        if engine is not None:
+            outcome = engine(saved, overrides, lang, files_to=files_to)
+        else:
+            from ecogis.serve.cache import current_rules_keyed
+
+            rules, rkey = (mk[1], mk[0][4]) if mk is not None else current_rules_keyed()
+            with gate if gate is not None else contextlib.nullcontext():
+                outcome = screen_outcome(cfg, ws, saved, overrides, lang, bundled=rules, rules_key=rkey,
+                                         files_to=files_to)
+        if mk is not None and memo.made_for(mk[0], outcome):
+            memo.put(mk[0], outcome)
+        return outcome
+    finally:
+        if claimed:
+            memo.release(mk[0])
 
 
 def _screen_now(cfg: ServeConfig, ws, saved: list[Saved], overrides: dict[str, Any], lang: str, *, bundled=None):
@@ -140,6 +239,9 @@ def _screen_now(cfg: ServeConfig, ws, saved: list[Saved], overrides: dict[str, A
 
     notes = Notes()
     sites = load_sites([s.path for s in saved], overrides=overrides or None, notes=notes)
+    if "source_file" in sites:  # the file as the user named it, not the server's request folder
+        names = pd.Series({os.fspath(s.path): s.name for s in saved}, dtype=object)
+        sites["source_file"] = sites["source_file"].map(names).fillna(sites["source_file"])
     check_vertices(sites.geometry.values, ", ".join(s.name for s in saved), cfg.max_vertices)
     # what reading found (encoding, CRS, repairs) goes into the result's notes, not into frame attrs that
     # pandas would deep-copy on every operation
@@ -151,26 +253,47 @@ def _screen_now(cfg: ServeConfig, ws, saved: list[Saved], overrides: dict[str, A
 
 
 def map_geojson(result) -> str:
-    """Sites and finding overlaps as one GeoJSON for the page's map (drawn by the app's own script)."""
-    import geopandas as gpd
+    """Sites and finding overlaps as one GeoJSON for the page's map (drawn by the app's own script).
+
+    Sites first, then the findings; each feature's properties are ``site_id``, ``verdict`` (sites),
+    ``layer`` (``site`` or ``finding``), ``severity`` and ``rule_id`` (findings).  Written in whole-column
+    passes: the properties as JSON lines by pandas, the geometries by GEOS (:func:`shapely.to_geojson`).
+    """
+    import shapely
 
     s, f = result.sites, result.findings
     n, m = len(s), len(f)
+    if not n + m:
+        return '{"type": "FeatureCollection", "features": []}'
 
     def both(site_values, finding_values) -> np.ndarray:
         return np.concatenate([np.asarray(site_values, dtype=object), np.asarray(finding_values, dtype=object)])
 
     none = np.full(max(n, m), None, dtype=object)
-    # the columns made once from arrays (sites first, then the findings), in the order the properties are written
-    gdf = gpd.GeoDataFrame({
-        "site_id": pd.Series(both(s["site_id"], f["site_id"]), dtype=object).astype(str),
-        "verdict": pd.Series(both(s["verdict"], none[:m]), dtype=object),
-        "geometry": gpd.array.from_shapely(both(s.geometry.values, f.geometry.values), crs=s.crs),
-        "layer": pd.Series(np.repeat(np.array(["site", "finding"], dtype=object), [n, m]), dtype=object),
-        "severity": pd.Series(both(none[:n], f["severity"]), dtype=object),
-        "rule_id": pd.Series(both(none[:n], f["rule_id"]), dtype=object),
-    }, geometry="geometry")
-    return gdf.to_json(drop_id=True)
+    props = pd.DataFrame({
+        "site_id": pd.Series(both(s["site_id"], f["site_id"]), dtype=object).astype(str).astype(object),
+        "verdict": both(s["verdict"], none[:m]),
+        "layer": np.repeat(np.array(["site", "finding"], dtype=object), [n, m]),
+        "severity": both(none[:n], f["severity"]),
+        "rule_id": both(none[:n], f["rule_id"]),
+    })
+    lines = np.array(props.to_json(orient="records", lines=True, force_ascii=False).rstrip("\n").split("\n"),
+                     dtype=object)
+    geoms = shapely.to_geojson(both(s.geometry.values, f.geometry.values))
+    geoms = np.where(pd.isna(geoms), "null", geoms).astype(object)
+    feats = '{"type": "Feature", "properties": ' + lines + ', "geometry": ' + geoms + "}"
+    return '{"type": "FeatureCollection", "features": [' + ", ".join(feats.tolist()) + "]" + _crs_member(s.crs) + "}"
+
+
+@functools.lru_cache(maxsize=16)
+def _crs_member(crs) -> str:
+    """The ``crs`` member GeoJSON writers add for coordinates not in WGS 84 (as GeoPandas writes it)."""
+    if crs is None or crs.equals("EPSG:4326"):
+        return ""
+    auth = crs.to_authority()
+    if auth is None or auth[0] not in ("EDCS", "EPSG", "OGC", "SI", "UCUM"):
+        return ""
+    return ', "crs": ' + json.dumps({"type": "name", "properties": {"name": f"urn:ogc:def:crs:{auth[0]}::{auth[1]}"}})
 
 
 def load_document(cfg: ServeConfig, rec: Record) -> dict[str, Any]:
