@@ -127,7 +127,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int_in(1, 64), default=None,
                    help="screening processes (default: one per core, at most 2)")
     p.add_argument("--no-result-cache", action="store_true",
-                   help="screen every request anew (by default each process remembers its last 256 screenings: "
+                   help="screen every request anew (by default the server remembers its last 256 screenings: "
                         "the same input on the same data and rules is answered without screening again)")
     p.add_argument("--insecure-cookies", action="store_true",
                    help="send the session cookie over plain HTTP too (only on a trusted LAN without TLS)")
