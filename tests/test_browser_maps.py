@@ -60,8 +60,27 @@ def _unavailable(reason: str):
     pytest.skip(f"browser tests skipped: {reason}")
 
 
+def chromium_env(tmp: Path) -> dict[str, str]:
+    """The environment for Chromium with the set-up Noto Sans SC in its fontconfig (beside the system's fonts,
+    unless ``ECOGIS_SYSTEM_FONTS=0``), as the npm Chromium's wrapper has it: a Debian Chromium on a machine with
+    no CJK font would otherwise draw empty boxes (the printed report's text is checked with pdftotext)."""
+    from ecogis.render.fonts import bundled_font_files, system_fonts_allowed
+
+    files = bundled_font_files()
+    if not files:
+        return dict(os.environ)
+    from xml.sax.saxutils import escape
+
+    conf = tmp / "fonts.conf"
+    system = '  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>\n' if system_fonts_allowed() else ""
+    conf.write_text('<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
+                    f"  <dir>{escape(str(files[0].parent.resolve()))}</dir>\n{system}"
+                    f"  <cachedir>{escape(str(tmp / 'fc-cache'))}</cachedir>\n</fontconfig>\n", encoding="utf-8")
+    return {**os.environ, "FONTCONFIG_FILE": str(conf)}
+
+
 @pytest.fixture(scope="module")
-def browser():
+def browser(tmp_path_factory):
     exe = chromium_path()
     if exe is None:
         _unavailable("no Chromium: none on the system and none from npm (`make browser`, "
@@ -72,7 +91,8 @@ def browser():
         _unavailable("the playwright pip package is not installed (pip install playwright; "
                      "do not run `playwright install`: the tests use Debian's chromium)")
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS, headless=True)
+        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS, headless=True,
+                              env=chromium_env(tmp_path_factory.mktemp("chromium-fonts")))
         try:
             yield b
         finally:

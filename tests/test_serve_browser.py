@@ -21,6 +21,7 @@ pytest.importorskip("fastapi")
 sync_api = pytest.importorskip("playwright.sync_api")
 
 from ecogis.settings import settings  # noqa: E402
+from test_browser_maps import chromium_env  # noqa: E402  (the set-up CJK font in Chromium's fontconfig)
 
 SAMPLE = Path(settings.sample_dir)
 TXT = SAMPLE / "sites" / "xilinhot" / "XLH-01.txt"
@@ -68,7 +69,7 @@ def test_browser_login_upload_screen_download_history(live, tmp_path):
     base, d = live
     external: list[str] = []
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, env=chromium_env(tmp_path), args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost"])
         ctx = browser.new_context(accept_downloads=True)
