@@ -21,7 +21,9 @@ import threading
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
+import shapely
 
 pytest.importorskip("fastapi")
 httpx = pytest.importorskip("httpx")
@@ -197,8 +199,9 @@ def _layers(path: Path) -> dict[str, list[dict]]:
     out = {}
     for name, _ in pyogrio.list_layers(path):
         df = pyogrio.read_dataframe(path, layer=name)
-        if "geometry" in df and df["geometry"].notna().any():
-            df["geometry"] = df.geometry.to_wkb()
+        if "geometry" in df:
+            wkb = shapely.to_wkb(df["geometry"].values)
+            df = pd.DataFrame(df.drop(columns="geometry")).assign(wkb=wkb)
         out[str(name)] = df.astype(object).where(df.notna(), None).to_dict("records")
     return out
 
