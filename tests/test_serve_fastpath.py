@@ -215,6 +215,11 @@ def test_page_map_is_the_same_geojson():
         files = sorted((SAMPLE / "sites" / city).glob("*.txt"))
         r = ecogis.screen(files, SAMPLE / f"{city}.gpkg", progress=False)
         assert len(r.findings) and json.loads(map_geojson(r)) == json.loads(_old_map(r))
+        empty = r.findings.copy()  # findings with no or an empty geometry are drawn as null, as before
+        empty.loc[empty.index[:2], "geometry"] = [None, shapely.Polygon()]
+        r.findings = empty
+        assert json.loads(map_geojson(r)) == json.loads(_old_map(r))
+        assert [f["geometry"] for f in json.loads(map_geojson(r))["features"][len(r.sites):][:2]] == [None, None]
         r.findings = r.findings.iloc[:0]
         assert json.loads(map_geojson(r)) == json.loads(_old_map(r))
         r.sites = r.sites.iloc[:0]

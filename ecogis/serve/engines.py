@@ -144,11 +144,6 @@ class EnginePool:
                       f"({self.restarts} so far)", file=sys.stderr)
                 self._start()
 
-    def pids(self) -> list[int]:
-        """The screening processes' ids (for tests and status pages)."""
-        pool = self._current()
-        return sorted(p.pid for p in (getattr(pool, "_processes", None) or {}).values() if p.pid)
-
     def run(self, saved: list, overrides: dict[str, Any], lang: str, *, files_to: Path | None = None) -> Any:
         """Screen ``saved`` in a screening process; its :class:`~ecogis.serve.runner.Outcome`.
 

@@ -279,8 +279,10 @@ def map_geojson(result) -> str:
     })
     lines = np.array(props.to_json(orient="records", lines=True, force_ascii=False).rstrip("\n").split("\n"),
                      dtype=object)
-    geoms = shapely.to_geojson(both(s.geometry.values, f.geometry.values))
-    geoms = np.where(pd.isna(geoms), "null", geoms).astype(object)
+    shapes = both(s.geometry.values, f.geometry.values)
+    geoms = shapely.to_geojson(shapes)
+    # no geometry and empty geometries are null, as GeoPandas writes them (the page's Leaflet skips null)
+    geoms = np.where(pd.isna(geoms) | shapely.is_empty(shapes), "null", geoms).astype(object)
     feats = '{"type": "Feature", "properties": ' + lines + ', "geometry": ' + geoms + "}"
     return '{"type": "FeatureCollection", "features": [' + ", ".join(feats.tolist()) + "]" + _crs_member(s.crs) + "}"
 
