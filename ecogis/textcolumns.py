@@ -153,6 +153,8 @@ def _grouped(ints: np.ndarray) -> pa.Array:
     """Non-negative integers with thousands separators (``1,234,567``), one Arrow pass per digit group."""
     low, rest = ints % 1000, ints // 1000
     has = rest > 0
+    if not has.any():  # every value below 1,000 (the usual hectares): no separators, one cast
+        return _digits(low)
     out = pc.if_else(pa.array(has), pc.utf8_lpad(_digits(low), 3, "0"), _digits(low))
     while has.any():
         low, nxt = rest % 1000, rest // 1000

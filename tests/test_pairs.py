@@ -58,6 +58,24 @@ def test_overlaps_are_right_on_known_cases():
     assert np.isnan(part_area[0]) and part_area[1] == 1.0 and part_area[2] == 0.0 and np.isnan(part_area[3])
 
 
+def test_a_site_touching_the_boundary_from_inside_is_inside_only_with_exact_inside():
+    """``contains_properly`` decides first; ``covers`` (asked only with ``exact_inside``) adds the touching site.
+
+    Without it the touching site takes the intersection, whose result is the site with the same area.
+    """
+    feat = np.array([shapely.box(0, 0, 10, 10)], dtype=object)
+    sites = np.array([shapely.box(1, 1, 2, 2), shapely.box(0, 0, 1, 1), shapely.box(9, 9, 11, 11)], dtype=object)
+    s, f = np.arange(3), np.zeros(3, int)
+    exact = overlay_pairs(sites, feat, s, f, area=shapely.area, threads=1)
+    quick = overlay_pairs(sites, feat, s, f, area=shapely.area, threads=1, exact_inside=False)
+    assert exact[0].tolist() == [True, True, False]
+    assert quick[0].tolist() == [True, False, False]
+    assert exact[1].tolist() == quick[1].tolist() == [True, True, True]
+    assert quick[2][1].equals(sites[1]) and quick[3][1] == shapely.area(sites[1]) == 1.0
+    assert exact[2][1] is sites[1] and np.isnan(exact[3][1])
+    assert quick[3][2] == exact[3][2] == 1.0
+
+
 @pytest.mark.parametrize("threads", [2, 3, 4])
 def test_threads_give_the_single_thread_answer(monkeypatch, threads):
     sites, feats, s, f = _layers()

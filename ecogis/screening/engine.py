@@ -725,7 +725,8 @@ def _overlap_findings(kind, rules, tests, applies, fmask, site_geoms, fgeoms, si
     try:
         inside, hit, inter, part_ha = overlay_pairs(
             site_geoms, fgeoms, s_idx, f_idx, area=lambda g: area_ha(g, 4490, method=area_method, lonlat=True),
-            threads=threads, done=bar.update if bar is not None else None)
+            threads=threads, done=bar.update if bar is not None else None,
+            exact_inside=any(t == "within" for t, _ in tests))  # only "within" needs covers (see pairs)
     finally:
         if bar is not None:
             bar.close()
@@ -926,7 +927,7 @@ def _assemble(parts: list[dict[str, Any]], site_gdf: gpd.GeoDataFrame, site_area
     frame = pd.DataFrame({c: pd.Series(flat[c][order], dtype=flat[c].dtype, copy=False) for c in names})
     # the geometry added as an array with its CRS, then named: half the time of a GeoSeries through the constructor
     frame["geometry"] = gpd.array.from_shapely(flat["geometry"][order], crs=4490)
-    return gpd.GeoDataFrame(frame, geometry="geometry")
+    return gpd.GeoDataFrame(frame, geometry="geometry", copy=False)  # the frame is new: no copy of its columns
 
 
 def _with_columns(gdf: gpd.GeoDataFrame, new: dict[str, Any]) -> gpd.GeoDataFrame:
