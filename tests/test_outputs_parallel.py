@@ -69,12 +69,13 @@ def test_an_error_in_the_writer_process_reaches_the_caller(result, tmp_path, mon
 def test_a_writer_process_that_dies_is_an_error(result, tmp_path, monkeypatch):
     import os
 
-    from ecogis.render import xlsx
+    from ecogis.render import report
 
     monkeypatch.setattr(outputs, "PARALLEL_FINDINGS", 0)
-    monkeypatch.setattr(xlsx, "write_findings_xlsx", lambda *a, **k: os._exit(9))
+    assert "json" in outputs.BACKGROUND_FORMATS  # findings.json is written by the forked process
+    monkeypatch.setattr(report, "write_json", lambda *a, **k: os._exit(9))
     with pytest.raises(RuntimeError, match="exit code 9"):
-        outputs.write_outputs(result, tmp_path / "out", formats=["xlsx", "gpkg"])
+        outputs.write_outputs(result, tmp_path / "out", formats=["json", "gpkg"])
 
 
 def test_outside_the_main_thread_nothing_is_forked(result, tmp_path, monkeypatch):

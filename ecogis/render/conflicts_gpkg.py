@@ -142,8 +142,10 @@ def write_conflicts_gpkg(result, path: str | Path) -> Path:
         findings = result.findings
         if len(findings):
             conflicts, rules = split_findings(findings)
+            # each overlap keeps its own type (a polygon stays a polygon) in the GEOMETRY column: no
+            # promotion of every polygon to a multipolygon (0.13 s at 166,883 findings)
             pyogrio.write_dataframe(conflicts, tmp, layer=BASE, driver="GPKG", geometry_type="Unknown",
-                                    use_arrow=True)
+                                    promote_to_multi=False, use_arrow=True)
             pyogrio.write_dataframe(rules, tmp, layer=RULES, driver="GPKG", use_arrow=True)
             columns = [c for c in findings.columns if c != findings.geometry.name]
             _add_view(tmp, columns, list(rules.columns))
