@@ -136,6 +136,18 @@ def test_hostile_text_reads_back_like_the_xlsxwriter_workbook(tmp_path, xilinhot
         assert z.testzip() is None
 
 
+def test_columns_of_distinct_texts_skip_the_hashing_and_read_back_the_same(tmp_path, xilinhot, monkeypatch):
+    """A column of (nearly) distinct texts (messages) is stored one text per row: the same cells, nulls kept."""
+    r = _hostile(xilinhot)
+    monkeypatch.setattr(xlsx, "DISTINCT_PROBE", 2)   # the small sample's text columns count as distinct
+    assert xlsx._mostly_distinct(pd.Series([f"t{i}" for i in range(8)] + [None] * 2, dtype=object))
+    assert not xlsx._mostly_distinct(pd.Series(["same"] * 10, dtype=object))
+    new, ref = tmp_path / "new.xlsx", tmp_path / "ref.xlsx"
+    write_findings_xlsx(r, new)
+    write_findings_xlsx_reference(r, ref)
+    assert assert_same_workbook(new, ref) > 20 * len(r.findings)
+
+
 def test_without_findings_and_with_access_lists(tmp_path, xilinhot):
     r = copy.copy(xilinhot)
     r.findings = xilinhot.findings.iloc[:0]

@@ -188,10 +188,27 @@ def _text_array(s: Any, n: int) -> pa.DictionaryArray:
         arr = s.combine_chunks() if isinstance(s, pa.ChunkedArray) else s
         return pc.dictionary_encode(arr if pa.types.is_string(arr.type) else arr.cast(pa.string()))
     ser = s if isinstance(s, pd.Series) else pd.Series(np.asarray(s, dtype=object))
+    if _mostly_distinct(ser):  # messages: hashing them finds nothing to share; each row is its own text
+        values = ser.to_numpy(dtype=object)
+        missing = pd.isna(values)
+        idx = pa.array(np.arange(n, dtype=np.int32), mask=missing)
+        return pa.DictionaryArray.from_arrays(idx, _str_array(np.where(missing, "", values)))
     codes, uniq = pd.factorize(ser)
     codes = np.asarray(codes)
     idx = pa.array(codes.astype(np.int32), mask=codes < 0)
     return pa.DictionaryArray.from_arrays(idx, _str_array(uniq))
+
+
+#: Rows looked at to tell a column of distinct texts (messages) from one that repeats a few.
+DISTINCT_PROBE = 2_000
+
+
+def _mostly_distinct(ser: pd.Series) -> bool:
+    """Whether a long text column is (nearly) all distinct values, judged on evenly spaced rows."""
+    if len(ser) < 4 * DISTINCT_PROBE:
+        return False
+    probe = ser.iloc[np.linspace(0, len(ser) - 1, DISTINCT_PROBE).astype(np.int64)]
+    return probe.nunique(dropna=False) >= 0.9 * DISTINCT_PROBE
 
 
 def _str_array(values: Any) -> pa.Array:
