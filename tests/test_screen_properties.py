@@ -139,3 +139,64 @@ def test_results_do_not_depend_on_input_crs(workspace, national, geoms):
         b = r.findings.sort_values(["site_id", "rule_id", "feature_name"])["overlap_ha"].to_numpy(float)
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
         assert list(results[0].sites["verdict"]) == list(r.sites["verdict"])
+
+
+WITHIN_RULES = textwrap.dedent("""
+    title: 测试：红线内/与红线重叠
+    document: test
+    version: "1"
+    scope: national
+    rules:
+      - id: TEST-WITHIN
+        title_zh: 全部位于红线内
+        title_en: Wholly inside a red line
+        layer: redline
+        where: null
+        test: within
+        severity: notice
+        basis: 测试
+        message_zh: "{site_name} 位于 {feature_name} 内"
+        message_en: "{site_name} lies inside {feature_name}"
+        next_steps_zh: [无]
+        next_steps_en: [none]
+        cases:
+          - {project: {industry: B0610}, place: inside, expect: trigger}
+          - {project: {industry: B0610}, place: far, expect: no_trigger}
+      - id: TEST-TOUCH
+        title_zh: 与红线重叠
+        title_en: Overlaps a red line
+        layer: redline
+        where: null
+        test: intersects
+        severity: notice
+        basis: 测试
+        message_zh: "{site_name} 与 {feature_name} 重叠 {overlap_ha} 公顷"
+        message_en: "{site_name} overlaps {feature_name} by {overlap_ha} ha"
+        next_steps_zh: [无]
+        next_steps_en: [none]
+        cases:
+          - {project: {industry: B0610}, place: overlap, expect: trigger}
+          - {project: {industry: B0610}, place: far, expect: no_trigger}
+""")
+
+
+def test_a_site_touching_the_red_line_from_inside_is_within_it(workspace, tmp_path):
+    """``inside`` is decided by ``contains_properly`` first: a site that shares an edge with the red line from inside
+    must still count as within it (``covers``), and its overlap is the whole site."""
+    p = tmp_path / "within.yaml"
+    p.write_text(WITHIN_RULES, encoding="utf-8")
+    rules = load_rules([p])
+    # 红线2 is the box 116.6–116.9°E × 44.6–44.7°N
+    geoms = [shapely.box(116.70, 44.62, 116.72, 44.64),   # strictly inside
+             shapely.box(116.60, 44.62, 116.62, 44.64),   # on the west edge, from inside
+             shapely.box(116.88, 44.68, 116.92, 44.72),   # across the north-east corner
+             shapely.box(116.95, 44.62, 116.97, 44.64)]   # outside
+    res = ecogis.screen(_sites(geoms), workspace, rules, progress=False)
+    f = res.findings
+    within = set(f.loc[f["rule_id"] == "TEST-WITHIN", "site_id"])
+    touch = f[f["rule_id"] == "TEST-TOUCH"].set_index("site_id")
+    assert within == {"S0", "S1"}
+    assert set(touch.index) == {"S0", "S1", "S2"}
+    area = res.sites.set_index("site_id")["area_ha"]
+    assert touch.loc["S1", "overlap_ha"] == pytest.approx(area["S1"], rel=1e-9)
+    assert touch.loc["S2", "overlap_ha"] < 0.5 * area["S2"]
