@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import textwrap
 
 import geopandas as gpd
 import numpy as np
@@ -20,28 +19,24 @@ import ecogis
 from ecogis.rules import load_rules
 from ecogis.workspace import open_workspace
 
-UNIT_RULE = textwrap.dedent("""
-    title: 测试：管控单元重叠
-    document: test
-    version: "1"
-    scope: national
-    rules:
-      - id: TEST-UNIT
-        title_zh: 与管控单元重叠
-        title_en: Overlaps a control unit
-        layer: control_unit
-        where: null
-        test: intersects
-        severity: notice
-        basis: 测试
-        message_zh: "{site_name} 与 {feature_name} 重叠 {overlap_ha} 公顷"
-        message_en: "{site_name} overlaps {feature_name} by {overlap_ha} ha"
-        next_steps_zh: [无]
-        next_steps_en: [none]
-        cases:
-          - {project: {industry: B0610}, place: overlap, expect: trigger}
-          - {project: {industry: B0610}, place: far, expect: no_trigger}
-""")
+def _rule_file(title: str, *rules: dict[str, str]) -> str:
+    """A rule file of test rules: each given as id, layer, test, titles and messages, with one trigger case."""
+    out = [f"title: {title}", "document: test", 'version: "1"', "scope: national", "rules:"]
+    for r in rules:
+        out += [f"  - id: {r['id']}", f"    title_zh: {r['title_zh']}", f"    title_en: {r['title_en']}",
+                f"    layer: {r['layer']}", "    where: null", f"    test: {r['test']}", "    severity: notice",
+                "    basis: 测试", f"    message_zh: \"{r['message_zh']}\"", f"    message_en: \"{r['message_en']}\"",
+                "    next_steps_zh: [无]", "    next_steps_en: [none]", "    cases:",
+                f"      - {{project: {{industry: B0610}}, place: {r['place']}, expect: trigger}}",
+                "      - {project: {industry: B0610}, place: far, expect: no_trigger}"]
+    return "\n".join(out) + "\n"
+
+
+OVERLAP_MESSAGE = {"message_zh": "{site_name} 与 {feature_name} 重叠 {overlap_ha} 公顷",
+                   "message_en": "{site_name} overlaps {feature_name} by {overlap_ha} ha"}
+UNIT_RULE = _rule_file("测试：管控单元重叠", dict(
+    id="TEST-UNIT", title_zh="与管控单元重叠", title_en="Overlaps a control unit", layer="control_unit",
+    test="intersects", place="overlap", **OVERLAP_MESSAGE))
 
 
 @pytest.fixture(scope="module")
@@ -141,43 +136,14 @@ def test_results_do_not_depend_on_input_crs(workspace, national, geoms):
         assert list(results[0].sites["verdict"]) == list(r.sites["verdict"])
 
 
-WITHIN_RULES = textwrap.dedent("""
-    title: 测试：红线内/与红线重叠
-    document: test
-    version: "1"
-    scope: national
-    rules:
-      - id: TEST-WITHIN
-        title_zh: 全部位于红线内
-        title_en: Wholly inside a red line
-        layer: redline
-        where: null
-        test: within
-        severity: notice
-        basis: 测试
-        message_zh: "{site_name} 位于 {feature_name} 内"
-        message_en: "{site_name} lies inside {feature_name}"
-        next_steps_zh: [无]
-        next_steps_en: [none]
-        cases:
-          - {project: {industry: B0610}, place: inside, expect: trigger}
-          - {project: {industry: B0610}, place: far, expect: no_trigger}
-      - id: TEST-TOUCH
-        title_zh: 与红线重叠
-        title_en: Overlaps a red line
-        layer: redline
-        where: null
-        test: intersects
-        severity: notice
-        basis: 测试
-        message_zh: "{site_name} 与 {feature_name} 重叠 {overlap_ha} 公顷"
-        message_en: "{site_name} overlaps {feature_name} by {overlap_ha} ha"
-        next_steps_zh: [无]
-        next_steps_en: [none]
-        cases:
-          - {project: {industry: B0610}, place: overlap, expect: trigger}
-          - {project: {industry: B0610}, place: far, expect: no_trigger}
-""")
+WITHIN_RULES = _rule_file(
+    "测试：红线内/与红线重叠",
+    dict(id="TEST-WITHIN", title_zh="全部位于红线内", title_en="Wholly inside a red line", layer="redline",
+         test="within", place="inside", message_zh="{site_name} 位于 {feature_name} 内",
+         message_en="{site_name} lies inside {feature_name}"),
+    dict(id="TEST-TOUCH", title_zh="与红线重叠", title_en="Overlaps a red line", layer="redline", test="intersects",
+         place="overlap", **OVERLAP_MESSAGE),
+)
 
 
 def test_a_site_touching_the_red_line_from_inside_is_within_it(workspace, tmp_path):

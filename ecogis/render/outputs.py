@@ -168,8 +168,8 @@ def write_outputs(result, out_dir: str | Path, *, formats: Iterable[str] = FORMA
 #: The order outputs are written and listed in.
 WRITE_ORDER = ("json", "jsonl", "xlsx", "gpkg", "html")
 #: Outputs the forked process writes for large results.  The split balances the two processes: at 166,883
-#: findings and 40,000 sites JSON 1.4 s + report 1.0 s against GeoPackage 2.5 s + XLSX 0.9 s (measured: all
-#: four written in 2.85 s, against 3.0 s with JSON and XLSX in the fork).
+#: findings and 40,000 sites, alone, JSON 1.4 s + report 1.0 s against GeoPackage 1.9 s + XLSX 0.9 s (measured:
+#: all four written in 2.85 s, against 3.0 s with JSON and XLSX in the fork).
 BACKGROUND_FORMATS = ("json", "jsonl", "html")
 #: Findings above which the outputs are written by two processes (below it a fork costs more than it saves).
 PARALLEL_FINDINGS = 20_000
