@@ -25,6 +25,8 @@ never grants an exception:
 
 from __future__ import annotations
 
+import functools
+
 import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
@@ -65,6 +67,12 @@ class PreparedSites:
 
     def __len__(self) -> int:
         return self.n
+
+    @functools.cached_property
+    def industry_codes(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(code per site, distinct codes)``: a batch has few distinct industries, so rules test those."""
+        codes, uniq = pd.factorize(np.asarray(self.industry, dtype=object), use_na_sentinel=False)
+        return codes, np.asarray(uniq, dtype=str)
 
     @property
     def industry_known(self) -> np.ndarray:
@@ -303,10 +311,12 @@ def _prepared(sites: pd.DataFrame | PreparedSites, taxonomy, activities) -> Prep
 
 
 def _industry_hit(prefixes: Sequence[str], ps: PreparedSites) -> np.ndarray:
-    hit = np.zeros(ps.n, dtype=bool)
+    """Sites whose code starts with one of ``prefixes``: tested on each distinct code, then spread back."""
+    codes, uniq = ps.industry_codes
+    hit = np.zeros(len(uniq), dtype=bool)
     for p in prefixes:
-        hit |= np.char.startswith(ps.industry.astype(str), p)
-    return hit
+        hit |= np.char.startswith(uniq, p)
+    return hit[codes]
 
 
 def clause_mask(clause: Clause, ps: PreparedSites, *, exception: bool, unknown_industry: str = "match",
