@@ -166,6 +166,48 @@ def test_views_by_site_counts_and_worst_sites(results):
     assert "ScreenResult" in res._repr_html_() and Verdict(worst["verdict"].iloc[0]).zh in res._repr_html_()
 
 
+def _reference_worst(res, n):
+    """worst_sites by groupby over site ids (the code before the integer-position pass)."""
+    from ecogis.screening.result import SEVERITY_RANK, VERDICT_RANK
+
+    v, f = res.verdicts, res.findings
+    sev = f["severity"].map(SEVERITY_RANK)
+    top = sev == sev.groupby(f["site_id"]).transform("max")
+    ov = f["overlap_ha"].where(top, 0.0).fillna(0.0).groupby(f["site_id"]).sum()
+    nf = v["site_id"].map(f["site_id"].value_counts()).fillna(0).astype(int).to_numpy()
+    out = v.assign(n_findings=nf, worst_overlap_ha=v["site_id"].map(ov).fillna(0.0).to_numpy(),
+                   _rank=v["verdict"].map(VERDICT_RANK).fillna(-2).to_numpy())
+    out = out.sort_values(["_rank", "worst_overlap_ha", "n_findings"], ascending=False, kind="stable")
+    return out.drop(columns="_rank").head(n)
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_worst_sites_and_counts_by_position_equal_the_groupby_reading(results, city):
+    res = results[city]
+    ref = _reference_worst(res, len(res.sites))
+    got = res.worst_sites(len(res.sites))
+    assert list(got["site_id"]) == list(ref["site_id"])
+    assert np.allclose(got["worst_overlap_ha"], ref["worst_overlap_ha"])
+    assert list(got["n_findings"]) == list(ref["n_findings"])
+    # the cached positions follow a change of tables: drop the first site's findings
+    first = res.findings["site_id"].iloc[0]
+    cut = ScreenResult(sites=res.sites, findings=res.findings[res.findings["site_id"] != first],
+                       not_evaluated=res.not_evaluated, meta=res.meta)
+    cut.worst_sites(3)
+    cut.findings = res.findings  # same result object, other findings: positions computed again
+    assert list(cut.n_findings()) == list(res.n_findings())
+
+
+def test_worst_sites_with_repeated_site_ids_fall_back_to_grouping(results):
+    res = results["xilinhot"]
+    sites = pd.concat([res.sites, res.sites.iloc[:1]], ignore_index=True)
+    twice = ScreenResult(sites=sites, findings=res.findings, not_evaluated=res.not_evaluated, meta=res.meta)
+    assert twice.finding_site_pos() is None
+    ref = _reference_worst(twice, len(sites))
+    got = twice.worst_sites(len(sites))
+    assert list(got["site_id"]) == list(ref["site_id"]) and list(got["n_findings"]) == list(ref["n_findings"])
+
+
 def test_context_is_the_features_the_findings_name(results):
     for res in results.values():
         named = res.findings.groupby("layer_kind")["feature_id"].unique()

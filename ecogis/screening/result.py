@@ -170,8 +170,26 @@ class ScreenResult:
         pos = self.by_site().get(site_id)
         return self.findings.iloc[pos if pos is not None else np.zeros(0, dtype=int)]
 
+    def finding_site_pos(self) -> np.ndarray | None:
+        """Position in :attr:`sites` of each finding's site (one hashing pass, cached); ``None`` if site ids repeat."""
+        key = (id(self.sites), id(self.findings), len(self.sites), len(self.findings))
+        cached = getattr(self, "_site_pos", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        index = pd.Index(self.sites["site_id"].to_numpy(dtype=object))
+        pos = None
+        if index.is_unique:
+            pos = index.get_indexer(self.findings["site_id"].to_numpy(dtype=object)) if len(self.findings) \
+                else np.zeros(0, dtype=np.intp)
+        self._site_pos = (key, pos)
+        return pos
+
     def n_findings(self) -> pd.Series:
         """Findings per site, aligned with :attr:`sites` (0 for sites without any)."""
+        pos = self.finding_site_pos()
+        if pos is not None and (pos >= 0).all():
+            counts = np.bincount(pos, minlength=len(self.sites))
+            return pd.Series(counts, index=self.sites.index, name="n_findings").astype(int)
         counts = self.findings["site_id"].value_counts() if len(self.findings) else pd.Series(dtype=int)
         return self.sites["site_id"].map(counts).fillna(0).astype(int).rename("n_findings")
 
@@ -202,7 +220,16 @@ class ScreenResult:
         v = self.verdicts
         rank = v["verdict"].map(VERDICT_RANK).fillna(-2)
         nf = self.n_findings().to_numpy()
-        if len(self.findings):
+        pos = self.finding_site_pos()
+        if len(self.findings) and pos is not None and (pos >= 0).all():
+            # per site, with integer positions: the most severe rank, then the overlap of its findings at it
+            f = self.findings
+            sev = f["severity"].map(SEVERITY_RANK).to_numpy(dtype=float)  # NaN: no rank, never the top
+            top_sev = np.full(len(v), -np.inf)
+            np.fmax.at(top_sev, pos, sev)
+            ov = np.nan_to_num(f["overlap_ha"].to_numpy(dtype=float))
+            overlap = np.bincount(pos, weights=np.where(sev == top_sev[pos], ov, 0.0), minlength=len(v))
+        elif len(self.findings):
             f = self.findings
             sev = f["severity"].map(SEVERITY_RANK)
             top = sev == sev.groupby(f["site_id"]).transform("max")
