@@ -76,6 +76,35 @@ def test_a_site_touching_the_boundary_from_inside_is_inside_only_with_exact_insi
     assert quick[3][2] == exact[3][2] == 1.0
 
 
+def test_a_feature_held_by_the_site_is_its_own_overlap_and_every_other_case_is_the_intersection():
+    """Small features within a large site: the overlap is the feature; the answer is the intersection's."""
+    hole = [(40, 40), (60, 40), (60, 60), (40, 60)]
+    site = shapely.Polygon([(0, 0), (100, 0), (100, 100), (0, 100)], [hole])
+    feats = np.array([
+        shapely.box(10, 10, 20, 20),                                   # held
+        shapely.Point(5, 5),                                            # a well, held
+        shapely.LineString([(1, 50), (30, 50)]),                        # a stream, held
+        shapely.box(45, 45, 55, 55),                                    # in the hole: no overlap at all
+        shapely.box(35, 35, 65, 65),                                    # around the hole: cut
+        shapely.box(0, 10, 10, 20),                                     # touches the edge from inside: cut
+        shapely.box(90, 90, 110, 110),                                  # across the edge: cut
+        shapely.MultiPolygon([shapely.box(10, 70, 20, 80), shapely.box(120, 70, 130, 80)]),  # one part out
+    ], dtype=object)
+    n = len(feats)
+    sites = np.array([site], dtype=object)
+    inside, hit, overlap, part_area = overlay_pairs(sites, feats, np.zeros(n, int), np.arange(n),
+                                                    area=shapely.area, threads=1)
+    assert not inside.any()
+    assert hit.tolist() == [True, True, True, False, True, True, True, True]
+    assert overlap[0] is feats[0] and overlap[1] is feats[1] and overlap[2] is feats[2]  # no intersection built
+    for i in range(n):
+        want = shapely.intersection(site, feats[i])
+        if hit[i]:
+            assert shapely.equals(overlap[i], want) or (shapely.is_empty(want) and shapely.is_empty(overlap[i])), i
+            assert part_area[i] == pytest.approx(shapely.area(want), abs=1e-9), i
+    assert overlap[3] is None and np.isnan(part_area[3])
+
+
 @pytest.mark.parametrize("threads", [2, 3, 4])
 def test_threads_give_the_single_thread_answer(monkeypatch, threads):
     sites, feats, s, f = _layers()
