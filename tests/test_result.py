@@ -115,6 +115,27 @@ def test_one_pass_document_is_the_per_site_document(results, city):
     assert json.dumps(doc, ensure_ascii=False, default=str) == json.dumps(ref, ensure_ascii=False, default=str)
 
 
+@pytest.mark.parametrize("names", [
+    ["红线A", None, "", float("nan"), "<b>x</b>", "红线A"],      # text with gaps: the vectorised path
+    ["红线A", 7, None, 2.5, "", np.int64(3)],                    # numbers among names: once per distinct value
+    [None, None, None, None, None, None],
+])
+def test_column_wise_feature_names_are_the_per_row_ones(names):
+    from ecogis.rules import load_rules
+    from ecogis.screening.messages import message, messages
+
+    rule = next(r for r in load_rules(None, check_cases=False) if "{feature_name}" in r.message_zh)
+    n = len(names)
+    frame = {"site_id": np.array([f"S{i}" for i in range(n)], dtype=object),
+             "site_name": np.array(["地块"] * n, dtype=object), "feature_name": np.array(names, dtype=object),
+             "zone": np.full(n, None, dtype=object), "feature_code": np.full(n, None, dtype=object),
+             "overlap_ha": np.linspace(0.5, 3, n), "overlap_mu": np.linspace(7.5, 45, n),
+             "overlap_pct": np.linspace(1, 90, n), "distance_m": np.full(n, np.nan),
+             "layer_kind": np.full(n, rule.layer, dtype=object), "rule_id": np.full(n, rule.id, dtype=object)}
+    got = messages(rule, frame, "zh").tolist()
+    assert got == [message(rule, {k: v[i] for k, v in frame.items()}, "zh") for i in range(n)]
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_column_wise_messages_are_the_per_row_messages(lang):
     from ecogis.rules import load_rules

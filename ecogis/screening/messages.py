@@ -78,6 +78,13 @@ def distinct_text(values: np.ndarray, fmt) -> np.ndarray:
     return np.array([fmt(u) for u in uniq], dtype=object)[codes] if len(uniq) else np.zeros(0, dtype=object)
 
 
+def _text_or_missing(values: np.ndarray) -> np.ndarray:
+    """A column of text (missing values among it) as messages show it: each text, ``—`` for none or empty."""
+    values = np.asarray(values, dtype=object)
+    blank = pd.isna(values) | (values == "")
+    return np.where(blank, MISSING, values).astype(object)
+
+
 def site_text(name: str, values: np.ndarray) -> np.ndarray:
     """A site column as messages show it (the rules' formatter; ``—`` for none or empty), once per site.
 
@@ -88,8 +95,7 @@ def site_text(name: str, values: np.ndarray) -> np.ndarray:
 
     values = np.asarray(values, dtype=object)
     if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
-        blank = pd.isna(values) | (values == "")
-        return np.where(blank, MISSING, values).astype(object)
+        return _text_or_missing(values)
     return distinct_text(values, lambda v, name=name: MISSING if v is None else rule_fmt(name, v))
 
 
@@ -119,6 +125,8 @@ def _column(rule, name: str, frame: Mapping[str, Any], lang: str) -> pa.Array | 
         values = np.asarray(frame[col])
         if values.dtype.kind == "f":
             return fixed(values, nd)
+        if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):  # names: as they are, or —
+            return _str(_text_or_missing(values))
         return _str(distinct_text(values.astype(object),
                                   lambda v, nd=nd, name=name: rule_fmt(name, fmt_value(v, nd))))
     if name in MESSAGE_ATTRS and f"_attr_{name}" in frame:
