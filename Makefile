@@ -72,7 +72,7 @@ dist: install
 	ECOGIS_WEB_ASSETS_DIR=$(abspath $(WEB))/node_modules ECOGIS_FONT_DIR=$(abspath $(FONT_PKG)) \
 	  $(BIN)/python -m build --no-isolation --sdist --wheel --outdir dist .
 
-# Benchmarks (minutes to hours; not in CI): the API and the CLI with every output on three workload shapes
+# Benchmarks (minutes to hours; not in CI): the API and the CLI with every output on five workload shapes
 # against geopandas.overlay (benchmarks/batch.py; BENCH_SIZES=1000,10000 for a quicker run), then the engine
 # against geopandas.overlay, PostGIS, DuckDB spatial, SedonaDB and Dask, with the 1M-site Dask run.
 bench: $(STAMP)

@@ -1,6 +1,6 @@
 """Batch screening as users run it: the API and the CLI with every default output, against geopandas.overlay.
 
-Three workload shapes, each at several sizes (sites; the features grow with
+Five workload shapes, each at several sizes (sites; the features grow with
 them, one polygon per 20 sites, so the region grows like a county → a
 province and time should grow linearly):
 
@@ -18,9 +18,15 @@ province and time should grow linearly):
     several layer kinds under the real rulebooks: red line (jagged, 200
     vertices), protected areas with zones, water-source zones with grades,
     三线一单 control units; parcels with mixed industry codes.
+``patches``
+    the reverse of ``inside``: large jagged sites (60 vertices, 0.5–2.5 km
+    across) over many small red-line patches (12 vertices, 30–300 m; two
+    per site), most of them wholly within a site — the workload on which
+    the engine first ran no faster than overlay (it intersected every held
+    patch).
 
 Every run uses the bundled rules (``rules/``), a GeoPackage workspace built
-with ``ecogis.layers.import_layer``, and parcels of 4–12 vertices, 50–800 m
+with ``ecogis.layers.import_layer``, and (but for ``patches``) parcels of 4–12 vertices, 50–800 m
 across, with an industry code, written as a GeoPackage.
 
 Each measurement runs in its own subprocess (its own peak memory):
@@ -60,7 +66,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 ALBERS = "+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +x_0=0 +y_0=0 +ellps=GRS80 +units=m +no_defs"
-SHAPES = ("inside", "boundary", "overlap", "multi")
+SHAPES = ("inside", "boundary", "overlap", "multi", "patches")
 M_PER_DEG = 110_946.0
 SITES_PER_POLYGON = 20
 #: Parcel density: sites per km² of the region (the issue's workload: 40,000 parcels over ~1.2° × 1.2°).
@@ -179,6 +185,12 @@ def build(shape: str, n_sites: int, out: Path, seed: int = 20261201) -> Path:
             "class": np.array(["优先保护", "重点管控", "一般管控"], dtype=object)[cls - 1]},
             geometry=g, crs=4490)
         sites = _sites(rng, n_sites, ext)
+    elif shape == "patches":
+        g, *_ = _polys(rng, 2 * n_sites, ext, 12, 0.3, 3, 30.0, 300.0)
+        layers["redline"] = gpd.GeoDataFrame({"name": [f"斑块{i}" for i in range(len(g))]}, geometry=g, crs=4490)
+        sites = _sites(rng, n_sites, ext)
+        sg, *_ = _polys(rng, n_sites, ext, 60, 0.5, 8, 500.0, 2_500.0, noise=0.05)
+        sites = sites.set_geometry(gpd.GeoSeries(sg, crs=4490))
     else:
         raise SystemExit(f"unknown shape {shape}")
     ws = out / "ws.gpkg"
