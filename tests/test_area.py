@@ -298,3 +298,24 @@ def test_survey_is_the_default_and_stated():
     assert DEFAULT_AREA_METHOD == "survey"
     assert "TD/T 1055-2019" in AREA_METHOD_TEXT["survey"]["zh"]
     assert "32号" in AREA_METHOD_TEXT["survey"]["en"]
+
+
+@pytest.mark.parametrize("method", ["survey", "equal_area"])
+def test_areas_in_chunks_of_vertices_equal_the_areas_in_one_pass(monkeypatch, method):
+    """Large inputs are cut into chunks of at most CHUNK_VERTICES vertices: each geometry's area is unchanged."""
+    from ecogis.normalise import area as area_mod
+
+    rng = np.random.default_rng(3)
+    x, y = rng.uniform(100, 120, 600), rng.uniform(20, 50, 600)
+    polys = list(shapely.buffer(shapely.points(x, y), rng.uniform(0.001, 0.05, 600), quad_segs=16))
+    polys[5] = shapely.Polygon()  # empty
+    polys[7] = shapely.MultiPolygon([polys[8], polys[9]])
+    polys[11] = shapely.Point(110, 30)  # no area
+    polys[13] = shapely.Polygon(shapely.get_exterior_ring(polys[14]), [shapely.get_exterior_ring(polys[15])])
+    geoms = np.array(polys, dtype=object)
+    one = area_mod.area_ha(geoms, lonlat=True, method=method)
+    monkeypatch.setattr(area_mod, "CHUNK_VERTICES", 500)  # about 7 geometries per chunk: 90 chunks
+    chunked = area_mod.area_ha(geoms, lonlat=True, method=method)
+    also = area_mod.area_ha(geoms, 4490, method=method)
+    assert np.array_equal(one, chunked) and np.allclose(one, also, rtol=0, atol=0)
+    assert one[5] == 0 and one[11] == 0 and one[0] > 0
