@@ -382,32 +382,37 @@ BEGIN, END = "<!-- batch:begin -->", "<!-- batch:end -->"
 
 #: What the run of 2026-12-03 showed (kept with the table; update after a new run).
 NOTES = [
-    "Notes (run of 2026-12-03 07:47 UTC on a quiet machine, load average about 1; every row API, CLI and overlay in "
-    "the same run; this machine is about 1.6× faster than the one of the 2026-12-02 table, so compare the ratios):",
+    "Notes (run of 2026-12-03 12:35 UTC, load average about 1 at the start; every row API, CLI and overlay in the "
+    "same run, each in its own process):",
     "",
-    "* **Targets.** API ≥ 5× overlay on the boundary-heavy workloads: **not met** — 3.9× on the issue's workload "
-    "(`overlap`, 40,000 parcels × 2,000 jagged red-line polygons, 166,883 pairs), 3.7× at 100k, 2.4× on "
-    "`boundary` at 100k. CLI ≥ 3× with every default output: **not met** — 1.6× on `overlap` at 40k, 1.4× at "
-    "100k, 0.9× on `boundary`. Time linear in sites: yes from 10k up (the 1k runs are fixed costs: rules, "
-    "workspace, about 0.2 s). report.html ≤ 5 MB (≤ 1.8 MB), stdout ≤ 67 lines, total overlap area within 1e-7 "
-    "of overlay's in every row.",
-    "* **What blocks the API target** (boundary, 100k, CPU s on one thread): `contains_properly` 0.34 (`covers`, "
-    "used before this run, 0.64), `intersects` 0.46, clipping the features to the sites' boxes 0.81, GEOS "
-    "`intersection` of the 62,839 cut pairs 1.75–1.9 (28 µs median, 50 µs p90 for a 9-vertex parcel and a "
-    "22-vertex clipped piece: GEOS's overlay set-up dominates), survey areas 0.25. The geometry alone is 1.9 s "
-    "on the two cores; 5× overlay's 8.7 s is 1.75 s. A vectorised Sutherland–Hodgman clip for convex parcels, "
-    "checked with `is_valid` (87 % of the pairs accepted, areas within 2.4e-7), took 1.8 s in NumPy "
-    "(`to_ragged_array` 0.29, twelve half-plane passes 1.0, `is_valid` 0.22): no faster, so not kept.",
-    "* **What blocks the CLI target** (overlap, 40k): screening 2.7–2.9 s (reading and normalising the sites 0.6 "
-    "of it), then 3.6 s writing about 500 MB: the main process `findings.xlsx` 1.7 + `conflicts.gpkg` 1.85, the "
-    "fork `findings.json` 1.6 + report 1.2; each writer runs 1.6–1.9× slower beside the other process than "
-    "alone. The largest items are texts repeated per row: each finding's rule basis, citation and next steps in "
-    "`findings.json`, each site's list of not-evaluated rules (about 1 KB per site when most layers are missing) "
-    "in all three tables; stored once per distinct value (as `conflicts.gpkg` already does for rules) they "
-    "would halve the JSON, at the price of a new findings schema.",
-    "* **Changed in this run:** `contains_properly` decides `inside` (`covers` only for `within` rules, on the "
-    "cut pairs): boundary 100k 3.77 → 3.44 s in an A/B run; 16 chunks per thread; no copy of the findings frame; "
-    "the fork writes JSON and the report (2.85 s for the four files instead of 3.0 s); XLSX messages not hashed.",
+    "* **Targets.** API ≥ 5× overlay on the boundary-heavy workloads: **not met** — 4.0× on the issue's workload "
+    "(`overlap`, 40,000 parcels × 2,000 jagged red-line polygons, 166,883 pairs), 4.3× at 100k, 2.7× on "
+    "`boundary` at 100k, 1.5× on `patches` at 100k. CLI ≥ 3× with every default output: **not met** — 1.6× on "
+    "`overlap` at 40k, 1.5× at 100k, 1.1× on `boundary`, 0.5× on `patches`. Time linear in sites: yes from 10k "
+    "up (the 1k runs are fixed costs: rules, workspace, about 0.2 s). report.html ≤ 5 MB (≤ 1.8 MB), stdout ≤ 67 "
+    "lines, total overlap area within 2.1e-7 of overlay's in every row.",
+    "* **`patches`** (new in this run: large sites over small red-line patches, most of them wholly within a "
+    "site) is the shape on which the engine had no edge: it intersected every held patch, and the areas of "
+    "100,000 large sites took 1.6 s in one NumPy pass. Now a held patch is its own overlap (`contains_properly` "
+    "of the site, asked where the boxes nest) and areas run in chunks of 100,000 vertices: API 11.3 → 9.6 s at "
+    "100k (overlay 14.5 s). What is left there is GEOS work of the same size as overlay's, on 884,986 candidate "
+    "pairs (one thread: intersection of 120,000 cut pairs 3.3 s, the held test 1.7 s, `intersects` 1.9 s), and "
+    "614,719 findings to assemble (1.8 s, messages 0.6 of it).",
+    "* **What blocks the API target** (boundary, 100k, CPU s on one thread): `contains_properly` 0.34, "
+    "`intersects` 0.46, clipping the features to the sites' boxes 0.81, GEOS `intersection` of the 62,839 cut "
+    "pairs 1.75–1.9 (28 µs median for a 9-vertex parcel and a 22-vertex clipped piece: GEOS's overlay set-up "
+    "dominates), survey areas 0.25. The geometry alone is 1.7–1.9 s on the two cores; 5× overlay's 8.5 s is "
+    "1.7 s. A vectorised Sutherland–Hodgman clip for convex parcels took 1.8 s in NumPy: no faster, not kept.",
+    "* **What blocks the CLI target** (overlap, 40k): screening 2.3–2.9 s, then about 3.3 s writing about 500 MB "
+    "(alone, one process each: `findings.json` 1.3, report 1.1, `findings.xlsx` 1.1, `conflicts.gpkg` 1.4–1.7, "
+    "of which 0.6 s is GDAL's R-tree); the two writing processes are balanced within 0.3 s, so only less CPU "
+    "helps. The largest items are texts repeated per row: each finding's rule basis, citation and next steps in "
+    "`findings.json`, each site's list of not-evaluated rules (about 1.3 KB per site when most layers are "
+    "missing) in every table; stored once per distinct value (as `conflicts.gpkg` does for rules) they would "
+    "halve the JSON, at the price of a new findings schema.",
+    "* **Changed in this run:** held features (above); areas in chunks of vertices (site and overlap areas: CLI "
+    "at 100k sites 9.6 → 8.0 s on `inside`, 9.7 → 7.9 s on `boundary`); industry prefixes tested per distinct "
+    "code (0.21 → 0.04 s at 100k sites); the CLI summary's worst sites by integer positions.",
 ]
 
 
