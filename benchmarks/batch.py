@@ -412,7 +412,7 @@ NOTES = [
     "halve the JSON, at the price of a new findings schema.",
     "* **Changed in this run:** held features (above); areas in chunks of vertices (site and overlap areas: CLI "
     "at 100k sites 9.6 → 8.0 s on `inside`, 9.7 → 7.9 s on `boundary`); industry prefixes tested per distinct "
-    "code (0.21 → 0.04 s at 100k sites); the CLI summary's worst sites by integer positions.",
+    "code (0.21 → 0.04 s at 100k sites); the CLI summary's worst sites by codes of the site ids.",
 ]
 
 

@@ -26,7 +26,6 @@ never grants an exception:
 from __future__ import annotations
 
 import functools
-
 import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence

@@ -170,28 +170,22 @@ class ScreenResult:
         pos = self.by_site().get(site_id)
         return self.findings.iloc[pos if pos is not None else np.zeros(0, dtype=int)]
 
-    def finding_site_pos(self) -> np.ndarray | None:
-        """Position in :attr:`sites` of each finding's site (one hashing pass, cached); ``None`` if site ids repeat."""
-        key = (id(self.sites), id(self.findings), len(self.sites), len(self.findings))
-        cached = getattr(self, "_site_pos", None)
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        index = pd.Index(self.sites["site_id"].to_numpy(dtype=object))
-        pos = None
-        if index.is_unique:
-            pos = index.get_indexer(self.findings["site_id"].to_numpy(dtype=object)) if len(self.findings) \
-                else np.zeros(0, dtype=np.intp)
-        self._site_pos = (key, pos)
-        return pos
+    def _site_codes(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """``(code per site, code per finding, number of codes)``: site ids numbered in one hashing pass.
+
+        Sites that share an id share its code (each gets that id's findings), as a grouping by id would.
+        """
+        ids = np.concatenate([self.sites["site_id"].to_numpy(dtype=object),
+                              self.findings["site_id"].to_numpy(dtype=object)])
+        codes, uniq = pd.factorize(ids, use_na_sentinel=False)
+        n = len(self.sites)
+        return codes[:n], codes[n:], len(uniq)
 
     def n_findings(self) -> pd.Series:
         """Findings per site, aligned with :attr:`sites` (0 for sites without any)."""
-        pos = self.finding_site_pos()
-        if pos is not None and (pos >= 0).all():
-            counts = np.bincount(pos, minlength=len(self.sites))
-            return pd.Series(counts, index=self.sites.index, name="n_findings").astype(int)
-        counts = self.findings["site_id"].value_counts() if len(self.findings) else pd.Series(dtype=int)
-        return self.sites["site_id"].map(counts).fillna(0).astype(int).rename("n_findings")
+        site_code, finding_code, n_codes = self._site_codes()
+        counts = np.bincount(finding_code, minlength=n_codes)[site_code]
+        return pd.Series(counts.astype(int), index=self.sites.index, name="n_findings")
 
     def counts(self) -> dict[str, pd.Series]:
         """Counts in one pass each: sites by verdict, findings by severity, by rule and by layer kind.
@@ -219,22 +213,17 @@ class ScreenResult:
         """The ``n`` most severe sites: by verdict, then overlap with the most severe findings, then findings."""
         v = self.verdicts
         rank = v["verdict"].map(VERDICT_RANK).fillna(-2)
-        nf = self.n_findings().to_numpy()
-        pos = self.finding_site_pos()
-        if len(self.findings) and pos is not None and (pos >= 0).all():
-            # per site, with integer positions: the most severe rank, then the overlap of its findings at it
+        site_code, finding_code, n_codes = self._site_codes()
+        nf = np.bincount(finding_code, minlength=n_codes)[site_code]
+        if len(self.findings):
+            # per site id: the most severe rank among its findings, then the overlap of its findings at that rank
             f = self.findings
             sev = f["severity"].map(SEVERITY_RANK).to_numpy(dtype=float)  # NaN: no rank, never the top
-            top_sev = np.full(len(v), -np.inf)
-            np.fmax.at(top_sev, pos, sev)
+            top_sev = np.full(n_codes, -np.inf)
+            np.fmax.at(top_sev, finding_code, sev)
             ov = np.nan_to_num(f["overlap_ha"].to_numpy(dtype=float))
-            overlap = np.bincount(pos, weights=np.where(sev == top_sev[pos], ov, 0.0), minlength=len(v))
-        elif len(self.findings):
-            f = self.findings
-            sev = f["severity"].map(SEVERITY_RANK)
-            top = sev == sev.groupby(f["site_id"]).transform("max")
-            ov = f["overlap_ha"].where(top, 0.0).fillna(0.0).groupby(f["site_id"]).sum()
-            overlap = v["site_id"].map(ov).fillna(0.0).to_numpy()
+            overlap = np.bincount(finding_code, weights=np.where(sev == top_sev[finding_code], ov, 0.0),
+                                  minlength=n_codes)[site_code]
         else:
             overlap = np.zeros(len(v))
         out = v.assign(n_findings=nf, worst_overlap_ha=overlap, _rank=rank.to_numpy())
