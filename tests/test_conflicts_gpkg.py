@@ -1,4 +1,5 @@
-"""conflicts.gpkg: rule texts stored once (table ``rules``); the layer ``conflicts`` (a view) gives every finding whole."""
+"""conflicts.gpkg: rule texts stored once (table ``rules``), what sites share once (table ``checks``); the layers
+``conflicts`` and ``sites`` (views) give every finding and every site whole."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 import shapely
 
 import ecogis
-from ecogis.render.conflicts_gpkg import RULE_COLUMNS, split_findings, write_conflicts_gpkg
+from ecogis.render.conflicts_gpkg import CHECK_COLUMNS, RULE_COLUMNS, split_findings, split_sites, write_conflicts_gpkg
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "layers" / "sample"
@@ -24,9 +25,10 @@ def _same(a: pd.Series, b: pd.Series) -> np.ndarray:
     return (na & nb) | (~na & ~nb & (a.astype(str).to_numpy() == b.astype(str).to_numpy()))
 
 
-def _assert_detail_is_findings(path: Path, findings) -> None:
-    view = pyogrio.read_dataframe(path, layer="conflicts")
-    assert list(view.columns) == list(findings.columns)
+def _assert_detail_is_findings(path: Path, findings, layer: str = "conflicts") -> None:
+    view = pyogrio.read_dataframe(path, layer=layer)
+    geom = findings.geometry.name  # GDAL gives the geometry last, wherever the frame holds it
+    assert list(view.columns) == [c for c in findings.columns if c != geom] + ["geometry"]
     assert len(view) == len(findings)
     for col in findings.columns:
         if col == findings.geometry.name:
@@ -48,8 +50,8 @@ def arxan():
 def test_rules_once_and_the_view_is_every_finding_whole(arxan, tmp_path):
     p = write_conflicts_gpkg(arxan, tmp_path / "conflicts.gpkg")
     layers = {name: kind for name, kind in pyogrio.list_layers(p)}
-    assert set(layers) == {"sites", "conflicts", "conflicts_base", "rules"}
-    assert layers["rules"] is None  # an attribute table
+    assert set(layers) == {"sites", "sites_base", "checks", "conflicts", "conflicts_base", "rules"}
+    assert layers["rules"] is None and layers["checks"] is None  # attribute tables
     base = pyogrio.read_dataframe(p, layer="conflicts_base")
     rules = pyogrio.read_dataframe(p, layer="rules", read_geometry=False)
     # the rule texts are stored once per rule, not on every finding
@@ -62,8 +64,43 @@ def test_rules_once_and_the_view_is_every_finding_whole(arxan, tmp_path):
     box = tuple(shapely.bounds(arxan.findings.geometry.values[0]))
     assert len(pyogrio.read_dataframe(p, layer="conflicts", bbox=box)) == len(
         pyogrio.read_dataframe(p, layer="conflicts_base", bbox=box)) > 0
-    sites = pyogrio.read_dataframe(p, layer="sites")
-    assert len(sites) == len(arxan.sites)
+    _assert_detail_is_findings(p, arxan.sites.drop(columns="fid"), layer="sites")
+    assert len(pyogrio.read_dataframe(p, layer="sites", bbox=box)) == len(
+        pyogrio.read_dataframe(p, layer="sites_base", bbox=box)) > 0
+
+
+def test_what_sites_share_is_stored_once_and_the_view_is_every_site_whole(tmp_path):
+    """Thousands of sites from one file, checked against one set of layers, share ~1.3 KB of texts (the rules
+    not evaluated, the incomplete layers, the source file): ``checks`` holds each distinct set once."""
+    res = ecogis.screen(SAMPLE / "sites" / "arxan.geojson", SAMPLE / "arxan.gpkg", progress=False)
+    sites = res.sites
+    many = sites.iloc[np.arange(600) % len(sites)].reset_index(drop=True)
+    many["site_id"] = [f"S{i:04d}" for i in range(len(many))]
+    many["fid"] = np.arange(len(many))
+    # one site with texts of its own, including hostile ones and a missing value: kept, never merged or run
+    odd = "'); DROP TABLE sites; -- <b>{site_name}</b>"
+    many.loc[7, "incomplete_layers"] = odd
+    many.loc[8, "not_evaluated"] = None
+    res2 = type(res)(sites=many, findings=res.findings.iloc[:0], not_evaluated=res.not_evaluated, meta=res.meta)
+    p = write_conflicts_gpkg(res2, tmp_path / "conflicts.gpkg")
+    base = pyogrio.read_dataframe(p, layer="sites_base")
+    checks = pyogrio.read_dataframe(p, layer="checks", read_geometry=False)
+    shared = [c for c in CHECK_COLUMNS if c in many.columns]
+    assert len(checks) == len(many[shared].astype(str).drop_duplicates()) < 10
+    assert not set(shared) & set(base.columns) and len(base) == len(many)
+    _assert_detail_is_findings(p, many.drop(columns="fid"), layer="sites")
+    back = pyogrio.read_dataframe(p, layer="sites")
+    assert back["incomplete_layers"].iloc[7] == odd and back["not_evaluated"].isna().iloc[8]
+    with sqlite3.connect(p) as con:
+        assert con.execute("SELECT count(*) FROM sites_base").fetchone()[0] == len(many)
+        assert con.execute("SELECT type FROM sqlite_master WHERE name = 'sites'").fetchone() == ("view",)
+
+
+def test_sites_with_unhashable_shared_values_stay_one_table(arxan, tmp_path):
+    """Lists in a shared column cannot be compared: the sites are written as one table, whole."""
+    sites = arxan.sites.copy()
+    sites["checked_layers"] = [["redline", "wetland"]] * len(sites)
+    assert split_sites(sites.drop(columns="fid")) is None
 
 
 def test_texts_that_differ_within_one_rule_are_all_kept(arxan, tmp_path):
@@ -90,7 +127,8 @@ def test_no_findings_writes_the_sites_only(arxan, tmp_path):
     res = type(arxan)(sites=arxan.sites, findings=arxan.findings.iloc[:0], not_evaluated=arxan.not_evaluated,
                       meta=arxan.meta)
     p = write_conflicts_gpkg(res, tmp_path / "conflicts.gpkg")
-    assert [name for name, _ in pyogrio.list_layers(p)] == ["sites"]
+    assert {name for name, _ in pyogrio.list_layers(p)} == {"sites", "sites_base", "checks"}
+    assert len(pyogrio.read_dataframe(p, layer="sites")) == len(arxan.sites)
 
 
 def test_view_is_registered_as_the_geopackage_standard_asks(arxan, tmp_path):
@@ -98,8 +136,13 @@ def test_view_is_registered_as_the_geopackage_standard_asks(arxan, tmp_path):
     p = write_conflicts_gpkg(arxan, tmp_path / "conflicts.gpkg")
     with sqlite3.connect(p) as con:
         kinds = dict(con.execute("SELECT name, type FROM sqlite_master WHERE name IN ('conflicts', "
-                                 "'conflicts_base', 'rules')").fetchall())
-        assert kinds == {"conflicts": "view", "conflicts_base": "table", "rules": "table"}
+                                 "'conflicts_base', 'rules', 'sites', 'sites_base', 'checks')").fetchall())
+        assert kinds == {"conflicts": "view", "conflicts_base": "table", "rules": "table", "sites": "view",
+                         "sites_base": "table", "checks": "table"}
+        for view, table in (("sites", "sites_base"), ("conflicts", "conflicts_base")):
+            rows = [con.execute("SELECT data_type, srs_id, min_x, min_y, max_x, max_y FROM gpkg_contents "
+                                "WHERE table_name = ?", (t,)).fetchone() for t in (view, table)]
+            assert rows[0] == rows[1] and rows[0][0] == "features"
         table = con.execute("SELECT data_type, srs_id, min_x, min_y, max_x, max_y FROM gpkg_contents "
                             "WHERE table_name = 'conflicts_base'").fetchone()
         view = con.execute("SELECT data_type, srs_id, min_x, min_y, max_x, max_y FROM gpkg_contents "
