@@ -127,6 +127,59 @@ def constant_text(value: str | None, n: int) -> pa.Array:
     return pa.array(np.full(n, value, dtype=object), type=TEXT)
 
 
+# ----------------------------------------------------------------------------- escaping whole columns
+def text_bytes(arr: pa.Array) -> memoryview:
+    """The UTF-8 bytes of every value of a string (or large string) array, concatenated, without a copy."""
+    if len(arr) == 0 or arr.buffers()[2] is None:
+        return memoryview(b"")
+    wide = pa.types.is_large_string(arr.type) or pa.types.is_large_binary(arr.type)
+    off = np.frombuffer(arr.buffers()[1], dtype=np.int64 if wide else np.int32,
+                        count=len(arr) + 1 + arr.offset)[arr.offset:]
+    return memoryview(arr.buffers()[2])[int(off[0]):int(off[-1])]
+
+
+def has_bytes(data: bytes, needles: Sequence[bytes] = (), *, control: bytes = b"") -> bool:
+    """Whether ``data`` holds any of ``needles`` or any control byte (0x00–0x1f) not in ``control``.
+
+    A scan at memory speed (``bytes.find`` and ``bytes.translate``), used to skip
+    a column-wide regular expression or replacement when nothing in the column
+    could match (the usual case: messages hold no ``&``, ``<``, ``"`` or control
+    characters).
+    """
+    if any(n in data for n in needles):
+        return True
+    found = data.translate(None, _NOT_CONTROL)  # the control bytes present, in order
+    return bool(found.translate(None, control)) if found else False
+
+
+_NOT_CONTROL = bytes(range(0x20, 0x100))
+
+
+def replace_literals(arr: pa.Array, pairs: Sequence[tuple[str, str]]) -> pa.Array:
+    """``arr`` with each ``old`` replaced by ``new``, pair after pair (chained ``replace_substring``).
+
+    Only the rows that hold some ``old`` are rewritten: a scan of the column's
+    bytes tells whether any does, a substring match which rows, and
+    ``replace_with_mask`` puts those rows back.  A column without any (most
+    of them) is returned as it is, at the cost of one scan instead of one
+    rewrite of every value per pair (measured on 614,719 messages: 0.1 s
+    instead of 1.5 s for ``& < >``).  Nulls stay null.
+    """
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    data = bytes(text_bytes(arr))
+    olds = [old for old, _ in pairs if old and old.encode("utf-8") in data]
+    if not olds:
+        return arr
+    mask = pc.fill_null(pc.match_substring(arr, olds[0]), False)
+    for old in olds[1:]:
+        mask = pc.or_(mask, pc.fill_null(pc.match_substring(arr, old), False))
+    sub = arr.filter(mask)
+    for old, new in pairs:
+        sub = pc.replace_substring(sub, old, new)
+    return pc.replace_with_mask(arr, mask, sub.cast(arr.type))
+
+
 # ----------------------------------------------------------------------------- fixed-point numbers
 _SPLIT = 134217729.0  # 2**27 + 1, Dekker's splitter
 #: Scaled magnitudes from here on are formatted by Python (beyond exact integers in a float).

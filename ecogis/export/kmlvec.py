@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
-from ecogis.textcolumns import TEXT, column_text, fixed_text
+from ecogis.textcolumns import TEXT, column_text, fixed_text, replace_literals
 
 def _join_by(values: pa.Array, owner: np.ndarray, n: int, sep: str) -> pa.Array:
     """``sep.join`` of the values of each of ``n`` owners (``owner`` ascending, as shapely returns it)."""
@@ -89,9 +89,7 @@ def geometry_xml(geoms: np.ndarray, precision: int) -> pa.Array:
 
 def xml_escape(text: pa.Array) -> pa.Array:
     """``xml.sax.saxutils.escape`` of each value (``&``, ``<``, ``>``)."""
-    for old, new in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
-        text = pc.replace_substring(text, old, new)
-    return text
+    return replace_literals(text, (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")))
 
 
 def str_text(values: Any) -> tuple[pa.Array, np.ndarray]:

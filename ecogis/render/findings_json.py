@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 from ecogis.fileutil import atomic_path
 from ecogis.render.bgwrite import BackgroundWriter
 from ecogis.render.xlsx import _text_array
+from ecogis.textcolumns import has_bytes, replace_literals, text_bytes
 from ecogis.screening.result import (
     _F_NUM, _F_OPTIONAL, _F_ORDER, _F_RULE_TEXT, _S_OPTIONAL, _S_OPTIONAL_LIST, _S_OPTIONAL_TEXT,
 )
@@ -58,8 +59,10 @@ def json_strings(arr: pa.Array) -> pa.Array:
         words = json_strings(arr.dictionary)
         return pc.fill_null(pc.take(words, arr.indices), _s("null"))
     arr = arr.cast(_L)
-    esc = pc.replace_substring(pc.replace_substring(arr, "\\", "\\\\"), '"', '\\"')
-    odd = pc.indices_nonzero(pc.fill_null(pc.match_substring_regex(arr, _CONTROL), False)).to_numpy()
+    esc = replace_literals(arr, (("\\", "\\\\"), ('"', '\\"')))
+    odd = np.zeros(0, dtype=np.int64)
+    if has_bytes(bytes(text_bytes(arr))):  # any control character at all: find its rows
+        odd = pc.indices_nonzero(pc.fill_null(pc.match_substring_regex(arr, _CONTROL), False)).to_numpy()
     out = _join('"', esc, '"')
     if len(odd):  # control characters: the few texts holding them are encoded by json itself
         vals = out.to_pylist()
@@ -325,9 +328,7 @@ def document_chunks(result, *, lines: bool = False) -> Iterator[memoryview]:
     yield memoryview(end.encode())
 
 
-def _buffer(arr: pa.Array) -> memoryview:
-    o = np.frombuffer(arr.buffers()[1], dtype=np.int64, count=len(arr) + 1 + arr.offset)[arr.offset:]
-    return memoryview(arr.buffers()[2])[int(o[0]):int(o[-1])]
+_buffer = text_bytes
 
 
 def _write_all(path: Path, chunks: Iterable[memoryview]) -> None:

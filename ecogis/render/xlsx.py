@@ -43,6 +43,7 @@ import shapely
 from ecogis.export.cells import column_letter, defuse_strings
 from ecogis.fileutil import atomic_path
 from ecogis.render.bgwrite import BackgroundWriter
+from ecogis.textcolumns import has_bytes, replace_literals, text_bytes
 from ecogis.render.report_text import (
     COVERAGE_TEXT, PROVISIONAL_TEXT, VERDICT_TEXT, coverage_basis_text, distance_method_text, kind_text,
     kinds_text,
@@ -371,18 +372,20 @@ def _excel_text(arr: pa.Array) -> pa.Array:
         for i in long:
             vals[i] = _utf16_cut(vals[i], MAX_CHARS)
         arr = pa.array(vals, type=pa.string())
-    odd = pc.fill_null(pc.match_substring_regex(arr, r"_x[0-9a-fA-F]{4}_|[\x00-\x08\x0b-\x1f\x{fffe}\x{ffff}]"),
-                       False)
-    pos = pc.indices_nonzero(odd).to_numpy()
+    # the regular expression runs only where the bytes could match it (a control byte but tab and newline,
+    # "_x", U+FFFE or U+FFFF): a scan of the column instead of a match per value
+    pos: np.ndarray = np.zeros(0, dtype=np.int64)
+    if has_bytes(bytes(text_bytes(arr)), (b"_x", "\ufffe".encode(), "\uffff".encode()), control=b"\t\n"):
+        odd = pc.fill_null(pc.match_substring_regex(arr, r"_x[0-9a-fA-F]{4}_|[\x00-\x08\x0b-\x1f\x{fffe}\x{ffff}]"),
+                           False)
+        pos = pc.indices_nonzero(odd).to_numpy()
     if len(pos):
         vals = arr.to_pylist()
         for i in pos:
             v = _XF_CONTROL.sub(r"_x005F\1", vals[i])
             vals[i] = _CONTROL.sub(lambda m: f"_x{ord(m.group(0)):04X}_", v)
         arr = pa.array(vals, type=pa.string())
-    for a, b in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
-        arr = pc.replace_substring(arr, a, b)
-    return arr
+    return replace_literals(arr, (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")))
 
 
 def _utf16_cut(text: str, limit: int) -> str:
@@ -427,13 +430,7 @@ class _SharedStrings:
         return pa.concat_arrays(self.parts) if self.parts else pa.array([], pa.string())
 
 
-def _buffer(arr: pa.Array) -> memoryview:
-    """The concatenated bytes of a (non-null) string array, straight from its data buffer."""
-    if len(arr) == 0:
-        return memoryview(b"")
-    off = np.frombuffer(arr.buffers()[1], dtype=np.int64 if pa.types.is_large_string(arr.type) else np.int32,
-                        count=len(arr) + 1 + arr.offset)[arr.offset:]
-    return memoryview(arr.buffers()[2])[int(off[0]):int(off[-1])]
+_buffer = text_bytes  # the concatenated bytes of a string array, straight from its data buffer
 
 
 def _sheet_parts(sheets: Sequence[_Sheet]) -> list[tuple[_Sheet, int, int]]:
@@ -493,13 +490,32 @@ def write_workbook(path: str | Path, sheets: Sequence[_Sheet]) -> None:
                 _write_shared_strings(fh, table, sst.count)
 
 
+#: Bytes of the blanks XML would drop at either end of a text (``\s`` of a regular expression: tab, newline,
+#: form feed, carriage return, space).
+_BLANK_BYTES = np.array([0x09, 0x0A, 0x0C, 0x0D, 0x20], dtype=np.uint8)
+
+
+def _edge_blank(t: pa.Array) -> np.ndarray:
+    """Whether each text starts or ends with a blank (``^\\s|\\s$``), from its first and last byte (no regex)."""
+    n = len(t)
+    if not n or t.buffers()[2] is None:
+        return np.zeros(n, dtype=bool)
+    wide = pa.types.is_large_string(t.type)
+    off = np.frombuffer(t.buffers()[1], dtype=np.int64 if wide else np.int32, count=n + 1 + t.offset)[t.offset:]
+    data = np.frombuffer(t.buffers()[2], dtype=np.uint8)
+    some = off[1:] > off[:-1]  # nulls and empty texts hold no byte
+    out = np.zeros(n, dtype=bool)
+    out[some] = np.isin(data[off[:-1][some]], _BLANK_BYTES) | np.isin(data[off[1:][some] - 1], _BLANK_BYTES)
+    return out
+
+
 def _write_shared_strings(fh, table: pa.Array, count: int) -> None:
     L = pa.large_string()
     fh.write((_DECL + f'<sst xmlns="{_NS}" count="{count}" uniqueCount="{len(table)}">').encode())
     for i in range(0, len(table), CHUNK_ROWS):
         t = table.slice(i, CHUNK_ROWS).cast(L)  # long texts: 64-bit offsets
         # leading or trailing blanks are kept only with xml:space="preserve"
-        keep = pc.fill_null(pc.match_substring_regex(t, r"^\s|\s$"), False)
+        keep = pa.array(_edge_blank(t))
         start = pc.if_else(keep, pa.scalar('<si><t xml:space="preserve">', L), pa.scalar("<si><t>", L))
         fh.write(_buffer(pc.binary_join_element_wise(start, t, pa.scalar("</t></si>", L), pa.scalar("", L))))
     fh.write(b"</sst>")
