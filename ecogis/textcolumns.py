@@ -127,6 +127,76 @@ def constant_text(value: str | None, n: int) -> pa.Array:
     return pa.array(np.full(n, value, dtype=object), type=TEXT)
 
 
+# ----------------------------------------------------------------------------- codes of object columns
+#: Below this many values pandas' own hashing is as fast.
+SMALL_COLUMN = 1_000
+
+
+def _addresses(values: np.ndarray) -> np.ndarray:
+    """The address (CPython's ``id``) of each object of a contiguous object array, as integers.
+
+    Read from the array's buffer of object pointers (no call per element); on
+    other Pythons, ``id`` element by element.
+    """
+    import sys
+
+    if sys.implementation.name == "cpython" and values.flags.c_contiguous:
+        import ctypes
+
+        buf = (ctypes.c_ssize_t * len(values)).from_address(values.ctypes.data)
+        return np.frombuffer(buf, dtype=np.intp).copy()  # copied: the view must not outlive ``values``
+    return np.frompyfunc(id, 1, 1)(values).astype(np.int64)
+
+
+def unique_objects(values: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(code per value, the distinct objects)`` of an object array, by identity, in order of first appearance.
+
+    A column whose rows repeat a few objects (a rule's basis, citation and
+    next steps on each of its findings) is coded by hashing the objects'
+    addresses (integers) instead of their text: 615,000 rows of one rule's
+    basis take 2.5 ms instead of pandas' 176 ms.  Equal values held by
+    different objects get different codes here; :func:`factorize_objects`
+    merges them.
+    """
+    v = np.ascontiguousarray(np.asarray(values, dtype=object).reshape(-1))
+    codes, _ = pd.factorize(_addresses(v))
+    if not len(codes):
+        return codes.astype(np.int64), v[:0]
+    # codes number the objects in order of first appearance: a new one starts where the running maximum rises
+    top = np.maximum.accumulate(codes)
+    first = np.flatnonzero(np.r_[True, top[1:] > top[:-1]])
+    return codes.astype(np.int64), v[first]
+
+
+def repeats_objects(values: np.ndarray) -> bool:
+    """Whether a long object array repeats few objects, judged on :data:`SMALL_COLUMN` evenly spaced rows
+    (at most a quarter of them distinct): then coding it by identity pays."""
+    if len(values) < SMALL_COLUMN:
+        return False
+    probe = np.ascontiguousarray(values[np.linspace(0, len(values) - 1, SMALL_COLUMN).astype(np.int64)])
+    return len(np.unique(_addresses(probe))) <= SMALL_COLUMN // 4
+
+
+def factorize_objects(values: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``pandas.factorize(values)`` of an object array (codes, distinct values; missing values coded −1).
+
+    The same codes and values in the same order (first appearance), found by
+    hashing each distinct *object* once (:func:`unique_objects`) and only the
+    distinct objects by value.  A column of mostly distinct objects (messages)
+    is left to pandas at once.
+    """
+    v = np.ascontiguousarray(np.asarray(values, dtype=object).reshape(-1))
+    if not repeats_objects(v):  # few rows, or rows of mostly distinct objects: pandas at once
+        codes, uniq = pd.factorize(v)
+        return codes.astype(np.int64), np.asarray(uniq, dtype=object)
+    obj_codes, objs = unique_objects(v)
+    if len(objs) > len(v) // 2:
+        codes, uniq = pd.factorize(v)
+        return codes.astype(np.int64), np.asarray(uniq, dtype=object)
+    val_codes, uniq = pd.factorize(objs)
+    return val_codes.astype(np.int64)[obj_codes], np.asarray(uniq, dtype=object)
+
+
 # ----------------------------------------------------------------------------- escaping whole columns
 def text_bytes(arr: pa.Array) -> memoryview:
     """The UTF-8 bytes of every value of a string (or large string) array, concatenated, without a copy."""

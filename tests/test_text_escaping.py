@@ -11,13 +11,14 @@ import json
 from xml.sax.saxutils import escape as xml_escape
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
 from ecogis.render.findings_json import json_strings
 from ecogis.render.xlsx import _edge_blank, _excel_text
-from ecogis.textcolumns import has_bytes, replace_literals, text_bytes
+from ecogis.textcolumns import factorize_objects, has_bytes, replace_literals, text_bytes, unique_objects
 
 HOSTILE = [
     "项目“甲”与生态保护红线重叠", "A&B <b>x</b>", None, "", "&amp; already", "quote \" and back\\slash",
@@ -88,3 +89,45 @@ def test_edge_blank_is_the_regular_expression():
         for sl in (a, a.slice(7, 30)):
             ref = pc.fill_null(pc.match_substring_regex(sl, r"^\s|\s$"), False).to_numpy(zero_copy_only=False)
             assert np.array_equal(_edge_blank(sl), ref)
+
+
+# ----------------------------------------------------------------------------- codes of object columns
+def _columns() -> dict[str, np.ndarray]:
+    """Object columns shaped like the findings': one object repeated per rule, equal texts held by different
+    objects, missing values of three kinds, numbers, and mostly distinct messages."""
+    rng = np.random.default_rng(7)
+    n = 5_000
+    basis = np.empty(n, dtype=object)
+    basis[:] = ["红线内禁止开发性、生产性建设活动。", "水源保护区内禁止新建排污口。"] * (n // 2)
+    twins = np.array(["".join(["同", "一"]) for _ in range(n)], dtype=object)  # equal text, distinct objects
+    missing = np.array([None, np.nan, pd.NA, "a", "b"] * (n // 5), dtype=object)
+    ids = np.array([int(i) for i in rng.integers(0, 50, n)], dtype=object)
+    mixed = np.array(["x", 1, 1.5, None, "x"] * (n // 5), dtype=object)
+    rare = np.full(n, "常量", dtype=object)
+    rare[rng.integers(0, n, 30)] = "例外"
+    msgs = np.array([f"项目{i}与红线重叠{i % 97}公顷" for i in range(n)], dtype=object)
+    some_twins = basis.copy()  # mostly two objects, a tenth of the rows equal copies of them
+    for i in rng.integers(0, n, n // 10):
+        some_twins[i] = "".join(list(basis[i]))
+    return {"basis": basis, "some_twins": some_twins, "twins": twins, "missing": missing, "ids": ids, "mixed": mixed, "rare": rare,
+            "messages": msgs, "sliced": basis[::3], "small": basis[:10], "empty": basis[:0]}
+
+
+@pytest.mark.parametrize("name", list(_columns()))
+def test_factorize_objects_is_pandas_factorize(name):
+    v = _columns()[name]
+    codes, uniq = factorize_objects(v)
+    ref_codes, ref_uniq = pd.factorize(v)
+    assert np.array_equal(codes, ref_codes)
+    assert len(uniq) == len(ref_uniq)
+    assert all(a is b or a == b for a, b in zip(uniq, ref_uniq))
+
+
+def test_unique_objects_codes_by_identity_in_order_of_first_appearance():
+    a, b = "同一", "".join(["同", "一"])
+    assert a == b and a is not b
+    v = np.array([a, b, a, None, b, a] * 400, dtype=object)
+    codes, objs = unique_objects(v)
+    assert len(objs) == 3 and objs[0] is a and objs[1] is b and objs[2] is None
+    assert np.array_equal(codes[:6], [0, 1, 0, 2, 1, 0])
+    assert all(objs[c] is x for c, x in zip(codes, v))

@@ -47,6 +47,7 @@ import pyogrio
 
 from ecogis.errors import InputError
 from ecogis.fileutil import atomic_path
+from ecogis.textcolumns import factorize_objects
 from ecogis.workspace.gpkg import _ident  # SQLite identifier quoting, one helper for every GeoPackage
 
 #: The finding columns that belong to the rule (the same on each of its findings): stored once, in ``rules``.
@@ -85,9 +86,9 @@ def distinct_rows(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, 
     in the order they first appear.  One hashing pass per column and one ``np.unique`` over the code rows;
     missing values are a value of their own.  No Python per row."""
     codes = []
-    for c in columns:
-        code, _ = pd.factorize(frame[c].astype(object), use_na_sentinel=False)
-        codes.append(code.astype(np.int64))
+    for c in columns:  # missing values coded −1: a value of their own in the key
+        code, _ = factorize_objects(frame[c].to_numpy(dtype=object))
+        codes.append(code)
     if not len(frame):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     m = np.ascontiguousarray(np.vstack(codes).T)
@@ -106,7 +107,9 @@ def rule_keys(findings: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, n
     with one hashing pass over ``rule_id`` and one comparison per column with the rule's first finding.
     Otherwise :func:`distinct_rows` over the id and the texts.  No Python per finding.
     """
-    rule_code, _ = pd.factorize(findings["rule_id"].astype(object), use_na_sentinel=False)
+    rule_code, _ = factorize_objects(findings["rule_id"].to_numpy(dtype=object))
+    if len(rule_code) and rule_code.min() < 0:  # findings without a rule id: keyed with the rest of their texts
+        return distinct_rows(findings, ["rule_id", *columns])
     _, first_of = np.unique(rule_code, return_index=True)  # codes number the rules in order of first finding
     for c in columns:
         v = findings[c].to_numpy(dtype=object)

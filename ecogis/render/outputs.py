@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ecogis.errors import InputError
+from ecogis.textcolumns import repeats_objects, unique_objects
 
 FORMATS = ("html", "json", "xlsx", "gpkg")
 #: Formats that may also be asked for: ``jsonl`` writes findings.jsonl (JSON Lines, for very large runs).
@@ -37,13 +38,17 @@ def _too_long(col: pd.Series) -> pd.Series:
     if col.dtype != object:  # Arrow-backed text: its lengths by Arrow
         return (col.str.len() > MAX_DISPLAY_CHARS).fillna(False).astype(bool)
     values = col.to_numpy()
+    codes = None
+    if repeats_objects(values):  # a rule's texts on each of its findings: the length of each object once
+        codes, values = unique_objects(values)
     try:
         lens = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
     except TypeError:  # missing values or numbers among the text: pandas' string lengths (NaN for non-text)
         if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "mixed", "mixed-integer"):
             return pd.Series(False, index=col.index)  # no text at all (numbers, booleans, nothing)
         lens = pd.Series(values, dtype=object).str.len().fillna(0).to_numpy(dtype=np.int64)
-    return pd.Series(lens > MAX_DISPLAY_CHARS, index=col.index)
+    long = lens > MAX_DISPLAY_CHARS
+    return pd.Series(long if codes is None else long[codes], index=col.index)
 
 
 def clip_frame(frame, lang: str | None = None):

@@ -46,6 +46,7 @@ from ecogis.render.report_text import (
     COVERAGE_TEXT, LABELS, PROVISIONAL_TEXT, SEVERITIES, VERDICT_COLOUR, VERDICT_RANK, VERDICT_TEXT, VERDICTS,
     basis_short, clean_official, kind_text, kinds_text,
 )
+from ecogis.textcolumns import repeats_objects, unique_objects
 
 #: Sites per data chunk (``sites/data/chunk-NNNN.js``).
 CHUNK_SITES = 300
@@ -81,13 +82,17 @@ def _astr(df: pd.DataFrame, name: str, n: int) -> pa.Array:
         return pa.array(np.full(n, "", dtype=object), type=pa.string())
     s = df[name]
     arr = None
+    codes = None
     if s.dtype == object:
+        vals = s.to_numpy()
+        if repeats_objects(vals):  # a few objects repeated (conditions, questions): each converted once
+            codes, vals = unique_objects(vals)
         try:  # text (and None) only: converted by Arrow in one pass
-            arr = pa.array(s.to_numpy(), type=pa.string(), from_pandas=True)
+            arr = pa.array(vals, type=pa.string(), from_pandas=True)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             arr = None
         if arr is None:  # numbers in an object column (feature ids): their text, missing kept missing
-            s = s.astype("str")
+            s = pd.Series(vals, dtype=object).astype("str")
     elif not pd.api.types.is_string_dtype(s.dtype):
         s = s.astype("str")
     if arr is None:
@@ -96,6 +101,8 @@ def _astr(df: pd.DataFrame, name: str, n: int) -> pa.Array:
         arr = arr.combine_chunks()
     if arr.type != pa.string():
         arr = arr.cast(pa.string())
+    if codes is not None:
+        arr = arr.take(pa.array(codes))
     return arr.fill_null("")
 
 

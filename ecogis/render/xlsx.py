@@ -43,7 +43,7 @@ import shapely
 from ecogis.export.cells import column_letter, defuse_strings
 from ecogis.fileutil import atomic_path
 from ecogis.render.bgwrite import BackgroundWriter
-from ecogis.textcolumns import has_bytes, replace_literals, text_bytes
+from ecogis.textcolumns import factorize_objects, has_bytes, replace_literals, text_bytes
 from ecogis.render.report_text import (
     COVERAGE_TEXT, PROVISIONAL_TEXT, VERDICT_TEXT, coverage_basis_text, distance_method_text, kind_text,
     kinds_text,
@@ -194,7 +194,10 @@ def _text_array(s: Any, n: int) -> pa.DictionaryArray:
         missing = pd.isna(values)
         idx = pa.array(np.arange(n, dtype=np.int32), mask=missing)
         return pa.DictionaryArray.from_arrays(idx, _str_array(np.where(missing, "", values)))
-    codes, uniq = pd.factorize(ser)
+    if ser.dtype == object:  # each distinct object hashed once (a rule's texts repeat one object per finding)
+        codes, uniq = factorize_objects(ser.to_numpy())
+    else:
+        codes, uniq = pd.factorize(ser)
     codes = np.asarray(codes)
     idx = pa.array(codes.astype(np.int32), mask=codes < 0)
     return pa.DictionaryArray.from_arrays(idx, _str_array(uniq))
@@ -221,6 +224,9 @@ def _str_array(values: Any) -> pa.Array:
             arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
             return arr.cast(pa.string())
     values = np.asarray(values, dtype=object)
+    if len(values) and pd.api.types.infer_dtype(values, skipna=False) == "integer":  # ids as numbers
+        with contextlib.suppress(OverflowError):  # beyond 64 bits: str() of each, below
+            return pa.array(values.astype(np.int64)).cast(pa.string())  # Arrow's text of an integer is str()'s
     try:
         return pa.array(values, type=pa.string())
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):

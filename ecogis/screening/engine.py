@@ -50,6 +50,7 @@ from ecogis.screening.geometry import (
     to_metric,
 )
 from ecogis.settings import settings
+from ecogis.textcolumns import factorize_objects
 from ecogis.vocab import SEVERITIES, VERDICT_RANK, VERDICT_TEXT
 from ecogis.workspace import Workspace, open_workspace
 
@@ -915,7 +916,8 @@ def _assemble(parts: list[dict[str, Any]], site_gdf: gpd.GeoDataFrame, site_area
     site_rank[np.argsort(site_ids.astype(str), kind="stable")] = np.arange(len(site_ids))
     s_all = np.concatenate([p["s"] for p in parts])
     sev = np.repeat(np.array([-SEVERITY_RANK.get(p["rule"].severity, 0) for p in parts]), [len(p["s"]) for p in parts])
-    rule_codes = pd.factorize(flat["rule_id"], sort=True)[0]
+    rid_codes, rid_vals = factorize_objects(flat["rule_id"])  # one object per part: hashed once per part
+    rule_codes = np.argsort(np.argsort(rid_vals.astype(str), kind="stable"), kind="stable")[rid_codes]
     fname = pd.factorize(pd.Series(flat["feature_name"], dtype=object), sort=True)[0]
     fname = np.where(fname < 0, fname.max() + 1, fname)
     order = np.lexsort((fname, rule_codes, sev, site_rank[s_all]))
