@@ -115,7 +115,9 @@ def rule_keys(findings: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, n
         v = findings[c].to_numpy(dtype=object)
         ref = v[first_of][rule_code]
         try:  # elementwise; a rule's constants are one object repeated, compared by identity first
-            ok = bool(np.all((ref == v) | (pd.isna(ref) & pd.isna(v))))
+            eq = np.asarray(ref == v, dtype=bool)
+            odd = np.flatnonzero(~eq)  # only these may still be equal as two missing values
+            ok = bool(np.all(pd.isna(ref[odd]) & pd.isna(v[odd]))) if len(odd) else True
         except (TypeError, ValueError):  # values without a plain truth (pd.NA, arrays): hash every column
             ok = False
         if not ok:
