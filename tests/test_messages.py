@@ -44,3 +44,46 @@ def test_site_text_blanks_are_a_dash_and_numbers_are_formatted_once():
     assert site_text("site_name", names).tolist() == ["项目一", MISSING, MISSING, "<b>x</b>", "{site_id}"]
     mixed = np.array(["A-1", 7, 2.5, None], dtype=object)
     assert site_text("site_id", mixed).tolist() == ["A-1", "7", "2.50", MISSING]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_annotated_messages_of_arrow_text_are_those_of_python_strings(lang):
+    """The engine keeps messages as Arrow text; its annotation (issue 11 prefixes) must read as the strings'."""
+    import pyarrow as pa
+
+    from ecogis.screening.annotate import annotated_messages
+
+    rng = np.random.default_rng(3)
+    n = 3_000
+    msg = np.array([f"项目“地块{i}”与红线重叠{i % 7}公顷 <b>&</b>" for i in range(n)], dtype=object)
+    cols = {"message": msg, "condition": np.array([f"若涉及{i % 5}" for i in range(n)], dtype=object),
+            "_question": rng.random(n) < 0.1, "_attr": rng.random(n) < 0.2, "_prov": rng.random(n) < 0.2,
+            "_lead": np.array([f"项目是否涉及{i % 3}？若是：" for i in range(n)], dtype=object)}
+    ref = annotated_messages(cols, lang)
+    got = annotated_messages(dict(cols, message=pa.array(msg, type=pa.large_string())), lang)
+    assert isinstance(got, pa.Array) and got.to_pylist() == ref.tolist()
+    assert (ref != msg).sum() > 500  # the three kinds of prefix were all exercised
+    none = dict(cols, _question=np.zeros(n, bool), _attr=np.zeros(n, bool), _prov=np.zeros(n, bool))
+    assert annotated_messages(dict(none, message=pa.array(msg)), lang).to_pylist() == msg.tolist()
+
+
+def test_messages_as_arrow_are_the_messages():
+    import pyarrow as pa
+
+    from ecogis.rules import load_rules
+    from ecogis.screening.messages import messages
+
+    rules = load_rules(None, check_cases=False)
+    n = 50
+    frame = {"site_id": np.array([f"S{i}" for i in range(n)], dtype=object),
+             "site_name": np.array(["地块<&>"] * n, dtype=object),
+             "feature_name": np.array([f"红线{i}" if i % 4 else None for i in range(n)], dtype=object),
+             "zone": np.full(n, None, dtype=object), "feature_code": np.full(n, None, dtype=object),
+             "overlap_ha": np.linspace(0.5, 3, n), "overlap_mu": np.linspace(7.5, 45, n),
+             "overlap_pct": np.linspace(1, 90, n), "distance_m": np.linspace(10, 900, n),
+             "overlap_length_m": np.full(n, np.nan)}
+    for rule in rules:
+        f = dict(frame, layer_kind=np.full(n, rule.layer, dtype=object), rule_id=np.full(n, rule.id, dtype=object))
+        plain = messages(rule, f, "zh")
+        arrow = messages(rule, f, "zh", arrow=True)
+        assert arrow.type == pa.large_string() and arrow.to_pylist() == plain.tolist(), rule.id

@@ -189,6 +189,14 @@ def _text_array(s: Any, n: int) -> pa.DictionaryArray:
         arr = s.combine_chunks() if isinstance(s, pa.ChunkedArray) else s
         return pc.dictionary_encode(arr if pa.types.is_string(arr.type) else arr.cast(pa.string()))
     ser = s if isinstance(s, pd.Series) else pd.Series(np.asarray(s, dtype=object))
+    if isinstance(ser.dtype, pd.StringDtype) and ser.dtype.storage == "pyarrow":  # Arrow text (messages)
+        arr = pa.array(ser.array)
+        arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+        if _mostly_distinct(ser):  # each row its own text: no hashing
+            missing = arr.is_null().to_numpy(zero_copy_only=False)
+            idx = pa.array(np.arange(n, dtype=np.int32), mask=missing)
+            return pa.DictionaryArray.from_arrays(idx, arr.fill_null("").cast(pa.string()))
+        return _text_array(arr, n)
     if _mostly_distinct(ser):  # messages: hashing them finds nothing to share; each row is its own text
         values = ser.to_numpy(dtype=object)
         missing = pd.isna(values)

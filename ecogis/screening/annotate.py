@@ -12,6 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from ecogis.screening.availability import STATUS_TEXT, TOLERANCE
@@ -85,8 +86,14 @@ def apply_annotations(findings: pd.DataFrame, lang: str) -> pd.DataFrame:
     return df
 
 
-def annotated_messages(cols: dict[str, np.ndarray], lang: str) -> np.ndarray:
-    """The messages of :func:`apply_annotations` from the ``message``, ``condition`` and lead column arrays."""
+def annotated_messages(cols: dict[str, Any], lang: str) -> Any:
+    """The messages of :func:`apply_annotations` from the ``message``, ``condition`` and lead column arrays.
+
+    ``cols["message"]`` may be an Arrow string array (the engine's): the
+    result is one too, with only the annotated rows rewritten.
+    """
+    if isinstance(cols["message"], pa.Array):
+        return _annotated_arrow(cols, lang)
     cond = np.asarray(cols["condition"], dtype=object)
     isq = np.asarray(cols["_question"], dtype=bool)
     attr = np.asarray(cols["_attr"], dtype=bool)
@@ -107,6 +114,29 @@ def annotated_messages(cols: dict[str, np.ndarray], lang: str) -> np.ndarray:
     if len(p):
         out[p] = PREFIX["provisional"][key] + cond[p] + stop + msg[p]
     return out
+
+
+def _annotated_arrow(cols: dict[str, Any], lang: str) -> pa.Array:
+    """:func:`annotated_messages` of an Arrow message column: the prefixed rows joined by Arrow kernels and put
+    back with ``replace_with_mask`` (the rows of fact, most of them, are not touched)."""
+    msg = cols["message"]
+    isq = np.asarray(cols["_question"], dtype=bool)
+    attr = np.asarray(cols["_attr"], dtype=bool)
+    prov = np.asarray(cols["_prov"], dtype=bool)
+    key = "zh" if lang == "zh" else "en"
+    stop = "。" if key == "zh" else ". "
+    groups = ((isq, "question", "_lead", ""), (~isq & attr, "conditional", "condition", stop),
+              (~isq & ~attr & prov, "provisional", "condition", stop))
+    for mask, kind, col, end in groups:
+        rows = np.flatnonzero(mask)
+        if not len(rows):
+            continue
+        take = pa.array(rows)
+        lead = pa.array(np.asarray(cols[col], dtype=object)[rows], type=msg.type)
+        new = pc.binary_join_element_wise(pa.scalar(PREFIX[kind][key], msg.type), lead, pa.scalar(end, msg.type),
+                                          msg.take(take), pa.scalar("", msg.type))
+        msg = pc.replace_with_mask(msg, pa.array(mask), new)
+    return msg
 
 
 def join_flags(labels: Sequence[str], rows: Sequence[np.ndarray], sep: str, n: int) -> np.ndarray:

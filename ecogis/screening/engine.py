@@ -27,6 +27,7 @@ from typing import Any, Mapping, Sequence
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 from shapely import STRtree
 
@@ -887,7 +888,7 @@ def _assemble(parts: list[dict[str, Any]], site_gdf: gpd.GeoDataFrame, site_area
             if a in used:
                 part[f"_attr_{a}"] = _feature_attr(feats, f, a, columns=fcols)
         # messages per part (one rule), formatted column-wise from the message columns only
-        message = _messages(r, part, lang)
+        message = _messages(r, part, lang, arrow=True)  # Arrow text: never a Python string per message
         constants = {
             "rule_id": r.id, "rule_title": r.title_zh if lang == "zh" else r.title_en, "severity": r.severity,
             "layer_kind": p["kind"], "basis": r.basis, "rule_file": str(getattr(r, "file", "")),
@@ -906,7 +907,7 @@ def _assemble(parts: list[dict[str, Any]], site_gdf: gpd.GeoDataFrame, site_area
                 cols[c].append(ann[c])
             else:
                 cols[c].append(part[c])
-    flat = {c: np.concatenate(v) for c, v in cols.items() if v}
+    flat = {c: (pa.concat_arrays(v) if c == "message" else np.concatenate(v)) for c, v in cols.items() if v}
     for c, runs in consts.items():  # a constant per part: one repeat of the distinct values
         vals = np.empty(len(runs), dtype=object)
         vals[:] = [v for v, _ in runs]
@@ -926,7 +927,8 @@ def _assemble(parts: list[dict[str, Any]], site_gdf: gpd.GeoDataFrame, site_area
         names = FINDING_COLUMNS + EXTRA_FINDING_COLUMNS
     else:
         names = FINDING_COLUMNS + ann_cols
-    frame = pd.DataFrame({c: pd.Series(flat[c][order], dtype=flat[c].dtype, copy=False) for c in names})
+    frame = pd.DataFrame({c: (_arrow_text_column(flat[c], order) if isinstance(flat[c], pa.Array)
+                              else pd.Series(flat[c][order], dtype=flat[c].dtype, copy=False)) for c in names})
     # the geometry added as an array with its CRS, then named: half the time of a GeoSeries through the constructor
     frame["geometry"] = gpd.array.from_shapely(flat["geometry"][order], crs=4490)
     return gpd.GeoDataFrame(frame, geometry="geometry", copy=False)  # the frame is new: no copy of its columns
@@ -949,6 +951,12 @@ def _with_columns(gdf: gpd.GeoDataFrame, new: dict[str, Any]) -> gpd.GeoDataFram
 
         out.attrs = copy.deepcopy(gdf.attrs)
     return out
+
+
+def _arrow_text_column(arr: pa.Array, order: np.ndarray) -> pd.Series:
+    """Arrow text in ``order`` as a column: pandas' own Arrow-backed text (``str``) where pandas has it, so the
+    writers hand it to Arrow again without a copy; Python strings under pandas 2."""
+    return arr.take(pa.array(order)).to_pandas()
 
 
 def _text_column(values: np.ndarray, index: pd.Index) -> pd.Series:

@@ -143,15 +143,26 @@ def _column(rule, name: str, frame: Mapping[str, Any], lang: str) -> pa.Array | 
     return render_single(rule, name, lang)  # from the rule itself (rule_id, severity, limit_m …)
 
 
-def messages(rule, frame: "Mapping[str, np.ndarray] | pd.DataFrame", lang: str) -> np.ndarray:
+def messages(rule, frame: "Mapping[str, np.ndarray] | pd.DataFrame", lang: str, *,
+             arrow: bool = False) -> "np.ndarray | pa.Array":
     """The rule's message for every row of ``frame`` (one rule), built column-wise.
 
     The template is parsed once; each placeholder it uses becomes one column
     of text (formatted as :func:`message` formats one row), and the literal
     text and the columns are joined by one Arrow kernel.  Templates with
     format specs, conversions or attribute access (refused when rules load)
-    take the per-row path.
+    take the per-row path.  ``arrow``: the messages as an Arrow (large)
+    string array instead of Python strings (the engine keeps them so: no
+    conversion of every message to a Python object and back).
     """
+    out = _messages(rule, frame, lang)
+    if not arrow:
+        return out if isinstance(out, np.ndarray) else np.asarray(out.to_numpy(zero_copy_only=False), dtype=object)
+    return out.cast(pa.large_string()) if isinstance(out, pa.Array) else pa.array(out, type=pa.large_string())
+
+
+def _messages(rule, frame, lang: str) -> "np.ndarray | pa.Array":
+    """:func:`messages` as built: Arrow text where joined column-wise, Python strings otherwise."""
     n = len(frame["site_id"])
     template = rule.message_zh if lang == "zh" else rule.message_en
     pieces = list(string.Formatter().parse(template))
@@ -181,10 +192,8 @@ def messages(rule, frame: "Mapping[str, np.ndarray] | pd.DataFrame", lang: str) 
         return np.zeros(0, dtype=object)
     args = [p if isinstance(p, pa.Array) else pa.scalar(p, pa.string()) for p in merged]
     if len(args) == 1:
-        joined = args[0]
-    else:
-        joined = pc.binary_join_element_wise(*args, pa.scalar("", pa.string()))
-    return np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object)
+        return args[0]
+    return pc.binary_join_element_wise(*args, pa.scalar("", pa.string()))
 
 
 __all__ = ["MESSAGE_ATTRS", "fixed", "message", "messages", "site_text", "template_names", "render_single"]
