@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import shapely
@@ -198,3 +200,35 @@ def test_clip_box_is_wider_than_the_site_and_keeps_the_overlap():
     assert b[0] < 120.0 and b[1] < 45.0 and b[2] > 120.01 and b[3] > 45.01  # the site's own edges are not clip edges
     assert shapely.area(shapely.intersection(site, clipped)) == pytest.approx(
         shapely.area(shapely.intersection(site, big)), rel=1e-12)
+
+
+def test_large_sites_cut_by_small_features_give_the_direct_intersection():
+    """Large sites are clipped to each small feature's box before the intersection (``clip_to_features``):
+    on real polygons (Fiona's test data, 67 wilderness areas of Colorado and Utah, up to 266 vertices)
+    and on a long line site, every overlap equals the direct ``shapely.intersection``."""
+    import pyogrio
+
+    data = Path(__file__).parent / "data" / "third_party" / "fiona" / "coutwildrnp.shp"
+    real = np.asarray(pyogrio.read_dataframe(data).geometry.values, dtype=object)
+    ang = np.linspace(0, 2 * np.pi, 400)
+    line = shapely.LineString(np.column_stack([-110 + 3 * ang / np.pi, 39 + 0.3 * np.sin(5 * ang)]))
+    sites = np.concatenate([real, [line]])
+    assert shapely.get_num_coordinates(sites).max() >= 400
+    # small patches around every 7th vertex of each site: many across its edge
+    xy, owner = shapely.get_coordinates(shapely.boundary(sites[:-1]), return_index=True)
+    xy = np.concatenate([xy, shapely.get_coordinates(line)])
+    pick = np.arange(0, len(xy), 7)
+    rng = np.random.default_rng(5)
+    d = rng.uniform(0.001, 0.01, len(pick))
+    feats = shapely.box(xy[pick, 0] - d, xy[pick, 1] - d, xy[pick, 0] + d, xy[pick, 1] + d)
+    s, f = shapely.STRtree(feats).query(sites)
+    assert (shapely.get_num_coordinates(sites[s]) > pairs.CLIP_SITE_MIN_VERTICES).mean() > 0.9
+    inside, hit, overlap, part_area = overlay_pairs(sites, feats, s, f, area=shapely.area, threads=1)
+    cut = hit & ~inside
+    assert cut.sum() > 500
+    want = shapely.intersection(sites[s[cut]], feats[f[cut]])
+    got = overlap[cut]
+    assert np.allclose(part_area[cut], shapely.area(want), rtol=1e-9, atol=1e-15)
+    assert np.allclose(shapely.length(got), shapely.length(want), rtol=1e-9, atol=1e-12)
+    assert shapely.area(shapely.symmetric_difference(got, want)).max() < 1e-12
+    assert (shapely.intersects(sites[s], feats[f]) == hit).all()  # no pair lost or gained
