@@ -927,8 +927,11 @@ def _assemble(parts: list[dict[str, Any]], site_gdf: gpd.GeoDataFrame, site_area
         names = FINDING_COLUMNS + EXTRA_FINDING_COLUMNS
     else:
         names = FINDING_COLUMNS + ann_cols
+    # copy=False: one block per column, as built (consolidating twenty columns of 614,719 findings into 2-D
+    # blocks copied them all once more: 0.40 s against 0.07 s)
     frame = pd.DataFrame({c: (_arrow_text_column(flat[c], order) if isinstance(flat[c], pa.Array)
-                              else pd.Series(flat[c][order], dtype=flat[c].dtype, copy=False)) for c in names})
+                              else pd.Series(flat[c][order], dtype=flat[c].dtype, copy=False)) for c in names},
+                         copy=False)
     # the geometry added as an array with its CRS, then named: half the time of a GeoSeries through the constructor
     frame["geometry"] = gpd.array.from_shapely(flat["geometry"][order], crs=4490)
     return gpd.GeoDataFrame(frame, geometry="geometry", copy=False)  # the frame is new: no copy of its columns
