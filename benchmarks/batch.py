@@ -382,37 +382,37 @@ BEGIN, END = "<!-- batch:begin -->", "<!-- batch:end -->"
 
 #: What the run of 2026-12-03 showed (kept with the table; update after a new run).
 NOTES = [
-    "Notes (run of 2026-12-03 12:35 UTC, load average about 1 at the start; every row API, CLI and overlay in the "
-    "same run, each in its own process):",
+    "Notes (run of 2026-12-03 14:00 UTC; the machine ran this run 25–50 % slower than the 12:35 run of the same "
+    "day, overlay included (boundary 100k: 10.7 s against 8.5 s), so compare the ratios, not the seconds; every "
+    "row API, CLI and overlay in the same run, each in its own process):",
     "",
-    "* **Targets.** API ≥ 5× overlay on the boundary-heavy workloads: **not met** — 4.0× on the issue's workload "
-    "(`overlap`, 40,000 parcels × 2,000 jagged red-line polygons, 166,883 pairs), 4.3× at 100k, 2.7× on "
-    "`boundary` at 100k, 1.5× on `patches` at 100k. CLI ≥ 3× with every default output: **not met** — 1.6× on "
-    "`overlap` at 40k, 1.5× at 100k, 1.1× on `boundary`, 0.5× on `patches`. Time linear in sites: yes from 10k "
+    "* **Targets.** API ≥ 5× overlay on the boundary-heavy workloads: **not met** — 3.6× on the issue's workload "
+    "(`overlap`, 40,000 parcels × 2,000 jagged red-line polygons, 166,883 pairs), 4.4× at 100k, 2.9× on "
+    "`boundary` at 100k, 1.7× on `patches` at 100k. CLI ≥ 3× with every default output: **not met** — 1.8× on "
+    "`overlap` at 40k, 2.0× at 100k, 1.3× on `boundary`, 0.7× on `patches`. Time linear in sites: yes from 10k "
     "up (the 1k runs are fixed costs: rules, workspace, about 0.2 s). report.html ≤ 5 MB (≤ 1.8 MB), stdout ≤ 67 "
     "lines, total overlap area within 2.1e-7 of overlay's in every row.",
-    "* **`patches`** (new in this run: large sites over small red-line patches, most of them wholly within a "
-    "site) is the shape on which the engine had no edge: it intersected every held patch, and the areas of "
-    "100,000 large sites took 1.6 s in one NumPy pass. Now a held patch is its own overlap (`contains_properly` "
-    "of the site, asked where the boxes nest) and areas run in chunks of 100,000 vertices: API 11.3 → 9.6 s at "
-    "100k (overlay 14.5 s). What is left there is GEOS work of the same size as overlay's, on 884,986 candidate "
-    "pairs (one thread: intersection of 120,000 cut pairs 3.3 s, the held test 1.7 s, `intersects` 1.9 s), and "
-    "614,719 findings to assemble (1.8 s, messages 0.6 of it).",
-    "* **What blocks the API target** (boundary, 100k, CPU s on one thread): `contains_properly` 0.34, "
-    "`intersects` 0.46, clipping the features to the sites' boxes 0.81, GEOS `intersection` of the 62,839 cut "
-    "pairs 1.75–1.9 (28 µs median for a 9-vertex parcel and a 22-vertex clipped piece: GEOS's overlay set-up "
+    "* **Changed in this run** (CLI × against the 12:35 run: `boundary` 100k 1.1 → 1.3, `overlap` 40k 1.6 → 1.8, "
+    "100k 1.5 → 2.0, `multi` 1.3 → 1.7, `patches` 0.5 → 0.7, `inside` 0.5 → 0.7): `conflicts.gpkg` stores what "
+    "sites share once (the `sites` layer is a view; 301 → 128 MB at 100k on `boundary`); escapes rewrite only "
+    "the rows that hold something to escape (XLSX of 614,719 findings 4.4 → 3.0 s); object columns coded by "
+    "identity before any hashing of text (a rule's basis on 614,719 findings: 176 → 8 ms); messages stay Arrow "
+    "text from the template join to every writer (`findings.json` 5.9 → 4.5 s, `conflicts.gpkg` 7.0 → 5.6 s on "
+    "`patches` 100k); large sites clipped to small features' boxes before the intersection (0.90 → 0.78 s CPU "
+    "on 39,944 pairs).",
+    "* **What blocks the API target** (boundary, 100k, CPU s on one thread, 12:35 run): `contains_properly` "
+    "0.34, `intersects` 0.46, clipping the features to the sites' boxes 0.81, GEOS `intersection` of the 62,839 "
+    "cut pairs 1.75–1.9 (28 µs median for a 9-vertex parcel and a 22-vertex clipped piece: GEOS's overlay set-up "
     "dominates), survey areas 0.25. The geometry alone is 1.7–1.9 s on the two cores; 5× overlay's 8.5 s is "
-    "1.7 s. A vectorised Sutherland–Hodgman clip for convex parcels took 1.8 s in NumPy: no faster, not kept.",
-    "* **What blocks the CLI target** (overlap, 40k): screening 2.3–2.9 s, then about 3.3 s writing about 500 MB "
-    "(alone, one process each: `findings.json` 1.3, report 1.1, `findings.xlsx` 1.1, `conflicts.gpkg` 1.4–1.7, "
-    "of which 0.6 s is GDAL's R-tree); the two writing processes are balanced within 0.3 s, so only less CPU "
-    "helps. The largest items are texts repeated per row: each finding's rule basis, citation and next steps in "
-    "`findings.json`, each site's list of not-evaluated rules (about 1.3 KB per site when most layers are "
-    "missing) in every table; stored once per distinct value (as `conflicts.gpkg` does for rules) they would "
-    "halve the JSON, at the price of a new findings schema.",
-    "* **Changed in this run:** held features (above); areas in chunks of vertices (site and overlap areas: CLI "
-    "at 100k sites 9.6 → 8.0 s on `inside`, 9.7 → 7.9 s on `boundary`); industry prefixes tested per distinct "
-    "code (0.21 → 0.04 s at 100k sites); the CLI summary's worst sites by codes of the site ids.",
+    "1.7 s. A vectorised Sutherland–Hodgman clip for convex parcels took 1.8 s in NumPy: no faster, not kept. "
+    "On `patches` the GEOS work is of the same size as overlay's (884,986 candidate pairs).",
+    "* **What blocks the CLI target**: after screening, the four files are written by two processes whose CPU is "
+    "the bound (tried: one process per file, no faster). Alone, at 100k on `boundary` (122,787 findings): "
+    "`findings.json` 1.0 s, report 2.0, `findings.xlsx` 1.0, `conflicts.gpkg` 1.6 (GDAL's write 0.9 of it, "
+    "its R-tree included). The largest remaining item is size: `findings.json` repeats each finding's rule "
+    "basis, citation and next steps and each site's list of not-evaluated rules (325 MB at 100k on "
+    "`boundary`, 962 MB on `patches`); storing them once would need a findings schema v2 and changes to every "
+    "consumer of it (not done).",
 ]
 
 

@@ -60,7 +60,8 @@ def _default(o: Any) -> Any:
 
 
 def write_gpkg(result, path: str | Path) -> Path:
-    """Write ``conflicts.gpkg``: ``sites``, the view ``conflicts`` and its tables ``conflicts_base`` and ``rules``.
+    """Write ``conflicts.gpkg``: the views ``sites`` and ``conflicts`` and their tables (``sites_base``,
+    ``checks``, ``conflicts_base``, ``rules``).
 
     See :mod:`ecogis.render.conflicts_gpkg`.
     """
