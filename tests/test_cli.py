@@ -66,3 +66,26 @@ def test_convert_to_gk(formats_dir, tmp_path):
     out = tmp_path / "o.gpkg"
     assert main(["convert", str(formats_dir / "pa_shp.zip"), str(out), "--to-crs", "EPSG:4527"]) == 0
     assert gpd.read_file(out).crs.to_epsg() == 4527
+
+
+def test_screen_with_fields_named_like_what_the_outputs_use(tmp_path, capsys):
+    """Attributes called GEOMETRY, geom, fid, OGC_FID, checks_key or differing only in case: every output is
+    written (they once made an internal error or a GDAL refusal), each rename reported."""
+    import pyogrio
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    doc = json.loads((repo / "layers" / "sample" / "sites" / "arxan.geojson").read_text(encoding="utf-8"))
+    for f in doc["features"]:
+        f["properties"].update({"GEOMETRY": "g", "geom": "x", "NAME": "dup", "checks_key": 1, "OGC_FID": 5,
+                                "fid": 9})
+    sites = tmp_path / "sites.geojson"
+    sites.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["screen", str(sites), "--workspace", str(repo / "layers" / "sample" / "arxan.gpkg"),
+                 "--out", str(out), "--quiet"]) == 0
+    said = capsys.readouterr().out
+    assert "GEOMETRY_attr" in said and "geom → geom_attr" in said
+    back = pyogrio.read_dataframe(out / "conflicts.gpkg", layer="sites")
+    assert len(back) == len(doc["features"]) and (back["geom_attr"] == "x").all()
+    assert {"report.html", "findings.json", "findings.xlsx", "conflicts.gpkg"} <= {p.name for p in out.iterdir()}

@@ -156,3 +156,27 @@ def test_view_is_registered_as_the_geopackage_standard_asks(arxan, tmp_path):
         assert con.execute("SELECT data_type FROM gpkg_contents WHERE table_name = 'rules'").fetchone() == (
             "attributes",)
         assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_fields_whose_names_geopackage_takes_are_renamed_and_reported(arxan, tmp_path):
+    """Site attributes called ``geom``, ``OGC_FID``, ``checks_key``, ``GEOMETRY`` … or differing only in case
+    would stop the file being written (GDAL refused them; ``GEOMETRY`` aborted the process): renamed, noted."""
+    from ecogis.notes import Notes
+
+    sites = arxan.sites.copy()
+    hostile = ["geom", "OGC_FID", "checks_key", "Rule_Key", "FID", "NAME", "GEOMETRY", "geom_attr"]
+    for i, c in enumerate(hostile):
+        sites[c] = f"v{i}"
+    notes = Notes()
+    res = type(arxan)(sites=sites, findings=arxan.findings, not_evaluated=arxan.not_evaluated, meta=arxan.meta,
+                      notes=notes)
+    p = write_conflicts_gpkg(res, tmp_path / "conflicts.gpkg")
+    back = pyogrio.read_dataframe(p, layer="sites")
+    assert len(back) == len(sites)
+    for i, c in enumerate(hostile):  # every value kept, under its own name or a renamed one
+        name = c if c in back.columns else next(n for n in back.columns if n.startswith(c + "_attr"))
+        assert (back[name] == f"v{i}").all(), c
+    assert len({c.casefold() for c in back.columns}) == len(back.columns)
+    said = " ".join(n.message for n in notes)
+    assert "geom → geom_attr" in said and "GEOMETRY → GEOMETRY_attr" in said
+    assert pyogrio.read_dataframe(p, layer="conflicts").shape[0] == len(arxan.findings)

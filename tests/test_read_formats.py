@@ -277,6 +277,20 @@ def test_fields_named_fid_geometry_or_differing_in_case_are_kept(tmp_path):
     assert (row["fid_attr"], row["geometry_attr"], row["name"], row["NAME_2"], row["na\"me'x"]) == (7, "g", "a", "b", "q")
 
 
+@pytest.mark.parametrize("name", ["GEOMETRY", "Geometry", "FID", "Fid"])
+def test_fields_named_like_the_geometry_or_fid_in_another_case_are_renamed(tmp_path, name):
+    """A field ``GEOMETRY`` beside the geometry once renamed the geometry itself (``geometry_2``), and the screen
+    failed with an internal error: now the field is renamed, with a note, and the geometry keeps its name."""
+    f = tmp_path / "p.geojson"
+    f.write_text('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"%s":"g","name":"a"},'
+                 '"geometry":{"type":"Point","coordinates":[116,43.9]}}]}' % name)
+    notes = Notes()
+    gdf = read_file(f, notes=notes)
+    assert gdf.geometry.name == "geometry" and gdf.geometry.iloc[0].x == 116
+    assert gdf.iloc[0][f"{name}_attr"] == "g"
+    assert any(f"{name}_attr" in n.message for n in notes)
+
+
 def test_data_outside_china_warns(tmp_path):
     f = tmp_path / "utah.geojson"
     f.write_text('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"w"},"geometry":'

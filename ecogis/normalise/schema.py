@@ -171,9 +171,12 @@ def map_fields(columns: list[str], schema: KindSchema) -> dict[str, str]:
 def unique_field_names(gdf, notes: Notes):
     """Rename fields whose names differ only in case (``name`` / ``NAME``): GeoPackage and Shapefile
     field names are case-insensitive, so they could not be written side by side.  Each rename is noted."""
-    seen: set[str] = set()
+    geom = getattr(gdf, "_geometry_column_name", None)
+    seen: set[str] = {str(geom).casefold()} if geom in gdf.columns else set()
     renames: dict[str, str] = {}
     for col in gdf.columns:
+        if col == geom:  # the geometry keeps its name; a field that matches it but for case is renamed
+            continue
         low = str(col).casefold()
         if low not in seen:
             seen.add(low)

@@ -256,7 +256,9 @@ def _read(source: str, layer: str | None, encoding: str | None, path, notes: Not
         except Exception as exc:
             raise FormatError(f"cannot read: {_gdal_message(exc)}", path=path) from None
         fields = [str(f) for f in info.get("fields", [])]
-        clash = [f for f in fields if f in {"fid", "geometry"}]
+        # names GDAL and pandas give the feature ID and the geometry, in any case ("GEOMETRY" beside the
+        # geometry column would take its place)
+        clash = [f for f in fields if f.casefold() in {"fid", "geometry"}]
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", UserWarning)
@@ -294,7 +296,7 @@ def _read(source: str, layer: str | None, encoding: str | None, path, notes: Not
     if extra is not None:
         for col in clash:
             new = f"{col}_attr"
-            while new in gdf.columns:
+            while new.casefold() in {str(c).casefold() for c in gdf.columns}:
                 new += "_"
             gdf[new] = extra[col].to_numpy()
             if notes is not None:

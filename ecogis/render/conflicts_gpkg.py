@@ -202,6 +202,40 @@ def _write_split(tmp: Path, frame, spec: _Split, base: pd.DataFrame, side: pd.Da
     _add_view(tmp, spec, columns, list(side.columns))
 
 
+#: Names the file itself uses (any case): GDAL's geometry column and feature ID, the views' ID, the keys.
+RESERVED_NAMES = ("geom", "fid", "ogc_fid", "checks_key", "rule_key")
+
+
+def writable_names(frame, notes=None):
+    """``frame`` with every column GeoPackage could not store under its own name renamed ``<name>_attr``.
+
+    GeoPackage (SQLite) field names are case-insensitive, and the file uses
+    :data:`RESERVED_NAMES` itself: a site attribute called ``geom``, ``OGC_FID``
+    or ``checks_key`` — or two that differ only in case — would otherwise stop
+    the file being written.  Each rename is reported in ``notes``.
+    """
+    geom = frame.geometry.name
+    seen = {geom.casefold(), *RESERVED_NAMES}
+    renames: dict[str, str] = {}
+    for col in frame.columns:
+        if col == geom:
+            continue
+        name = str(col)
+        if name.casefold() in seen:
+            new = f"{name}_attr"
+            while new.casefold() in seen or new in frame.columns:
+                new += "_"
+            renames[col] = new
+            name = new
+        seen.add(name.casefold())
+    if not renames:
+        return frame
+    if notes is not None:
+        notes.add("alias", "conflicts.gpkg: fields renamed, their names are taken in a GeoPackage: "
+                  + ", ".join(f"{a} → {b}" for a, b in renames.items()))
+    return frame.rename(columns=renames)
+
+
 def write_conflicts_gpkg(result, path: str | Path) -> Path:
     """Write ``conflicts.gpkg`` (the views ``sites`` and ``conflicts``, their base tables, ``checks`` and
     ``rules``), atomically.
@@ -209,7 +243,8 @@ def write_conflicts_gpkg(result, path: str | Path) -> Path:
     Columns go to GDAL as Arrow arrays (pyogrio ``use_arrow``): no Python per row.
     """
     with atomic_path(path) as tmp:
-        sites = result.sites.drop(columns=[c for c in ("fid",) if c in result.sites.columns])
+        notes = getattr(result, "notes", None)
+        sites = writable_names(result.sites.drop(columns=[c for c in ("fid",) if c in result.sites.columns]), notes)
         parts = split_sites(sites)
         if parts is None:
             pyogrio.write_dataframe(sites, tmp, layer=SITES, driver="GPKG", promote_to_multi=None, use_arrow=True)
@@ -217,6 +252,7 @@ def write_conflicts_gpkg(result, path: str | Path) -> Path:
             _write_split(tmp, sites, _SITES, *parts, promote_to_multi=None)
         findings = result.findings
         if len(findings):
+            findings = writable_names(findings, notes)
             # each overlap keeps its own type (a polygon stays a polygon) in the GEOMETRY column: no
             # promotion of every polygon to a multipolygon (0.13 s at 166,883 findings)
             _write_split(tmp, findings, _CONFLICTS, *split_findings(findings), geometry_type="Unknown",
@@ -224,5 +260,5 @@ def write_conflicts_gpkg(result, path: str | Path) -> Path:
     return Path(path)
 
 
-__all__ = ["CHECK_COLUMNS", "RULE_COLUMNS", "distinct_rows", "rule_keys", "split_findings", "split_sites",
-           "write_conflicts_gpkg"]
+__all__ = ["CHECK_COLUMNS", "RESERVED_NAMES", "RULE_COLUMNS", "distinct_rows", "rule_keys", "split_findings", "split_sites",
+           "writable_names", "write_conflicts_gpkg"]
