@@ -199,7 +199,10 @@ def factorize_objects(values: Any) -> tuple[np.ndarray, np.ndarray]:
 
 # ----------------------------------------------------------------------------- escaping whole columns
 def text_bytes(arr: pa.Array) -> memoryview:
-    """The UTF-8 bytes of every value of a string (or large string) array, concatenated, without a copy."""
+    """The UTF-8 bytes of every value of a string (or large string) array, concatenated, without a copy
+    (a chunked array is combined first)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
     if len(arr) == 0 or arr.buffers()[2] is None:
         return memoryview(b"")
     wide = pa.types.is_large_string(arr.type) or pa.types.is_large_binary(arr.type)

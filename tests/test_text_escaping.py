@@ -60,6 +60,10 @@ def test_has_bytes_finds_needles_and_control_bytes():
     assert has_bytes("\ufffe".encode(), ("\ufffe".encode(),))
     arr = pa.array(["ab", "c\x01"]).slice(0, 1)  # a slice sees only its own bytes
     assert bytes(text_bytes(arr)) == b"ab" and not has_bytes(bytes(text_bytes(arr)))
+    chunked = pa.chunked_array([pa.array(["a&"]), pa.array([None, "<b>"])])
+    assert bytes(text_bytes(chunked)) == b"a&<b>"
+    assert replace_literals(chunked, XML).to_pylist() == ["a&amp;", None, "&lt;b&gt;"]
+    assert bytes(text_bytes(pa.array([None, None], pa.string()))) == b""
 
 
 def test_json_strings_are_json_dumps_on_hostile_text():
