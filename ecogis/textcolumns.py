@@ -198,17 +198,25 @@ def factorize_objects(values: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ----------------------------------------------------------------------------- escaping whole columns
+def text_buffers(arr: pa.Array) -> tuple[np.ndarray, memoryview]:
+    """``(offsets, data)`` of a string (or large string) array, without a copy: value ``i`` is
+    ``data[offsets[i]:offsets[i + 1]]`` (offsets into the whole buffer, so a slice reads only its own values;
+    a null or empty value holds no byte)."""
+    if len(arr) == 0 or arr.buffers()[2] is None:
+        return np.zeros(len(arr) + 1, dtype=np.int64), memoryview(b"")
+    wide = pa.types.is_large_string(arr.type) or pa.types.is_large_binary(arr.type)
+    off = np.frombuffer(arr.buffers()[1], dtype=np.int64 if wide else np.int32,
+                        count=len(arr) + 1 + arr.offset)[arr.offset:]
+    return off, memoryview(arr.buffers()[2])
+
+
 def text_bytes(arr: pa.Array) -> memoryview:
     """The UTF-8 bytes of every value of a string (or large string) array, concatenated, without a copy
     (a chunked array is combined first)."""
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    if len(arr) == 0 or arr.buffers()[2] is None:
-        return memoryview(b"")
-    wide = pa.types.is_large_string(arr.type) or pa.types.is_large_binary(arr.type)
-    off = np.frombuffer(arr.buffers()[1], dtype=np.int64 if wide else np.int32,
-                        count=len(arr) + 1 + arr.offset)[arr.offset:]
-    return memoryview(arr.buffers()[2])[int(off[0]):int(off[-1])]
+    off, data = text_buffers(arr)
+    return data[int(off[0]):int(off[-1])] if len(data) else data
 
 
 def has_bytes(data: bytes, needles: Sequence[bytes] = (), *, control: bytes = b"") -> bool:

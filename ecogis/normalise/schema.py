@@ -14,7 +14,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -168,28 +168,39 @@ def map_fields(columns: list[str], schema: KindSchema) -> dict[str, str]:
     return mapping
 
 
-def unique_field_names(gdf, notes: Notes):
-    """Rename fields whose names differ only in case (``name`` / ``NAME``): GeoPackage and Shapefile
-    field names are case-insensitive, so they could not be written side by side.  Each rename is noted."""
+def unique_field_names(gdf, notes: Notes | None, *, reserved: Sequence[str] = (),
+                       what: str = "fields whose names differ only in case renamed"):
+    """Rename fields whose names differ only in case (``name`` / ``NAME`` → ``NAME_2``): GeoPackage and
+    Shapefile field names are case-insensitive, so they could not be written side by side.  A field named
+    like one of ``reserved`` (any case: names a file format keeps for itself) or like the geometry column
+    becomes ``<name>_attr``; the geometry column keeps its name.  Each rename is noted, under ``what``."""
     geom = getattr(gdf, "_geometry_column_name", None)
-    seen: set[str] = {str(geom).casefold()} if geom in gdf.columns else set()
+    seen: set[str] = set()
+    # a field named like the geometry (any case) is renamed as at reading: ``GEOMETRY`` → ``GEOMETRY_attr``
+    taken = {str(r).casefold() for r in reserved} | ({str(geom).casefold()} if geom in gdf.columns else set())
     renames: dict[str, str] = {}
     for col in gdf.columns:
         if col == geom:  # the geometry keeps its name; a field that matches it but for case is renamed
             continue
         low = str(col).casefold()
-        if low not in seen:
+        if low in taken:
+            new = f"{col}_attr"
+            while new.casefold() in seen | taken or new in gdf.columns:
+                new += "_"
+        elif low not in seen:
             seen.add(low)
             continue
-        n = 2
-        while f"{col}_{n}".casefold() in seen:
-            n += 1
-        renames[col] = f"{col}_{n}"
-        seen.add(renames[col].casefold())
+        else:
+            n = 2
+            while f"{col}_{n}".casefold() in seen:
+                n += 1
+            new = f"{col}_{n}"
+        renames[col] = new
+        seen.add(new.casefold())
     if not renames:
         return gdf
-    notes.add("alias", "fields whose names differ only in case renamed: "
-              + ", ".join(f"{a} → {b}" for a, b in renames.items()))
+    if notes is not None:
+        notes.add("alias", f"{what}: " + ", ".join(f"{a} → {b}" for a, b in renames.items()))
     return gdf.rename(columns=renames)
 
 

@@ -207,33 +207,16 @@ RESERVED_NAMES = ("geom", "fid", "ogc_fid", "checks_key", "rule_key")
 
 
 def writable_names(frame, notes=None):
-    """``frame`` with every column GeoPackage could not store under its own name renamed ``<name>_attr``.
+    """``frame`` with every column GeoPackage could not store under its own name renamed, each rename noted.
 
-    GeoPackage (SQLite) field names are case-insensitive, and the file uses
-    :data:`RESERVED_NAMES` itself: a site attribute called ``geom``, ``OGC_FID``
-    or ``checks_key`` — or two that differ only in case — would otherwise stop
-    the file being written.  Each rename is reported in ``notes``.
+    GeoPackage (SQLite) field names are case-insensitive, and the file uses :data:`RESERVED_NAMES` itself: a
+    site attribute called ``geom``, ``OGC_FID`` or ``checks_key`` (→ ``<name>_attr``), or two that differ
+    only in case (→ ``<name>_2``), would otherwise stop the file being written.
     """
-    geom = frame.geometry.name
-    seen = {geom.casefold(), *RESERVED_NAMES}
-    renames: dict[str, str] = {}
-    for col in frame.columns:
-        if col == geom:
-            continue
-        name = str(col)
-        if name.casefold() in seen:
-            new = f"{name}_attr"
-            while new.casefold() in seen or new in frame.columns:
-                new += "_"
-            renames[col] = new
-            name = new
-        seen.add(name.casefold())
-    if not renames:
-        return frame
-    if notes is not None:
-        notes.add("alias", "conflicts.gpkg: fields renamed, their names are taken in a GeoPackage: "
-                  + ", ".join(f"{a} → {b}" for a, b in renames.items()))
-    return frame.rename(columns=renames)
+    from ecogis.normalise.schema import unique_field_names
+
+    return unique_field_names(frame, notes, reserved=RESERVED_NAMES,
+                              what="conflicts.gpkg: fields renamed, their names are taken in a GeoPackage")
 
 
 def write_conflicts_gpkg(result, path: str | Path) -> Path:

@@ -43,7 +43,7 @@ import shapely
 from ecogis.export.cells import column_letter, defuse_strings
 from ecogis.fileutil import atomic_path
 from ecogis.render.bgwrite import BackgroundWriter
-from ecogis.textcolumns import factorize_objects, has_bytes, replace_literals, text_bytes
+from ecogis.textcolumns import factorize_objects, has_bytes, replace_literals, text_buffers, text_bytes
 from ecogis.render.report_text import (
     COVERAGE_TEXT, PROVISIONAL_TEXT, VERDICT_TEXT, coverage_basis_text, distance_method_text, kind_text,
     kinds_text,
@@ -511,14 +511,12 @@ _BLANK_BYTES = np.array([0x09, 0x0A, 0x0C, 0x0D, 0x20], dtype=np.uint8)
 
 def _edge_blank(t: pa.Array) -> np.ndarray:
     """Whether each text starts or ends with a blank (``^\\s|\\s$``), from its first and last byte (no regex)."""
-    n = len(t)
-    if not n or t.buffers()[2] is None:
-        return np.zeros(n, dtype=bool)
-    wide = pa.types.is_large_string(t.type)
-    off = np.frombuffer(t.buffers()[1], dtype=np.int64 if wide else np.int32, count=n + 1 + t.offset)[t.offset:]
-    data = np.frombuffer(t.buffers()[2], dtype=np.uint8)
+    off, raw = text_buffers(t)
+    out = np.zeros(len(t), dtype=bool)
+    if not len(raw):
+        return out
+    data = np.frombuffer(raw, dtype=np.uint8)
     some = off[1:] > off[:-1]  # nulls and empty texts hold no byte
-    out = np.zeros(n, dtype=bool)
     out[some] = np.isin(data[off[:-1][some]], _BLANK_BYTES) | np.isin(data[off[1:][some] - 1], _BLANK_BYTES)
     return out
 

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ecogis.textcolumns import TEXT, Dump, column_text, constant_text
+from ecogis.textcolumns import TEXT, Dump, column_text, constant_text, replace_literals
 
 __all__ = ["column_text", "constant_text", "copy_buffers", "escape", "hex_ewkb", "psycopg_dump", "write_copy"]
 
@@ -25,7 +25,6 @@ CHUNK_ROWS = 50_000
 # psycopg's COPY escapes (backslash first, so the inserted ones stay single)
 _ESCAPES = (("\\", "\\\\"), ("\b", "\\b"), ("\t", "\\t"), ("\n", "\\n"), ("\v", "\\v"), ("\f", "\\f"),
             ("\r", "\\r"))
-_SPECIAL = "[\\x08\\t\\n\\x0b\\x0c\\r\\\\]"
 _DIGITS = np.frombuffer(b"0123456789ABCDEF", dtype=np.uint8)
 #: Two hex digits of each byte value, as one little-endian uint16 (first digit in the low byte).
 _HEX = (_DIGITS[np.arange(256) >> 4].astype("<u2") | (_DIGITS[np.arange(256) & 15].astype("<u2") << 8))
@@ -65,9 +64,7 @@ def escape(text: pa.Array) -> pa.Array:
         from psycopg import DataError
 
         raise DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
-    if len(text) and pc.any(pc.match_substring_regex(text, _SPECIAL)).as_py():
-        for old, new in _ESCAPES:
-            text = pc.replace_substring(text, old, new)
+    text = replace_literals(text, _ESCAPES)  # only the rows holding one of them are rewritten
     return pc.fill_null(text, pa.scalar(NULL, TEXT))
 
 
