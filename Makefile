@@ -27,7 +27,7 @@ NEED_BROWSER    := $(if $(SYSTEM_CHROMIUM),,$(BROWSER_STAMP))
 
 .PHONY: demo test install web-assets fonts browser dist sample bench bench-maps clean-venv
 
-$(STAMP): pyproject.toml setup.py
+$(STAMP): pyproject.toml setup.py ecogis/screening/_convexclip.c
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test,sample,postgis,dask,serve]"

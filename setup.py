@@ -27,7 +27,7 @@ import re
 import shutil
 from pathlib import Path
 
-from setuptools import find_packages, setup
+from setuptools import Extension, find_packages, setup
 from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
@@ -132,4 +132,8 @@ setup(
         **{pkg: DATA_PATTERNS for pkg in _data_packages()},
     },
     cmdclass={"build_py": BuildPyWithAssets},
+    # The convex-clip kernel of the screening engine (ecogis/screening/convexclip.py).  Optional: where no C
+    # compiler is found the build goes on without it and the engine asks GEOS for every overlap.
+    ext_modules=[Extension("ecogis.screening._convexclip", ["ecogis/screening/_convexclip.c"],
+                           extra_compile_args=["-O2"], optional=True)],
 )

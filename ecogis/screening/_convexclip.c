@@ -1,0 +1,523 @@
+/*
+ * Intersections of (convex site, feature) pairs by Sutherland–Hodgman clipping.
+ *
+ * The Python side is ecogis/screening/convexclip.py, which documents the
+ * contract; in short: each pair is a convex site (one ring, no holes) and a
+ * feature (Polygon or MultiPolygon, as ragged arrays).  Each feature part's
+ * shell is clipped to the site; holes are kept only where they lie wholly
+ * inside the site.  Whenever the answer could be unsure — a vertex within
+ * rounding of a site edge (shared or touching boundaries), a hole cut by the
+ * site, a result ring that is not simple (Sutherland–Hodgman's zero-width
+ * bridges), a tiny edge — the pair is *declined* and the caller asks GEOS.
+ * So every result given here is a valid polygon equal to GEOS's intersection
+ * up to rounding and vertex order (shells clockwise, holes counter-clockwise,
+ * as GEOS's overlay writes them).
+ *
+ * No NumPy C API: arrays come in through the buffer protocol; the GIL is
+ * released for the whole batch, so chunks run on threads.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ST_OK 0
+#define ST_EMPTY 1
+#define ST_DECLINE 2
+#define ST_INSIDE 3
+
+/* relative tolerance of an orientation (cross product) treated as zero */
+#define REL_TOL 1e-12
+/* relative difference of areas below which a clipped site may be the whole site (then tested exactly) */
+#define FULL_TOL 1e-6
+/* sites with more vertices than this are declined */
+#define MAX_SITE_VERTS 256
+/* result rings with more vertices than this are declined (the simplicity check is quadratic) */
+#define MAX_RING_VERTS 512
+
+typedef struct { double *v; Py_ssize_t n, cap; } dbuf;
+typedef struct { int64_t *v; Py_ssize_t n, cap; } ibuf;
+
+static int dgrow(dbuf *b, Py_ssize_t need) {
+    if (b->n + need <= b->cap) return 0;
+    Py_ssize_t cap = b->cap ? b->cap : 1024;
+    while (cap < b->n + need) cap *= 2;
+    double *v = (double *)realloc(b->v, (size_t)cap * sizeof(double));
+    if (!v) return -1;
+    b->v = v; b->cap = cap; return 0;
+}
+
+static int ipush(ibuf *b, int64_t x) {
+    if (b->n == b->cap) {
+        Py_ssize_t cap = b->cap ? 2 * b->cap : 1024;
+        int64_t *v = (int64_t *)realloc(b->v, (size_t)cap * sizeof(int64_t));
+        if (!v) return -1;
+        b->v = v; b->cap = cap;
+    }
+    b->v[b->n++] = x; return 0;
+}
+
+/* orientation of p against the directed line a->b, with its error scale */
+static inline double orient(double ax, double ay, double bx, double by, double px, double py, double *scale) {
+    double l = (bx - ax) * (py - ay), r = (by - ay) * (px - ax);
+    *scale = fabs(l) + fabs(r);
+    return l - r;
+}
+
+/* Clip the ring in `in` (n points, x,y interleaved, not closed) to the half-plane x*sx >= c*sx (axis 0) or
+ * y*sy >= c*sy (axis 1); writes to `out`, returns the new count or -1 on no memory. */
+static Py_ssize_t clip_axis(const double *in, Py_ssize_t n, dbuf *out, int axis, double c, int keep_ge) {
+    out->n = 0;
+    if (n == 0) return 0;
+    if (dgrow(out, 4 * n + 4)) return -1;
+    double *o = out->v;
+    Py_ssize_t k = 0;
+    double px = in[2 * (n - 1)], py = in[2 * (n - 1) + 1];
+    double pv = axis ? py : px;
+    int pin = keep_ge ? pv >= c : pv <= c;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double cx = in[2 * i], cy = in[2 * i + 1];
+        double cv = axis ? cy : cx;
+        int cin = keep_ge ? cv >= c : cv <= c;
+        if (cin != pin) {
+            double t = (c - pv) / (cv - pv);
+            if (axis) { o[2 * k] = px + t * (cx - px); o[2 * k + 1] = c; }
+            else { o[2 * k] = c; o[2 * k + 1] = py + t * (cy - py); }
+            k++;
+        }
+        if (cin) { o[2 * k] = cx; o[2 * k + 1] = cy; k++; }
+        px = cx; py = cy; pv = cv; pin = cin;
+    }
+    out->n = 2 * k;
+    return k;
+}
+
+/* Clip to the half-plane left of a->b.  Returns the count, -1 on no memory, -2 when a vertex is within
+ * rounding of the line (the caller declines the pair). */
+static Py_ssize_t clip_edge(const double *in, Py_ssize_t n, dbuf *out, double ax, double ay, double bx, double by) {
+    out->n = 0;
+    if (n == 0) return 0;
+    if (dgrow(out, 4 * n + 4)) return -1;
+    double *o = out->v;
+    Py_ssize_t k = 0;
+    double s;
+    double px = in[2 * (n - 1)], py = in[2 * (n - 1) + 1];
+    double pd = orient(ax, ay, bx, by, px, py, &s);
+    if (fabs(pd) <= REL_TOL * s) return -2;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double cx = in[2 * i], cy = in[2 * i + 1];
+        double cd = orient(ax, ay, bx, by, cx, cy, &s);
+        if (fabs(cd) <= REL_TOL * s) return -2;
+        if ((cd > 0) != (pd > 0)) {
+            double t = pd / (pd - cd);
+            o[2 * k] = px + t * (cx - px); o[2 * k + 1] = py + t * (cy - py); k++;
+        }
+        if (cd > 0) { o[2 * k] = cx; o[2 * k + 1] = cy; k++; }
+        px = cx; py = cy; pd = cd;
+    }
+    out->n = 2 * k;
+    return k;
+}
+
+static inline int sgn_tol(double d, double s) { return fabs(d) <= REL_TOL * s ? 0 : (d > 0 ? 1 : -1); }
+
+/* Whether segments p1p2 and p3p4 meet (touching and near-touching count). */
+static int seg_meet(const double *p1, const double *p2, const double *p3, const double *p4) {
+    if (fmax(p1[0], p2[0]) < fmin(p3[0], p4[0]) || fmax(p3[0], p4[0]) < fmin(p1[0], p2[0]) ||
+        fmax(p1[1], p2[1]) < fmin(p3[1], p4[1]) || fmax(p3[1], p4[1]) < fmin(p1[1], p2[1]))
+        return 0;
+    double s;
+    int o1 = sgn_tol(orient(p1[0], p1[1], p2[0], p2[1], p3[0], p3[1], &s), s);
+    int o2 = sgn_tol(orient(p1[0], p1[1], p2[0], p2[1], p4[0], p4[1], &s), s);
+    int o3 = sgn_tol(orient(p3[0], p3[1], p4[0], p4[1], p1[0], p1[1], &s), s);
+    int o4 = sgn_tol(orient(p3[0], p3[1], p4[0], p4[1], p2[0], p2[1], &s), s);
+    if (o1 * o2 > 0 || o3 * o4 > 0) return 0;
+    return 1; /* crossing, touching, or collinear with overlapping boxes */
+}
+
+/* Whether the ring (n points, not closed) is simple, with no tiny edge and no fold-back. */
+static int ring_simple(const double *r, Py_ssize_t n, double min_edge) {
+    if (n < 3 || n > MAX_RING_VERTS) return 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const double *a = r + 2 * i, *b = r + 2 * ((i + 1) % n), *c = r + 2 * ((i + 2) % n);
+        if (fabs(b[0] - a[0]) + fabs(b[1] - a[1]) <= min_edge) return 0;
+        double s;
+        double d = orient(a[0], a[1], b[0], b[1], c[0], c[1], &s);
+        if (fabs(d) <= REL_TOL * s && (b[0] - a[0]) * (c[0] - b[0]) + (b[1] - a[1]) * (c[1] - b[1]) <= 0) return 0;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const double *a = r + 2 * i, *b = r + 2 * ((i + 1) % n);
+        for (Py_ssize_t j = i + 2; j < n; j++) {
+            if (i == 0 && j == n - 1) continue; /* adjacent through the closing vertex */
+            if (seg_meet(a, b, r + 2 * j, r + 2 * ((j + 1) % n))) return 0;
+        }
+    }
+    return 1;
+}
+
+static double ring_area2(const double *r, Py_ssize_t n) {
+    double s = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const double *a = r + 2 * i, *b = r + 2 * ((i + 1) % n);
+        s += (a[0] - r[0]) * (b[1] - r[1]) - (b[0] - r[0]) * (a[1] - r[1]);
+    }
+    return s;
+}
+
+/* Append ring r (n points) to the output, closed, in orientation ccw (1) or cw (0). */
+static int emit_ring(dbuf *xy, ibuf *ring_off, const double *r, Py_ssize_t n, int want_ccw) {
+    if (dgrow(xy, 2 * n + 2)) return -1;
+    int is_ccw = ring_area2(r, n) > 0;
+    double *o = xy->v + xy->n;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t j = (is_ccw == want_ccw) ? i : (n - i) % n;
+        o[2 * i] = r[2 * j]; o[2 * i + 1] = r[2 * j + 1];
+    }
+    o[2 * n] = o[0]; o[2 * n + 1] = o[1];
+    xy->n += 2 * n + 2;
+    return ipush(ring_off, (int64_t)(xy->n / 2));
+}
+
+/* The site's ring as CCW, not closed, into `site`, repeated and collinear vertices dropped; 0 if it is not
+ * strictly convex and simple, -1 on no memory. */
+static int site_ring(const double *c, Py_ssize_t n, dbuf *site) {
+    if (n > 1 && c[0] == c[2 * (n - 1)] && c[1] == c[2 * (n - 1) + 1]) n--;
+    if (n < 3 || n > MAX_SITE_VERTS) return 0;
+    site->n = 0;
+    if (dgrow(site, 4 * n)) return -1;
+    double *u = site->v + 2 * n; /* scratch: the ring without repeated points */
+    Py_ssize_t k = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (k && c[2 * i] == u[2 * (k - 1)] && c[2 * i + 1] == u[2 * (k - 1) + 1]) continue;
+        u[2 * k] = c[2 * i]; u[2 * k + 1] = c[2 * i + 1]; k++;
+    }
+    while (k > 1 && u[0] == u[2 * (k - 1)] && u[1] == u[2 * (k - 1) + 1]) k--;
+    if (k < 3) return 0;
+    /* drop vertices on the straight line through their neighbours (a fold-back is not convex) */
+    Py_ssize_t m = 0;
+    double *v = site->v;
+    for (Py_ssize_t i = 0; i < k; i++) {
+        const double *a = u + 2 * ((i + k - 1) % k), *b = u + 2 * i, *d = u + 2 * ((i + 1) % k);
+        double s;
+        if (sgn_tol(orient(a[0], a[1], b[0], b[1], d[0], d[1], &s), s) == 0) {
+            if ((b[0] - a[0]) * (d[0] - b[0]) + (b[1] - a[1]) * (d[1] - b[1]) <= 0) return 0;
+            continue;
+        }
+        v[2 * m] = b[0]; v[2 * m + 1] = b[1]; m++;
+    }
+    if (m < 3) return 0;
+    int sign = 0, xchanges = 0, ychanges = 0, lastdx = 0, lastdy = 0, firstdx = 0, firstdy = 0;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        const double *a = v + 2 * i, *b = v + 2 * ((i + 1) % m), *d = v + 2 * ((i + 2) % m);
+        double s;
+        int t = sgn_tol(orient(a[0], a[1], b[0], b[1], d[0], d[1], &s), s);
+        if (t == 0 || (sign && t != sign)) return 0;
+        sign = t;
+        int dx = (b[0] > a[0]) - (b[0] < a[0]), dy = (b[1] > a[1]) - (b[1] < a[1]);
+        if (dx) { if (lastdx && dx != lastdx) xchanges++; if (!firstdx) firstdx = dx; lastdx = dx; }
+        if (dy) { if (lastdy && dy != lastdy) ychanges++; if (!firstdy) firstdy = dy; lastdy = dy; }
+    }
+    if (firstdx && lastdx != firstdx) xchanges++;
+    if (firstdy && lastdy != firstdy) ychanges++;
+    if (xchanges > 2 || ychanges > 2) return 0; /* winds more than once (a star polygon) */
+    if (sign < 0) { /* reverse in place to counter-clockwise */
+        for (Py_ssize_t i = 0, j = m - 1; i < j; i++, j--) {
+            double tx = v[2 * i], ty = v[2 * i + 1];
+            v[2 * i] = v[2 * j]; v[2 * i + 1] = v[2 * j + 1]; v[2 * j] = tx; v[2 * j + 1] = ty;
+        }
+    }
+    site->n = 2 * m;
+    return 1;
+}
+
+typedef struct {
+    dbuf a, b, site, ring;
+    ibuf keep;
+} scratch;
+
+static inline int outcode(double x, double y, const double *box) {
+    return (x < box[0]) | ((x > box[2]) << 1) | ((y < box[1]) << 2) | ((y > box[3]) << 3);
+}
+
+/* Vertices per chunk of a feature ring, for the chunk boxes computed once per call (see reduce_ring). */
+#define CHUNK 16
+
+static inline int box_side(const double *cb, const double *box) {
+    return (cb[2] < box[0]) | ((cb[0] > box[2]) << 1) | ((cb[3] < box[1]) << 2) | ((cb[1] > box[3]) << 3);
+}
+
+/* The ring with every vertex dropped whose two neighbours (as kept so far) lie outside the box on a side it
+ * lies outside too: the triangle they make is then wholly outside the box, so the ring's intersection with the
+ * box is unchanged (Cohen–Sutherland outcodes).  A chunk of CHUNK vertices whose box (`cbox`, its next vertex
+ * included) lies outside one side keeps only its first vertex, by the same argument.  A 400-vertex red-line
+ * polygon around a parcel keeps the few vertices near the parcel.  Writes to w->a; returns the count (0 if
+ * the ring lies outside one side), -1 on no memory. */
+static Py_ssize_t reduce_ring(scratch *w, const double *ring, Py_ssize_t n, const double *cbox, const double *box) {
+    ibuf *kp = &w->keep;
+    kp->n = 0;
+    if (kp->cap < n) {
+        int64_t *v = (int64_t *)realloc(kp->v, (size_t)n * sizeof(int64_t));
+        if (!v) return -1;
+        kp->v = v; kp->cap = n;
+    }
+    int64_t *kv = kp->v;
+    Py_ssize_t kn = 0;
+    int all = 15;
+    for (Py_ssize_t j = 0; j * CHUNK < n; j++) {
+        Py_ssize_t lo = j * CHUNK, hi = lo + CHUNK < n ? lo + CHUNK : n;
+        int side = box_side(cbox + 4 * j, box);
+        if (side) hi = lo + 1; /* the whole chunk lies outside one side: its first vertex stands for it */
+        for (Py_ssize_t i = lo; i < hi; i++) {
+            int c = outcode(ring[2 * i], ring[2 * i + 1], box);
+            all &= c;
+            while (kn >= 2 && (kv[kn - 2] & kv[kn - 1] & c & 15)) kn--;
+            kv[kn++] = ((int64_t)i << 4) | c;
+        }
+    }
+    kp->n = kn;
+    if (all) return 0;
+    Py_ssize_t lo = 0, hi = kn; /* the ring closes: drop at the seam in the same way */
+    int changed = 1;
+    while (changed && hi - lo > 3) {
+        changed = 0;
+        if (kv[hi - 2] & kv[hi - 1] & kv[lo] & 15) { hi--; changed = 1; }
+        else if (kv[hi - 1] & kv[lo] & kv[lo + 1] & 15) { lo++; changed = 1; }
+    }
+    Py_ssize_t k = hi - lo;
+    w->a.n = 0;
+    if (dgrow(&w->a, 2 * k)) return -1;
+    for (Py_ssize_t i = 0; i < k; i++) {
+        Py_ssize_t j = (Py_ssize_t)(kv[lo + i] >> 4);
+        w->a.v[2 * i] = ring[2 * j]; w->a.v[2 * i + 1] = ring[2 * j + 1];
+    }
+    w->a.n = 2 * k;
+    return k;
+}
+
+/* Boxes of each ring's chunks of CHUNK vertices (the vertex after each chunk included), for every ring of
+ * the features; chunk_off[r] is the first chunk of ring r (rings taken without their closing vertex). */
+static double *chunk_boxes(const double *xy, const int64_t *roff, Py_ssize_t nrings, int64_t **chunk_off) {
+    int64_t *off = (int64_t *)malloc((size_t)(nrings + 1) * sizeof(int64_t));
+    if (!off) return NULL;
+    off[0] = 0;
+    for (Py_ssize_t r = 0; r < nrings; r++) {
+        int64_t n = roff[r + 1] - roff[r] - 1;
+        if (n < 0) n = 0;
+        off[r + 1] = off[r] + (n + CHUNK - 1) / CHUNK;
+    }
+    double *cb = (double *)malloc((size_t)(off[nrings] > 0 ? off[nrings] : 1) * 4 * sizeof(double));
+    if (!cb) { free(off); return NULL; }
+    for (Py_ssize_t r = 0; r < nrings; r++) {
+        const double *c = xy + 2 * roff[r];
+        int64_t n = roff[r + 1] - roff[r] - 1; /* the ring's last coordinate closes it */
+        for (int64_t j = 0; j * CHUNK < n; j++) {
+            double *b = cb + 4 * (off[r] + j);
+            b[0] = b[1] = INFINITY; b[2] = b[3] = -INFINITY;
+            int64_t hi = (j + 1) * CHUNK < n ? (j + 1) * CHUNK : n;
+            for (int64_t i = j * CHUNK; i <= hi; i++) { /* the next chunk's first vertex too */
+                b[0] = fmin(b[0], c[2 * i]); b[1] = fmin(b[1], c[2 * i + 1]);
+                b[2] = fmax(b[2], c[2 * i]); b[3] = fmax(b[3], c[2 * i + 1]);
+            }
+        }
+    }
+    *chunk_off = off;
+    return cb;
+}
+
+/* Clip one ring to the site (outcode reduction and box passes first, then the site's edges).  Returns the
+ * count (result in *res), -1 no memory, -2 decline. */
+static Py_ssize_t clip_ring(scratch *w, const double *ring, Py_ssize_t n, const double *cbox, const double *box,
+                            double **res) {
+    n--; /* rings are closed: the last coordinate repeats the first */
+    if (n < 3) return -2;
+    Py_ssize_t k;
+    if ((k = reduce_ring(w, ring, n, cbox, box)) <= 0) return k;
+    if ((k = clip_axis(w->a.v, k, &w->b, 0, box[0], 1)) <= 0) return k;
+    if ((k = clip_axis(w->b.v, k, &w->a, 0, box[2], 0)) <= 0) return k;
+    if ((k = clip_axis(w->a.v, k, &w->b, 1, box[1], 1)) <= 0) return k;
+    if ((k = clip_axis(w->b.v, k, &w->a, 1, box[3], 0)) <= 0) return k;
+    w->ring.n = 0; /* the ring within the box, kept for no_contact */
+    if (dgrow(&w->ring, 2 * k)) return -1;
+    memcpy(w->ring.v, w->a.v, (size_t)(2 * k) * sizeof(double));
+    w->ring.n = 2 * k;
+    dbuf *src = &w->a, *dst = &w->b;
+    Py_ssize_t m = w->site.n / 2;
+    const double *s = w->site.v;
+    for (Py_ssize_t e = 0; e < m && k > 0; e++) {
+        const double *p = s + 2 * e, *q = s + 2 * ((e + 1) % m);
+        k = clip_edge(src->v, k, dst, p[0], p[1], q[0], q[1]);
+        if (k < 0) return k;
+        dbuf *t = src; src = dst; dst = t;
+    }
+    *res = src->v;
+    return k;
+}
+
+/* Whether the ring (the feature's ring within the box) keeps clear of the site: every vertex strictly outside
+ * it and no edge meeting it (separating axes: a site edge with both ends beyond it, or the edge's own line
+ * with every site vertex on one side), with rounding counted as contact. */
+static int no_contact(const double *r, Py_ssize_t k, const double *site, Py_ssize_t m) {
+    double s;
+    for (Py_ssize_t i = 0; i < k; i++) {
+        int out = 0;
+        for (Py_ssize_t e = 0; e < m && !out; e++) {
+            const double *a = site + 2 * e, *b = site + 2 * ((e + 1) % m);
+            double d = orient(a[0], a[1], b[0], b[1], r[2 * i], r[2 * i + 1], &s);
+            out = d < -REL_TOL * s;
+        }
+        if (!out) return 0;
+    }
+    for (Py_ssize_t i = 0; i < k; i++) {
+        const double *u = r + 2 * i, *v = r + 2 * ((i + 1) % k);
+        int sep = 0;
+        for (Py_ssize_t e = 0; e < m && !sep; e++) {
+            const double *a = site + 2 * e, *b = site + 2 * ((e + 1) % m);
+            double su, sv;
+            double du = orient(a[0], a[1], b[0], b[1], u[0], u[1], &su);
+            double dv = orient(a[0], a[1], b[0], b[1], v[0], v[1], &sv);
+            sep = du < -REL_TOL * su && dv < -REL_TOL * sv;
+        }
+        if (sep) continue;
+        int pos = 0, neg = 0;
+        for (Py_ssize_t e = 0; e < m; e++) {
+            double d = orient(u[0], u[1], v[0], v[1], site[2 * e], site[2 * e + 1], &s);
+            if (d > REL_TOL * s) pos = 1;
+            else if (d < -REL_TOL * s) neg = 1;
+            else { pos = neg = 1; break; }
+        }
+        if (pos && neg) return 0;
+    }
+    return 1;
+}
+
+static PyObject *clip_pairs(PyObject *self, PyObject *args) {
+    Py_buffer b_sxy, b_soff, b_fxy, b_roff, b_poff, b_goff, b_pf;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*", &b_sxy, &b_soff, &b_fxy, &b_roff, &b_poff, &b_goff, &b_pf))
+        return NULL;
+    Py_buffer *all[] = {&b_sxy, &b_soff, &b_fxy, &b_roff, &b_poff, &b_goff, &b_pf};
+    const double *sxy = (const double *)b_sxy.buf, *fxy = (const double *)b_fxy.buf;
+    const int64_t *soff = (const int64_t *)b_soff.buf, *roff = (const int64_t *)b_roff.buf;
+    const int64_t *poff = (const int64_t *)b_poff.buf, *goff = (const int64_t *)b_goff.buf;
+    const int64_t *pf = (const int64_t *)b_pf.buf;
+    Py_ssize_t npairs = b_pf.len / (Py_ssize_t)sizeof(int64_t);
+    PyObject *ret = NULL;
+    int failed = 0;
+    if (b_soff.len != (npairs + 1) * (Py_ssize_t)sizeof(int64_t)) {
+        PyErr_SetString(PyExc_ValueError, "site offsets do not match the pairs");
+        goto done;
+    }
+    char *status = (char *)malloc((size_t)npairs + 1);
+    dbuf xy = {0}; ibuf ro = {0}, po = {0}, go = {0};
+    scratch w = {{0}, {0}, {0}, {0}, {0}};
+    dbuf part = {0};
+    Py_ssize_t nrings = b_roff.len / (Py_ssize_t)sizeof(int64_t) - 1;
+    int64_t *coff = NULL;
+    double *cboxes = NULL;
+    Py_BEGIN_ALLOW_THREADS
+    cboxes = chunk_boxes(fxy, roff, nrings, &coff);
+    if (!cboxes || !status || ipush(&ro, 0) || ipush(&po, 0) || ipush(&go, 0)) failed = 1;
+    for (Py_ssize_t p = 0; p < npairs && !failed; p++) {
+        char st = ST_EMPTY;
+        Py_ssize_t xy0 = xy.n, ro0 = ro.n, po0 = po.n;
+        int ok = site_ring(sxy + 2 * soff[p], (Py_ssize_t)(soff[p + 1] - soff[p]), &w.site);
+        if (ok < 0) { failed = 1; break; }
+        if (!ok) { status[p] = ST_DECLINE; continue; }
+        Py_ssize_t m = w.site.n / 2;
+        double box[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY};
+        for (Py_ssize_t i = 0; i < m; i++) {
+            box[0] = fmin(box[0], w.site.v[2 * i]); box[1] = fmin(box[1], w.site.v[2 * i + 1]);
+            box[2] = fmax(box[2], w.site.v[2 * i]); box[3] = fmax(box[3], w.site.v[2 * i + 1]);
+        }
+        double span = (box[2] - box[0]) + (box[3] - box[1]);
+        double margin = fmax(span * 1e-6, 1e-12);
+        double ebox[4] = {box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin};
+        double min_edge = span * 1e-10;
+        double site_a2 = fabs(ring_area2(w.site.v, m));
+        int64_t f = pf[p];
+        for (int64_t q = goff[f]; q < goff[f + 1] && st != ST_DECLINE; q++) {
+            int64_t r0 = poff[q], r1 = poff[q + 1];
+            double *res = NULL;
+            Py_ssize_t k = clip_ring(&w, fxy + 2 * roff[r0], (Py_ssize_t)(roff[r0 + 1] - roff[r0]),
+                                     cboxes + 4 * coff[r0], ebox, &res);
+            if (k == -1) { failed = 1; break; }
+            if (k == -2) { st = ST_DECLINE; break; }
+            if (k == 0) continue; /* this part misses the site */
+            part.n = 0;
+            if (dgrow(&part, 2 * k)) { failed = 1; break; }
+            memcpy(part.v, res, (size_t)(2 * k) * sizeof(double));
+            double ra = fabs(ring_area2(part.v, k));
+            if (!ring_simple(part.v, k, min_edge) || ra == 0) { st = ST_DECLINE; break; }
+            /* the whole site: inside this part, unless a hole lies in it */
+            int full = fabs(ra - site_a2) <= FULL_TOL * site_a2 && no_contact(w.ring.v, w.ring.n / 2, w.site.v, m);
+            Py_ssize_t xy_part = xy.n, ro_part = ro.n;
+            if (emit_ring(&xy, &ro, part.v, k, 0)) { failed = 1; break; }
+            /* holes: kept if wholly inside the site, skipped if their box misses it, else declined */
+            for (int64_t h = r0 + 1; h < r1; h++) {
+                const double *hr = fxy + 2 * roff[h];
+                Py_ssize_t hn = (Py_ssize_t)(roff[h + 1] - roff[h]);
+                double hb[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY};
+                for (Py_ssize_t i = 0; i < hn; i++) {
+                    hb[0] = fmin(hb[0], hr[2 * i]); hb[1] = fmin(hb[1], hr[2 * i + 1]);
+                    hb[2] = fmax(hb[2], hr[2 * i]); hb[3] = fmax(hb[3], hr[2 * i + 1]);
+                }
+                if (hb[2] < box[0] || hb[0] > box[2] || hb[3] < box[1] || hb[1] > box[3]) continue;
+                int inside = 1;
+                for (Py_ssize_t i = 0; i < hn && inside; i++)
+                    for (Py_ssize_t e = 0; e < m && inside; e++) {
+                        const double *a = w.site.v + 2 * e, *b = w.site.v + 2 * ((e + 1) % m);
+                        double s, d = orient(a[0], a[1], b[0], b[1], hr[2 * i], hr[2 * i + 1], &s);
+                        if (d <= REL_TOL * s) inside = 0;
+                    }
+                if (!inside) { st = ST_DECLINE; break; }
+                Py_ssize_t hk = hn;
+                if (hk > 1 && hr[0] == hr[2 * (hk - 1)] && hr[1] == hr[2 * (hk - 1) + 1]) hk--;
+                if (emit_ring(&xy, &ro, hr, hk, 1)) { failed = 1; break; }
+            }
+            if (failed) break;
+            if (st == ST_DECLINE) break;
+            if (full && ro.n == ro_part + 1) { /* no hole kept: the site lies inside this part */
+                xy.n = xy_part; ro.n = ro_part;
+                if (st == ST_OK) { st = ST_DECLINE; break; } /* and overlaps another part: unsure */
+                st = ST_INSIDE;
+                continue;
+            }
+            if (st == ST_INSIDE) { st = ST_DECLINE; break; }
+            if (ipush(&po, (int64_t)(ro.n - 1))) { failed = 1; break; }
+            st = ST_OK;
+        }
+        if (failed) break;
+        if (st == ST_OK) {
+            if (ipush(&go, (int64_t)(po.n - 1))) { failed = 1; break; }
+        } else { /* roll back what this pair wrote */
+            xy.n = xy0; ro.n = ro0; po.n = po0;
+        }
+        status[p] = st;
+    }
+    Py_END_ALLOW_THREADS
+    if (failed) {
+        PyErr_NoMemory();
+    } else {
+        ret = Py_BuildValue("(y#y#y#y#y#)", status, npairs, (const char *)xy.v, xy.n * (Py_ssize_t)sizeof(double),
+                            (const char *)ro.v, ro.n * (Py_ssize_t)sizeof(int64_t),
+                            (const char *)po.v, po.n * (Py_ssize_t)sizeof(int64_t),
+                            (const char *)go.v, go.n * (Py_ssize_t)sizeof(int64_t));
+    }
+    free(status); free(cboxes); free(coff); free(xy.v); free(ro.v); free(po.v); free(go.v);
+    free(w.a.v); free(w.b.v); free(w.site.v); free(w.ring.v); free(w.keep.v); free(part.v);
+done:
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) PyBuffer_Release(all[i]);
+    return ret;
+}
+
+static PyMethodDef methods[] = {
+    {"clip_pairs", clip_pairs, METH_VARARGS,
+     "clip_pairs(site_xy, site_offsets, feat_xy, ring_offsets, part_offsets, geom_offsets, pair_feature)\n"
+     "-> (status, xy, ring_offsets, part_offsets, geom_offsets); see ecogis.screening.convexclip."},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_convexclip",
+                                    "Sutherland-Hodgman intersections of convex sites and features.", -1, methods};
+
+PyMODINIT_FUNC PyInit__convexclip(void) { return PyModule_Create(&module); }
