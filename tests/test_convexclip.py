@@ -40,7 +40,10 @@ def _check(sites, feats, f=None):
         assert set(shapely.get_type_id(got)) <= {3, 6}
         scale = shapely.area(sites[ok])
         assert np.all(np.abs(shapely.area(got) - shapely.area(want)) <= 1e-9 * scale)
-        assert np.all(shapely.area(shapely.symmetric_difference(got, want)) <= 1e-9 * scale)
+        # the same shape: vertices within rounding (Hausdorff distance; GEOS's own symmetric_difference of two
+        # polygons equal to 1e-14 can fail, counting both whole: seen on grid-snapped shapes)
+        assert np.all(shapely.hausdorff_distance(got, want) <= 1e-9 * np.sqrt(scale))
+        assert (shapely.get_num_geometries(got) == shapely.get_num_geometries(want)).all()
         # shells clockwise, holes counter-clockwise, as GEOS writes them
         parts = shapely.get_parts(got)
         assert not shapely.is_ccw(shapely.get_exterior_ring(parts)).any()
@@ -160,7 +163,7 @@ def test_random_convex_sites_against_jagged_features_agree_with_geos():
     st = _check(sites[s], feats, f)
     counts = np.bincount(st, minlength=4)
     assert counts[OK] > 1000 and counts[INSIDE] > 1000 and counts[EMPTY] > 100
-    assert counts[DECLINED] < 0.2 * len(st)
+    assert counts[DECLINED] < 0.01 * len(st)  # only boundaries within rounding of each other
 
 
 def test_real_wilderness_polygons_against_convex_sites():
@@ -195,3 +198,22 @@ def test_bad_offsets_are_a_clear_error():
     z = np.zeros(3, dtype=np.int64)
     with pytest.raises(ValueError, match="offsets"):
         _convexclip.clip_pairs(np.zeros(8), z, np.zeros(8), z, z, z, np.zeros(5, dtype=np.int64))
+
+
+def test_shapes_snapped_to_a_coarse_grid_are_right_or_declined():
+    """Integer coordinates on a 12 × 12 grid: shared edges, vertices on edges, collinear runs and corners that
+    coincide everywhere — the kernel must never answer wrongly."""
+    rng = np.random.default_rng(19)
+    feats = []
+    while len(feats) < 60:
+        pts = rng.integers(0, 12, (rng.integers(4, 9), 2)).astype(float)
+        g = shapely.make_valid(shapely.Polygon(pts))
+        g = shapely.get_parts(g)
+        g = g[shapely.get_type_id(g) == 3]
+        feats.extend(p for p in g if p.area > 0)
+    feats = np.array(feats[:60], dtype=object)
+    sites = shapely.convex_hull(shapely.multipoints(rng.integers(0, 12, (600, 5, 2)).astype(float)))
+    sites = sites[shapely.get_type_id(sites) == 3]
+    s, f = shapely.STRtree(feats).query(sites)
+    st = _check(sites[s], feats, f)
+    assert (st == DECLINED).sum() > 0 and (st == OK).sum() > 100  # both kinds occur on such data

@@ -1,14 +1,15 @@
 /*
- * Intersections of (convex site, feature) pairs by Sutherland–Hodgman clipping.
+ * Intersections of (convex site, feature) pairs without an overlay graph.
  *
  * The Python side is ecogis/screening/convexclip.py, which documents the
  * contract; in short: each pair is a convex site (one ring, no holes) and a
  * feature (Polygon or MultiPolygon, as ragged arrays).  Each feature part's
- * shell is clipped to the site; holes are kept only where they lie wholly
- * inside the site.  Whenever the answer could be unsure — a vertex within
- * rounding of a site edge (shared or touching boundaries), a hole cut by the
- * site, a result ring that is not simple (Sutherland–Hodgman's zero-width
- * bridges), a tiny edge — the pair is *declined* and the caller asks GEOS.
+ * shell is cut to the site's box and then intersected with the site by
+ * following crossings (Weiler–Atherton); holes are kept only where they lie
+ * wholly inside the site.  Whenever the answer could be unsure — a vertex
+ * within rounding of the other's boundary (shared or touching boundaries), a
+ * crossing at a site corner, a hole cut by the site, a result ring that is
+ * not simple — the pair is *declined* and the caller asks GEOS.
  * So every result given here is a valid polygon equal to GEOS's intersection
  * up to rounding and vertex order (shells clockwise, holes counter-clockwise,
  * as GEOS's overlay writes them).
@@ -30,8 +31,9 @@
 
 /* relative tolerance of an orientation (cross product) treated as zero */
 #define REL_TOL 1e-12
-/* relative difference of areas below which a clipped site may be the whole site (then tested exactly) */
-#define FULL_TOL 1e-6
+/* positional tolerance relative to the coordinates' magnitude (about 1e-10 degree, 0.01 mm, at 117°E):
+ * points computed by a clip carry errors of a few units in the last place */
+#define POS_TOL 1e-12
 /* sites with more vertices than this are declined */
 #define MAX_SITE_VERTS 256
 /* result rings with more vertices than this are declined (the simplicity check is quadratic) */
@@ -59,10 +61,13 @@ static int ipush(ibuf *b, int64_t x) {
     b->v[b->n++] = x; return 0;
 }
 
-/* orientation of p against the directed line a->b, with its error scale */
-static inline double orient(double ax, double ay, double bx, double by, double px, double py, double *scale) {
+/* Orientation of p against the directed line a->b, with its error scale: |d| <= REL_TOL * scale means p lies
+ * within rounding of the line (the products' own rounding) or within `eps` of it (a point computed by an
+ * earlier step carries an error of a few units in the last place of its coordinates). */
+static inline double orient(double ax, double ay, double bx, double by, double px, double py, double eps,
+                            double *scale) {
     double l = (bx - ax) * (py - ay), r = (by - ay) * (px - ax);
-    *scale = fabs(l) + fabs(r);
+    *scale = fabs(l) + fabs(r) + (eps / REL_TOL) * (fabs(bx - ax) + fabs(by - ay));
     return l - r;
 }
 
@@ -94,64 +99,42 @@ static Py_ssize_t clip_axis(const double *in, Py_ssize_t n, dbuf *out, int axis,
     return k;
 }
 
-/* Clip to the half-plane left of a->b.  Returns the count, -1 on no memory, -2 when a vertex is within
- * rounding of the line (the caller declines the pair). */
-static Py_ssize_t clip_edge(const double *in, Py_ssize_t n, dbuf *out, double ax, double ay, double bx, double by) {
-    out->n = 0;
-    if (n == 0) return 0;
-    if (dgrow(out, 4 * n + 4)) return -1;
-    double *o = out->v;
-    Py_ssize_t k = 0;
-    double s;
-    double px = in[2 * (n - 1)], py = in[2 * (n - 1) + 1];
-    double pd = orient(ax, ay, bx, by, px, py, &s);
-    if (fabs(pd) <= REL_TOL * s) return -2;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        double cx = in[2 * i], cy = in[2 * i + 1];
-        double cd = orient(ax, ay, bx, by, cx, cy, &s);
-        if (fabs(cd) <= REL_TOL * s) return -2;
-        if ((cd > 0) != (pd > 0)) {
-            double t = pd / (pd - cd);
-            o[2 * k] = px + t * (cx - px); o[2 * k + 1] = py + t * (cy - py); k++;
-        }
-        if (cd > 0) { o[2 * k] = cx; o[2 * k + 1] = cy; k++; }
-        px = cx; py = cy; pd = cd;
-    }
-    out->n = 2 * k;
-    return k;
-}
-
 static inline int sgn_tol(double d, double s) { return fabs(d) <= REL_TOL * s ? 0 : (d > 0 ? 1 : -1); }
 
+/* The sign of orient(), 0 within rounding. */
+static inline int orient_sign(double ax, double ay, double bx, double by, double px, double py, double eps) {
+    double s, d = orient(ax, ay, bx, by, px, py, eps, &s);
+    return sgn_tol(d, s);
+}
+
 /* Whether segments p1p2 and p3p4 meet (touching and near-touching count). */
-static int seg_meet(const double *p1, const double *p2, const double *p3, const double *p4) {
+static int seg_meet(const double *p1, const double *p2, const double *p3, const double *p4, double eps) {
     if (fmax(p1[0], p2[0]) < fmin(p3[0], p4[0]) || fmax(p3[0], p4[0]) < fmin(p1[0], p2[0]) ||
         fmax(p1[1], p2[1]) < fmin(p3[1], p4[1]) || fmax(p3[1], p4[1]) < fmin(p1[1], p2[1]))
         return 0;
-    double s;
-    int o1 = sgn_tol(orient(p1[0], p1[1], p2[0], p2[1], p3[0], p3[1], &s), s);
-    int o2 = sgn_tol(orient(p1[0], p1[1], p2[0], p2[1], p4[0], p4[1], &s), s);
-    int o3 = sgn_tol(orient(p3[0], p3[1], p4[0], p4[1], p1[0], p1[1], &s), s);
-    int o4 = sgn_tol(orient(p3[0], p3[1], p4[0], p4[1], p2[0], p2[1], &s), s);
+    int o1 = orient_sign(p1[0], p1[1], p2[0], p2[1], p3[0], p3[1], eps);
+    int o2 = orient_sign(p1[0], p1[1], p2[0], p2[1], p4[0], p4[1], eps);
+    int o3 = orient_sign(p3[0], p3[1], p4[0], p4[1], p1[0], p1[1], eps);
+    int o4 = orient_sign(p3[0], p3[1], p4[0], p4[1], p2[0], p2[1], eps);
     if (o1 * o2 > 0 || o3 * o4 > 0) return 0;
     return 1; /* crossing, touching, or collinear with overlapping boxes */
 }
 
 /* Whether the ring (n points, not closed) is simple, with no tiny edge and no fold-back. */
-static int ring_simple(const double *r, Py_ssize_t n, double min_edge) {
+static int ring_simple(const double *r, Py_ssize_t n, double min_edge, double eps) {
     if (n < 3 || n > MAX_RING_VERTS) return 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         const double *a = r + 2 * i, *b = r + 2 * ((i + 1) % n), *c = r + 2 * ((i + 2) % n);
         if (fabs(b[0] - a[0]) + fabs(b[1] - a[1]) <= min_edge) return 0;
         double s;
-        double d = orient(a[0], a[1], b[0], b[1], c[0], c[1], &s);
+        double d = orient(a[0], a[1], b[0], b[1], c[0], c[1], eps, &s);
         if (fabs(d) <= REL_TOL * s && (b[0] - a[0]) * (c[0] - b[0]) + (b[1] - a[1]) * (c[1] - b[1]) <= 0) return 0;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
         const double *a = r + 2 * i, *b = r + 2 * ((i + 1) % n);
         for (Py_ssize_t j = i + 2; j < n; j++) {
             if (i == 0 && j == n - 1) continue; /* adjacent through the closing vertex */
-            if (seg_meet(a, b, r + 2 * j, r + 2 * ((j + 1) % n))) return 0;
+            if (seg_meet(a, b, r + 2 * j, r + 2 * ((j + 1) % n), eps)) return 0;
         }
     }
     return 1;
@@ -182,7 +165,7 @@ static int emit_ring(dbuf *xy, ibuf *ring_off, const double *r, Py_ssize_t n, in
 
 /* The site's ring as CCW, not closed, into `site`, repeated and collinear vertices dropped; 0 if it is not
  * strictly convex and simple, -1 on no memory. */
-static int site_ring(const double *c, Py_ssize_t n, dbuf *site) {
+static int site_ring(const double *c, Py_ssize_t n, dbuf *site, double eps) {
     if (n > 1 && c[0] == c[2 * (n - 1)] && c[1] == c[2 * (n - 1) + 1]) n--;
     if (n < 3 || n > MAX_SITE_VERTS) return 0;
     site->n = 0;
@@ -200,8 +183,7 @@ static int site_ring(const double *c, Py_ssize_t n, dbuf *site) {
     double *v = site->v;
     for (Py_ssize_t i = 0; i < k; i++) {
         const double *a = u + 2 * ((i + k - 1) % k), *b = u + 2 * i, *d = u + 2 * ((i + 1) % k);
-        double s;
-        if (sgn_tol(orient(a[0], a[1], b[0], b[1], d[0], d[1], &s), s) == 0) {
+        if (orient_sign(a[0], a[1], b[0], b[1], d[0], d[1], eps) == 0) {
             if ((b[0] - a[0]) * (d[0] - b[0]) + (b[1] - a[1]) * (d[1] - b[1]) <= 0) return 0;
             continue;
         }
@@ -211,8 +193,7 @@ static int site_ring(const double *c, Py_ssize_t n, dbuf *site) {
     int sign = 0, xchanges = 0, ychanges = 0, lastdx = 0, lastdy = 0, firstdx = 0, firstdy = 0;
     for (Py_ssize_t i = 0; i < m; i++) {
         const double *a = v + 2 * i, *b = v + 2 * ((i + 1) % m), *d = v + 2 * ((i + 2) % m);
-        double s;
-        int t = sgn_tol(orient(a[0], a[1], b[0], b[1], d[0], d[1], &s), s);
+        int t = orient_sign(a[0], a[1], b[0], b[1], d[0], d[1], eps);
         if (t == 0 || (sign && t != sign)) return 0;
         sign = t;
         int dx = (b[0] > a[0]) - (b[0] < a[0]), dy = (b[1] > a[1]) - (b[1] < a[1]);
@@ -326,10 +307,9 @@ static double *chunk_boxes(const double *xy, const int64_t *roff, Py_ssize_t nri
     return cb;
 }
 
-/* Clip one ring to the site (outcode reduction and box passes first, then the site's edges).  Returns the
- * count (result in *res), -1 no memory, -2 decline. */
-static Py_ssize_t clip_ring(scratch *w, const double *ring, Py_ssize_t n, const double *cbox, const double *box,
-                            double **res) {
+/* The ring cut to the box (outcode reduction, then the four box passes), counter-clockwise, into w->ring.
+ * Returns the count, 0 if nothing is left, -1 no memory, -2 decline (a degenerate ring). */
+static Py_ssize_t box_ring(scratch *w, const double *ring, Py_ssize_t n, const double *cbox, const double *box) {
     n--; /* rings are closed: the last coordinate repeats the first */
     if (n < 3) return -2;
     Py_ssize_t k;
@@ -338,58 +318,187 @@ static Py_ssize_t clip_ring(scratch *w, const double *ring, Py_ssize_t n, const 
     if ((k = clip_axis(w->b.v, k, &w->a, 0, box[2], 0)) <= 0) return k;
     if ((k = clip_axis(w->a.v, k, &w->b, 1, box[1], 1)) <= 0) return k;
     if ((k = clip_axis(w->b.v, k, &w->a, 1, box[3], 0)) <= 0) return k;
-    w->ring.n = 0; /* the ring within the box, kept for no_contact */
+    w->ring.n = 0;
     if (dgrow(&w->ring, 2 * k)) return -1;
-    memcpy(w->ring.v, w->a.v, (size_t)(2 * k) * sizeof(double));
-    w->ring.n = 2 * k;
-    dbuf *src = &w->a, *dst = &w->b;
-    Py_ssize_t m = w->site.n / 2;
-    const double *s = w->site.v;
-    for (Py_ssize_t e = 0; e < m && k > 0; e++) {
-        const double *p = s + 2 * e, *q = s + 2 * ((e + 1) % m);
-        k = clip_edge(src->v, k, dst, p[0], p[1], q[0], q[1]);
-        if (k < 0) return k;
-        dbuf *t = src; src = dst; dst = t;
+    double area2 = ring_area2(w->a.v, k); /* zero-width bridges along the box add nothing */
+    if (area2 == 0) return -2;
+    double *r = w->ring.v;
+    for (Py_ssize_t i = 0; i < k; i++) {
+        Py_ssize_t j = area2 > 0 ? i : k - 1 - i;
+        r[2 * i] = w->a.v[2 * j]; r[2 * i + 1] = w->a.v[2 * j + 1];
     }
-    *res = src->v;
+    w->ring.n = 2 * k;
     return k;
 }
 
-/* Whether the ring (the feature's ring within the box) keeps clear of the site: every vertex strictly outside
- * it and no edge meeting it (separating axes: a site edge with both ends beyond it, or the edge's own line
- * with every site vertex on one side), with rounding counted as contact. */
-static int no_contact(const double *r, Py_ssize_t k, const double *site, Py_ssize_t m) {
-    double s;
+/* A crossing of the feature's ring with the site's boundary. */
+typedef struct {
+    double x, y;  /* the point */
+    double key;   /* where on the site's boundary: edge index + fraction along it */
+    Py_ssize_t edge; /* the ring's edge it lies on */
+    int entry;    /* 1 entering the site, 0 leaving it */
+} crossing;
+
+/* relative tolerances of a crossing's place along the ring's edge and along the site's edge */
+#define T_TOL 1e-10
+
+/* The intersection of the counter-clockwise ring r (k points, the feature within the box) with the convex
+ * counter-clockwise site (m points), by following the ring inside the site and the site's boundary inside the
+ * ring from crossing to crossing (Weiler–Atherton; the site being convex, each ring edge crosses its boundary
+ * at most twice).  Pieces go to `out` as rings (points) with their sizes in `sizes`.
+ * Returns ST_OK (pieces written), ST_EMPTY, ST_INSIDE (the site lies in the ring: no crossing and a site
+ * vertex inside), ST_DECLINE (a vertex or a crossing within rounding of the other's boundary or corner),
+ * or -1 on no memory. */
+static int wa_clip(scratch *w, const double *r, Py_ssize_t k, const double *c, Py_ssize_t m, double eps,
+                   dbuf *out, ibuf *sizes, crossing **evbuf, Py_ssize_t *evcap) {
+    out->n = 0; sizes->n = 0;
+    int any_in = 0, any_out = 0;
+    /* vertices: strictly inside, strictly outside, or too near the boundary (declined) */
     for (Py_ssize_t i = 0; i < k; i++) {
-        int out = 0;
-        for (Py_ssize_t e = 0; e < m && !out; e++) {
-            const double *a = site + 2 * e, *b = site + 2 * ((e + 1) % m);
-            double d = orient(a[0], a[1], b[0], b[1], r[2 * i], r[2 * i + 1], &s);
-            out = d < -REL_TOL * s;
+        int in = 1, near = 0;
+        for (Py_ssize_t e = 0; e < m; e++) {
+            const double *a = c + 2 * e, *b = c + 2 * ((e + 1) % m);
+            int g = orient_sign(a[0], a[1], b[0], b[1], r[2 * i], r[2 * i + 1], eps);
+            if (g < 0) { in = 0; near = 0; break; }
+            if (g == 0) { in = 0; near = 1; }
         }
-        if (!out) return 0;
+        if (near) return ST_DECLINE;
+        if (in) any_in = 1; else any_out = 1;
     }
+    if (!any_out) { /* the whole ring lies in the site: it is its own overlap */
+        if (dgrow(out, 2 * k) || ipush(sizes, k)) return -1;
+        memcpy(out->v, r, (size_t)(2 * k) * sizeof(double));
+        out->n = 2 * k;
+        return ST_OK;
+    }
+    /* crossings, edge by edge (Cyrus–Beck) */
+    Py_ssize_t ne = 0;
     for (Py_ssize_t i = 0; i < k; i++) {
         const double *u = r + 2 * i, *v = r + 2 * ((i + 1) % k);
-        int sep = 0;
-        for (Py_ssize_t e = 0; e < m && !sep; e++) {
-            const double *a = site + 2 * e, *b = site + 2 * ((e + 1) % m);
+        double t_in = 0, t_out = 1;
+        double ttol = T_TOL + eps / (fabs(v[0] - u[0]) + fabs(v[1] - u[1]) + 1e-300);
+        Py_ssize_t e_in = -1, e_out = -1;
+        int apart = 0;
+        for (Py_ssize_t e = 0; e < m && !apart; e++) {
+            const double *a = c + 2 * e, *b = c + 2 * ((e + 1) % m);
             double su, sv;
-            double du = orient(a[0], a[1], b[0], b[1], u[0], u[1], &su);
-            double dv = orient(a[0], a[1], b[0], b[1], v[0], v[1], &sv);
-            sep = du < -REL_TOL * su && dv < -REL_TOL * sv;
+            double du = orient(a[0], a[1], b[0], b[1], u[0], u[1], eps, &su);
+            double dv = orient(a[0], a[1], b[0], b[1], v[0], v[1], eps, &sv);
+            int gu = sgn_tol(du, su), gv = sgn_tol(dv, sv);
+            if (gu >= 0 && gv >= 0) {
+                if (gu == 0 && gv == 0) return ST_DECLINE; /* along a site edge's line */
+                continue;
+            }
+            if (gu <= 0 && gv <= 0) { apart = 1; break; }
+            double t = du / (du - dv);
+            if (gu < 0) { /* entering this half-plane */
+                if (e_in >= 0 && fabs(t - t_in) <= ttol) return ST_DECLINE; /* through a site corner */
+                if (t > t_in) { t_in = t; e_in = e; }
+            } else {
+                if (e_out >= 0 && fabs(t - t_out) <= ttol) return ST_DECLINE;
+                if (t < t_out) { t_out = t; e_out = e; }
+            }
         }
-        if (sep) continue;
-        int pos = 0, neg = 0;
-        for (Py_ssize_t e = 0; e < m; e++) {
-            double d = orient(u[0], u[1], v[0], v[1], site[2 * e], site[2 * e + 1], &s);
-            if (d > REL_TOL * s) pos = 1;
-            else if (d < -REL_TOL * s) neg = 1;
-            else { pos = neg = 1; break; }
+        if (apart) continue;
+        if (t_in > t_out + ttol) continue; /* misses the site */
+        if (t_in >= t_out - ttol) return ST_DECLINE; /* grazes it */
+        for (int pass = 0; pass < 2; pass++) {
+            Py_ssize_t e = pass ? e_out : e_in;
+            if (e < 0) continue;
+            double t = pass ? t_out : t_in;
+            if (ne + 1 > *evcap) {
+                Py_ssize_t cap = *evcap ? 2 * *evcap : 64;
+                crossing *nv = (crossing *)realloc(*evbuf, (size_t)cap * sizeof(crossing));
+                if (!nv) return -1;
+                *evbuf = nv; *evcap = cap;
+            }
+            crossing *x = *evbuf + ne++;
+            x->x = u[0] + t * (v[0] - u[0]); x->y = u[1] + t * (v[1] - u[1]);
+            const double *a = c + 2 * e, *b = c + 2 * ((e + 1) % m);
+            double ex = b[0] - a[0], ey = b[1] - a[1];
+            double lam = ((x->x - a[0]) * ex + (x->y - a[1]) * ey) / (ex * ex + ey * ey);
+            double ltol = T_TOL + eps / (fabs(ex) + fabs(ey));
+            if (lam <= ltol || lam >= 1 - ltol) return ST_DECLINE; /* at a site corner */
+            x->key = (double)e + lam;
+            x->edge = i;
+            x->entry = !pass;
         }
-        if (pos && neg) return 0;
     }
-    return 1;
+    crossing *ev = *evbuf;
+    if (ne == 0) {
+        if (any_in) return ST_DECLINE; /* vertices on both sides and no crossing: rounding; let GEOS say */
+        /* the ring keeps clear of the site: the site lies in it or apart (crossing number of a site vertex) */
+        int odd = 0;
+        double px = c[0], py = c[1];
+        for (Py_ssize_t i = 0; i < k; i++) {
+            const double *u = r + 2 * i, *v = r + 2 * ((i + 1) % k);
+            if ((u[1] > py) != (v[1] > py)) {
+                double xc = u[0] + (py - u[1]) * (v[0] - u[0]) / (v[1] - u[1]);
+                if (xc > px) odd = !odd;
+            }
+        }
+        return odd ? ST_INSIDE : ST_EMPTY;
+    }
+    if (ne % 2) return ST_DECLINE;
+    for (Py_ssize_t j = 0; j < ne; j++) /* along the ring, entries and exits alternate */
+        if (ev[j].entry == ev[(j + 1) % ne].entry) return ST_DECLINE;
+    /* rank of each crossing along the site's boundary (few crossings: insertion sort of indices) */
+    Py_ssize_t *order = (Py_ssize_t *)malloc((size_t)ne * 3 * sizeof(Py_ssize_t));
+    if (!order) return -1;
+    Py_ssize_t *rank = order + ne, *seen = order + 2 * ne;
+    for (Py_ssize_t j = 0; j < ne; j++) {
+        Py_ssize_t q = j;
+        while (q > 0 && ev[order[q - 1]].key > ev[j].key) { order[q] = order[q - 1]; q--; }
+        order[q] = j;
+    }
+    int st = ST_OK;
+    for (Py_ssize_t q = 0; q < ne; q++) {
+        rank[order[q]] = q;
+        seen[q] = 0;
+        if (q && ev[order[q]].key - ev[order[q - 1]].key <= 1e-9) st = ST_DECLINE; /* two at one place */
+    }
+    for (Py_ssize_t j0 = 0; j0 < ne && st == ST_OK; j0++) {
+        if (!ev[j0].entry || seen[j0]) continue;
+        Py_ssize_t start = out->n, j = j0, guard = 0;
+        do {
+            if (seen[j] || !ev[j].entry || ++guard > ne) { st = ST_DECLINE; break; }
+            seen[j] = 1;
+            Py_ssize_t x = (j + 1) % ne; /* the exit that follows along the ring */
+            seen[x] = 1;
+            Py_ssize_t from = ev[j].edge, to = ev[x].edge;
+            Py_ssize_t nv = (to - from + k) % k; /* ring vertices between the two crossings */
+            if (to == from && x < j) nv = k;      /* around the whole ring (one crossing pair on one edge) */
+            Py_ssize_t nxt = order[(rank[x] + 1) % ne]; /* the next crossing along the site's boundary */
+            double kx = ev[x].key, kn = ev[nxt].key;
+            Py_ssize_t ex = (Py_ssize_t)kx, en = (Py_ssize_t)kn;
+            Py_ssize_t nc = (en - ex + m) % m;   /* site corners between them */
+            if (en == ex && kn < kx) nc = m;
+            if (dgrow(out, 2 * (2 + nv + nc))) { st = -1; break; }
+            double *o = out->v + out->n;
+            Py_ssize_t p = 0;
+            o[p++] = ev[j].x; o[p++] = ev[j].y;
+            for (Py_ssize_t t = 1; t <= nv; t++) {
+                const double *q = r + 2 * ((from + t) % k);
+                o[p++] = q[0]; o[p++] = q[1];
+            }
+            o[p++] = ev[x].x; o[p++] = ev[x].y;
+            for (Py_ssize_t t = 1; t <= nc; t++) {
+                const double *q = c + 2 * ((ex + t) % m);
+                o[p++] = q[0]; o[p++] = q[1];
+            }
+            out->n += p;
+            j = nxt;
+        } while (j != j0);
+        if (st != ST_OK) break;
+        if (ipush(sizes, (out->n - start) / 2)) { st = -1; break; }
+    }
+    if (st == ST_OK) {
+        for (Py_ssize_t j = 0; j < ne; j++)
+            if (!seen[j]) { st = ST_DECLINE; break; }
+    }
+    free(order);
+    (void)w;
+    return st;
 }
 
 static PyObject *clip_pairs(PyObject *self, PyObject *args) {
@@ -412,6 +521,9 @@ static PyObject *clip_pairs(PyObject *self, PyObject *args) {
     dbuf xy = {0}; ibuf ro = {0}, po = {0}, go = {0};
     scratch w = {{0}, {0}, {0}, {0}, {0}};
     dbuf part = {0};
+    ibuf sizes = {0}, holes = {0};
+    crossing *evbuf = NULL;
+    Py_ssize_t evcap = 0;
     Py_ssize_t nrings = b_roff.len / (Py_ssize_t)sizeof(int64_t) - 1;
     int64_t *coff = NULL;
     double *cboxes = NULL;
@@ -421,7 +533,11 @@ static PyObject *clip_pairs(PyObject *self, PyObject *args) {
     for (Py_ssize_t p = 0; p < npairs && !failed; p++) {
         char st = ST_EMPTY;
         Py_ssize_t xy0 = xy.n, ro0 = ro.n, po0 = po.n;
-        int ok = site_ring(sxy + 2 * soff[p], (Py_ssize_t)(soff[p + 1] - soff[p]), &w.site);
+        /* positional tolerance: a few units in the last place of the site's coordinates */
+        double mag = 0;
+        for (int64_t i = soff[p]; i < soff[p + 1]; i++) mag = fmax(mag, fmax(fabs(sxy[2 * i]), fabs(sxy[2 * i + 1])));
+        double eps = POS_TOL * mag;
+        int ok = site_ring(sxy + 2 * soff[p], (Py_ssize_t)(soff[p + 1] - soff[p]), &w.site, eps);
         if (ok < 0) { failed = 1; break; }
         if (!ok) { status[p] = ST_DECLINE; continue; }
         Py_ssize_t m = w.site.n / 2;
@@ -434,27 +550,21 @@ static PyObject *clip_pairs(PyObject *self, PyObject *args) {
         double margin = fmax(span * 1e-6, 1e-12);
         double ebox[4] = {box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin};
         double min_edge = span * 1e-10;
-        double site_a2 = fabs(ring_area2(w.site.v, m));
         int64_t f = pf[p];
         for (int64_t q = goff[f]; q < goff[f + 1] && st != ST_DECLINE; q++) {
             int64_t r0 = poff[q], r1 = poff[q + 1];
-            double *res = NULL;
-            Py_ssize_t k = clip_ring(&w, fxy + 2 * roff[r0], (Py_ssize_t)(roff[r0 + 1] - roff[r0]),
-                                     cboxes + 4 * coff[r0], ebox, &res);
+            Py_ssize_t k = box_ring(&w, fxy + 2 * roff[r0], (Py_ssize_t)(roff[r0 + 1] - roff[r0]),
+                                    cboxes + 4 * coff[r0], ebox);
             if (k == -1) { failed = 1; break; }
             if (k == -2) { st = ST_DECLINE; break; }
-            if (k == 0) continue; /* this part misses the site */
-            part.n = 0;
-            if (dgrow(&part, 2 * k)) { failed = 1; break; }
-            memcpy(part.v, res, (size_t)(2 * k) * sizeof(double));
-            double ra = fabs(ring_area2(part.v, k));
-            if (!ring_simple(part.v, k, min_edge) || ra == 0) { st = ST_DECLINE; break; }
-            /* the whole site: inside this part, unless a hole lies in it */
-            int full = fabs(ra - site_a2) <= FULL_TOL * site_a2 && no_contact(w.ring.v, w.ring.n / 2, w.site.v, m);
-            Py_ssize_t xy_part = xy.n, ro_part = ro.n;
-            if (emit_ring(&xy, &ro, part.v, k, 0)) { failed = 1; break; }
+            if (k == 0) continue; /* this part misses the site's box */
+            int got = wa_clip(&w, w.ring.v, k, w.site.v, m, eps, &part, &sizes, &evbuf, &evcap);
+            if (got < 0) { failed = 1; break; }
+            if (got == ST_DECLINE) { st = ST_DECLINE; break; }
+            if (got == ST_EMPTY) continue;
             /* holes: kept if wholly inside the site, skipped if their box misses it, else declined */
-            for (int64_t h = r0 + 1; h < r1; h++) {
+            holes.n = 0;
+            for (int64_t h = r0 + 1; h < r1 && st != ST_DECLINE; h++) {
                 const double *hr = fxy + 2 * roff[h];
                 Py_ssize_t hn = (Py_ssize_t)(roff[h + 1] - roff[h]);
                 double hb[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY};
@@ -467,24 +577,41 @@ static PyObject *clip_pairs(PyObject *self, PyObject *args) {
                 for (Py_ssize_t i = 0; i < hn && inside; i++)
                     for (Py_ssize_t e = 0; e < m && inside; e++) {
                         const double *a = w.site.v + 2 * e, *b = w.site.v + 2 * ((e + 1) % m);
-                        double s, d = orient(a[0], a[1], b[0], b[1], hr[2 * i], hr[2 * i + 1], &s);
+                        double s, d = orient(a[0], a[1], b[0], b[1], hr[2 * i], hr[2 * i + 1], eps, &s);
                         if (d <= REL_TOL * s) inside = 0;
                     }
-                if (!inside) { st = ST_DECLINE; break; }
-                Py_ssize_t hk = hn;
-                if (hk > 1 && hr[0] == hr[2 * (hk - 1)] && hr[1] == hr[2 * (hk - 1) + 1]) hk--;
-                if (emit_ring(&xy, &ro, hr, hk, 1)) { failed = 1; break; }
+                if (!inside) st = ST_DECLINE;
+                else if (ipush(&holes, h)) { failed = 1; break; }
             }
-            if (failed) break;
-            if (st == ST_DECLINE) break;
-            if (full && ro.n == ro_part + 1) { /* no hole kept: the site lies inside this part */
-                xy.n = xy_part; ro.n = ro_part;
-                if (st == ST_OK) { st = ST_DECLINE; break; } /* and overlaps another part: unsure */
-                st = ST_INSIDE;
-                continue;
+            if (failed || st == ST_DECLINE) break;
+            if (got == ST_INSIDE) {
+                if (holes.n == 0) { /* the site lies in this part's interior */
+                    if (st == ST_OK) { st = ST_DECLINE; break; } /* and in another part's: unsure */
+                    st = ST_INSIDE;
+                    continue;
+                }
+                /* the site with the holes that lie in it */
+                part.n = 0; sizes.n = 0;
+                if (dgrow(&part, 2 * m) || ipush(&sizes, m)) { failed = 1; break; }
+                memcpy(part.v, w.site.v, (size_t)(2 * m) * sizeof(double));
+                part.n = 2 * m;
             }
-            if (st == ST_INSIDE) { st = ST_DECLINE; break; }
-            if (ipush(&po, (int64_t)(ro.n - 1))) { failed = 1; break; }
+            if (st == ST_INSIDE || (sizes.n > 1 && holes.n)) { st = ST_DECLINE; break; }
+            const double *pc = part.v;
+            for (Py_ssize_t g = 0; g < sizes.n && st != ST_DECLINE; g++) {
+                Py_ssize_t pn = (Py_ssize_t)sizes.v[g];
+                if (!ring_simple(pc, pn, min_edge, eps) || ring_area2(pc, pn) <= 0) { st = ST_DECLINE; break; }
+                if (emit_ring(&xy, &ro, pc, pn, 0)) { failed = 1; break; }
+                for (Py_ssize_t h = 0; h < holes.n; h++) {
+                    const double *hr = fxy + 2 * roff[holes.v[h]];
+                    Py_ssize_t hk = (Py_ssize_t)(roff[holes.v[h] + 1] - roff[holes.v[h]]) - 1;
+                    if (emit_ring(&xy, &ro, hr, hk, 1)) { failed = 1; break; }
+                }
+                if (failed) break;
+                if (ipush(&po, (int64_t)(ro.n - 1))) { failed = 1; break; }
+                pc += 2 * pn;
+            }
+            if (failed || st == ST_DECLINE) break;
             st = ST_OK;
         }
         if (failed) break;
@@ -506,6 +633,7 @@ static PyObject *clip_pairs(PyObject *self, PyObject *args) {
     }
     free(status); free(cboxes); free(coff); free(xy.v); free(ro.v); free(po.v); free(go.v);
     free(w.a.v); free(w.b.v); free(w.site.v); free(w.ring.v); free(w.keep.v); free(part.v);
+    free(sizes.v); free(holes.v); free(evbuf);
 done:
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) PyBuffer_Release(all[i]);
     return ret;

@@ -1,34 +1,50 @@
 """Overlaps of convex sites with features, clipped in C instead of GEOS's general overlay.
 
 Most parcels are convex (quadrilaterals, rectangles, convex polygons of a
-few to a dozen vertices), and intersecting a polygon with a *convex* one is
-Sutherland–Hodgman clipping: each ring of the feature is cut by the site's
-bounding box and then by the half-plane of each site edge.  GEOS's
-``intersection`` spends about 30 µs on a 9-vertex parcel against a
-400-vertex red-line polygon (building its overlay graph); the clip, in the
-small C extension ``ecogis.screening._convexclip``, takes about a
-microsecond and releases the GIL, so chunks run on threads.
+few to a dozen vertices), and intersecting a polygon with a *convex* one
+needs no overlay graph.  For each (site, feature) pair the small C
+extension ``ecogis.screening._convexclip``:
 
-The kernel is exact where it answers and *declines* wherever it could be
-unsure, leaving those pairs to GEOS:
+1. drops the feature's vertices far from the site (Cohen–Sutherland
+   outcodes over chunks of 16 vertices: a chunk wholly beyond one side of
+   the site's box keeps its first vertex, which leaves the ring's
+   intersection with the box unchanged) and clips what is left to the
+   site's box, a hair wider (Sutherland–Hodgman on four axis lines);
+2. finds where the ring's edges cross the site's boundary (Cyrus–Beck:
+   at most an entry and an exit per edge, the site being convex) and
+   follows the ring inside the site and the site's boundary inside the
+   ring from crossing to crossing (Weiler–Atherton), so a jagged red line
+   that cuts a parcel into several pieces gives each piece, as GEOS does;
+3. with no crossing, the site lies in the ring (a site vertex inside it, by
+   crossing number), apart from it, or holds it whole.
+
+GEOS's ``intersection`` spends about 30 µs on a 9-vertex parcel against a
+400-vertex red-line polygon (building its overlay graph), and
+``contains_properly`` and ``intersects`` a few more; the kernel answers
+all three in 1–3 µs a pair and releases the GIL, so chunks run on threads.
+
+It is exact where it answers and *declines* wherever it could be unsure,
+leaving those pairs to GEOS:
 
 * the site is not a strictly convex, simple ring without holes (after
   repeated and collinear vertices are dropped), or has more than 256
   vertices;
-* a vertex lies within rounding (a relative 1e-12) of a site edge's line:
-  shared or touching boundaries, a feature edge through a site corner;
+* a vertex lies within rounding (a relative 1e-12) of the other's
+  boundary, a ring edge runs along a site edge's line, passes through or
+  grazes a site corner, or two crossings fall at one place: shared and
+  touching boundaries;
 * a feature hole crosses the site's bounding box without lying wholly
-  inside the site;
-* the result ring is not simple, has a fold-back or a tiny edge (where
-  Sutherland–Hodgman joins two pieces by a zero-width bridge along a site
-  edge, the ring overlaps itself: declined, so GEOS splits the pieces).
+  inside the site, or holes lie in a site cut into several pieces;
+* a result ring is not simple or has a tiny edge (a last check).
 
-Every result returned is therefore a valid Polygon or MultiPolygon with
-the same area as GEOS's intersection (measured on 58,912 pairs: 2.5e-15
-relative at most) and the same shape up to the order and start of its
-vertices; shells are written clockwise and holes counter-clockwise, as GEOS
-writes them.  Without a C compiler at install the extension is missing and
-:func:`convex_intersection` declines every pair (:func:`available`).
+Every result returned is therefore a valid Polygon or MultiPolygon, with
+the same pieces as GEOS's intersection and the same area to rounding
+(measured on 58,912 cut pairs: the same 44,195 Polygons and 14,717
+MultiPolygons, areas within 3.4e-11 of the site's area), up to the order
+and start of its vertices; shells are written clockwise and holes
+counter-clockwise, as GEOS writes them.  Without a C compiler at install
+the extension is missing and :func:`convex_intersection` declines every
+pair (:func:`available`).
 """
 
 from __future__ import annotations
