@@ -18,21 +18,28 @@ import pytest
 import shapely
 
 from ecogis.screening import convexclip
-from ecogis.screening.convexclip import DECLINED, EMPTY, INSIDE, OK, convex_intersection
+from ecogis.screening.convexclip import (DECLINED, EMPTY, HOLDS, INSIDE, OK, convex_intersection,
+                                        convex_intersection_swapped)
 
 pytestmark = pytest.mark.skipif(not convexclip.available(), reason="the C kernel was not built (no compiler)")
 
 FIONA = Path(__file__).parent / "data" / "third_party" / "fiona" / "coutwildrnp.shp"
 
 
-def _check(sites, feats, f=None):
-    """Run the kernel and compare every answer with GEOS; return the statuses."""
+def _check(sites, feats, f=None, swapped=False):
+    """Run the kernel (or its swapped form) and compare every answer with GEOS; return the statuses."""
     sites = np.asarray(sites, dtype=object)
     feats = np.asarray(feats, dtype=object)
     f = np.arange(len(sites)) if f is None else np.asarray(f)
-    out, st = convex_intersection(sites, feats, f)
+    if swapped:
+        out, st = convex_intersection_swapped(sites, feats, f, convexclip.convex_sites(feats))
+    else:
+        out, st = convex_intersection(sites, feats, f)
     b = feats[f]
-    ok = st == OK
+    held = st == HOLDS
+    if held.any():  # the feature (or a part of it) lies in the site
+        assert shapely.covers(sites[held], out[held]).all()
+    ok = (st == OK) | held
     if ok.any():
         want = shapely.intersection(sites[ok], b[ok])
         got = out[ok]
@@ -70,7 +77,7 @@ def test_known_cases():
              shapely.box(-1, -1, 11, 11),        # holds the feature
              shapely.Polygon([(5, 5), (15, 4), (15, 6)])]  # a triangle across an edge
     st = _check(sites, [feat] * len(sites))
-    assert st.tolist() == [INSIDE, OK, EMPTY, OK, OK]
+    assert st.tolist() == [INSIDE, OK, EMPTY, HOLDS, OK]
     out, _ = convex_intersection(sites, [feat] * len(sites))
     assert out[1].equals(shapely.box(9, 9, 10, 10)) and out[3].equals(feat)
 
@@ -197,7 +204,8 @@ def test_bad_offsets_are_a_clear_error():
 
     z = np.zeros(3, dtype=np.int64)
     with pytest.raises(ValueError, match="offsets"):
-        _convexclip.clip_pairs(np.zeros(8), z, np.zeros(8), z, z, z, np.zeros(5, dtype=np.int64))
+        _convexclip.clip_pairs(np.zeros(8), z, z, np.zeros(8), z, z, z, np.zeros(4), z, z[:2],
+                               np.full(2, 7, dtype=np.int64))
 
 
 def test_shapes_snapped_to_a_coarse_grid_are_right_or_declined():
@@ -217,3 +225,39 @@ def test_shapes_snapped_to_a_coarse_grid_are_right_or_declined():
     s, f = shapely.STRtree(feats).query(sites)
     st = _check(sites[s], feats, f)
     assert (st == DECLINED).sum() > 0 and (st == OK).sum() > 100  # both kinds occur on such data
+
+
+def test_convex_sites_tells_which_sites_the_kernel_takes():
+    sites = [shapely.box(0, 0, 1, 1), shapely.Polygon([(0, 0), (2, 0), (2, 2), (1, 0.5), (0, 2)]),
+             shapely.Polygon([(0, 0), (1, 0), (2, 0), (2, 2), (0, 2)]),  # a collinear vertex: dropped, convex
+             shapely.box(0, 0, 3, 3).difference(shapely.box(1, 1, 2, 2)), shapely.Point(0, 0), shapely.Polygon()]
+    assert convexclip.convex_sites(sites).tolist() == [True, False, True, False, False, False]
+    # the pairs of the others are declined at once
+    out, st = convex_intersection(sites, [shapely.box(-1, -1, 5, 5)] * 6, convex=convexclip.convex_sites(sites))
+    assert st.tolist() == [INSIDE, DECLINED, INSIDE, DECLINED, DECLINED, DECLINED]
+
+
+def test_jagged_sites_clipped_by_convex_features_with_the_roles_swapped():
+    """Real wilderness polygons (Fiona's test data) as the sites, small rotated squares as the features:
+    each site is clipped by its convex feature; inside and held swap meaning."""
+    import pyogrio
+
+    sites = np.asarray(pyogrio.read_dataframe(FIONA).geometry.values, dtype=object)
+    xy, _ = shapely.get_coordinates(shapely.boundary(sites), return_index=True)
+    rng = np.random.default_rng(8)
+    pick = rng.choice(len(xy), 2000, replace=False)
+    ang = rng.uniform(0, np.pi / 2, len(pick))[:, None] + np.array([0, 0.5, 1, 1.5]) * np.pi
+    d = rng.uniform(0.002, 0.08, len(pick))[:, None]
+    ring = np.stack([xy[pick, :1] + d * np.cos(ang), xy[pick, 1:] + d * np.sin(ang)], axis=-1)
+    feats = shapely.polygons(np.concatenate([ring, ring[:, :1]], axis=1))
+    inner = shapely.point_on_surface(sites)  # and squares well inside each site
+    feats = np.concatenate([feats, shapely.buffer(inner, 0.001, quad_segs=2)])
+    s, f = shapely.STRtree(feats).query(sites)
+    st = _check(sites[s], feats, f, swapped=True)
+    assert (st == OK).sum() > 1000 and (st == HOLDS).sum() >= 60
+    out, _ = convex_intersection_swapped(sites[s], feats, f, convexclip.convex_sites(feats))
+    assert all(out[i] is feats[f[i]] for i in np.flatnonzero(st == HOLDS))  # the feature object itself
+    # a site wholly inside a convex feature is INSIDE
+    big = shapely.box(*shapely.total_bounds(sites[:1])).buffer(0.5, join_style="mitre")
+    st2 = _check(sites[:1], [big], swapped=True)
+    assert st2.tolist() == [INSIDE]

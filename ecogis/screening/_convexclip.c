@@ -28,6 +28,7 @@
 #define ST_EMPTY 1
 #define ST_DECLINE 2
 #define ST_INSIDE 3
+#define ST_HELD 4
 
 /* relative tolerance of an orientation (cross product) treated as zero */
 #define REL_TOL 1e-12
@@ -369,7 +370,7 @@ static int wa_clip(scratch *w, const double *r, Py_ssize_t k, const double *c, P
         if (dgrow(out, 2 * k) || ipush(sizes, k)) return -1;
         memcpy(out->v, r, (size_t)(2 * k) * sizeof(double));
         out->n = 2 * k;
-        return ST_OK;
+        return ST_HELD;
     }
     /* crossings, edge by edge (Cyrus–Beck) */
     Py_ssize_t ne = 0;
@@ -502,20 +503,41 @@ static int wa_clip(scratch *w, const double *r, Py_ssize_t k, const double *c, P
 }
 
 static PyObject *clip_pairs(PyObject *self, PyObject *args) {
-    Py_buffer b_sxy, b_soff, b_fxy, b_roff, b_poff, b_goff, b_pf;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*", &b_sxy, &b_soff, &b_fxy, &b_roff, &b_poff, &b_goff, &b_pf))
+    Py_buffer b_sxy, b_sbeg, b_send, b_fxy, b_roff, b_poff, b_goff, b_cbox, b_coff, b_ps, b_pf;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*y*y*y*y*", &b_sxy, &b_sbeg, &b_send, &b_fxy, &b_roff, &b_poff,
+                          &b_goff, &b_cbox, &b_coff, &b_ps, &b_pf))
         return NULL;
-    Py_buffer *all[] = {&b_sxy, &b_soff, &b_fxy, &b_roff, &b_poff, &b_goff, &b_pf};
+    Py_buffer *all[] = {&b_sxy, &b_sbeg, &b_send, &b_fxy, &b_roff, &b_poff, &b_goff, &b_cbox, &b_coff, &b_ps, &b_pf};
     const double *sxy = (const double *)b_sxy.buf, *fxy = (const double *)b_fxy.buf;
-    const int64_t *soff = (const int64_t *)b_soff.buf, *roff = (const int64_t *)b_roff.buf;
+    const double *cboxes = (const double *)b_cbox.buf;
+    const int64_t *sbeg = (const int64_t *)b_sbeg.buf, *send = (const int64_t *)b_send.buf;
+    const int64_t *roff = (const int64_t *)b_roff.buf, *coff = (const int64_t *)b_coff.buf;
     const int64_t *poff = (const int64_t *)b_poff.buf, *goff = (const int64_t *)b_goff.buf;
-    const int64_t *pf = (const int64_t *)b_pf.buf;
+    const int64_t *pf = (const int64_t *)b_pf.buf, *ps = (const int64_t *)b_ps.buf;
     Py_ssize_t npairs = b_pf.len / (Py_ssize_t)sizeof(int64_t);
     PyObject *ret = NULL;
     int failed = 0;
-    if (b_soff.len != (npairs + 1) * (Py_ssize_t)sizeof(int64_t)) {
-        PyErr_SetString(PyExc_ValueError, "site offsets do not match the pairs");
-        goto done;
+    {   /* every offset and index within its array (a wrong one would read out of bounds) */
+        Py_ssize_t nsites = b_sbeg.len / 8, ngeoms = b_goff.len / 8 - 1, nparts = b_poff.len / 8 - 1;
+        Py_ssize_t nrings = b_roff.len / 8 - 1, nsxy = b_sxy.len / 16, nfxy = b_fxy.len / 16;
+        Py_ssize_t nchunks = b_cbox.len / 32;
+        int bad = b_ps.len != b_pf.len || b_send.len != b_sbeg.len || nsites < 0 || ngeoms < 0 || nparts < 0 ||
+                  nrings < 0 || b_coff.len != b_roff.len;
+        for (Py_ssize_t i = 0; !bad && i < npairs; i++)
+            bad = ps[i] < 0 || ps[i] >= nsites || pf[i] < 0 || pf[i] >= ngeoms;
+        for (Py_ssize_t i = 0; !bad && i < nsites; i++)
+            bad = sbeg[i] < 0 || send[i] > nsxy || send[i] < sbeg[i];
+        for (Py_ssize_t i = 0; !bad && i <= ngeoms; i++)
+            bad = goff[i] < 0 || goff[i] > nparts || (i && goff[i] < goff[i - 1]);
+        for (Py_ssize_t i = 0; !bad && i <= nparts; i++)
+            bad = poff[i] < 0 || poff[i] > nrings || (i && poff[i] < poff[i - 1]) || (i && poff[i] == poff[i - 1]);
+        for (Py_ssize_t i = 0; !bad && i <= nrings; i++)
+            bad = roff[i] < 0 || roff[i] > nfxy || (i && roff[i] < roff[i - 1]) ||
+                  (i && coff[i] - coff[i - 1] < (roff[i] - roff[i - 1] - 1 + CHUNK - 1) / CHUNK) || coff[i] > nchunks;
+        if (bad) {
+            PyErr_SetString(PyExc_ValueError, "offsets or indices out of range");
+            goto done;
+        }
     }
     char *status = (char *)malloc((size_t)npairs + 1);
     dbuf xy = {0}; ibuf ro = {0}, po = {0}, go = {0};
@@ -524,20 +546,19 @@ static PyObject *clip_pairs(PyObject *self, PyObject *args) {
     ibuf sizes = {0}, holes = {0};
     crossing *evbuf = NULL;
     Py_ssize_t evcap = 0;
-    Py_ssize_t nrings = b_roff.len / (Py_ssize_t)sizeof(int64_t) - 1;
-    int64_t *coff = NULL;
-    double *cboxes = NULL;
     Py_BEGIN_ALLOW_THREADS
-    cboxes = chunk_boxes(fxy, roff, nrings, &coff);
-    if (!cboxes || !status || ipush(&ro, 0) || ipush(&po, 0) || ipush(&go, 0)) failed = 1;
+    if (!status || ipush(&ro, 0) || ipush(&po, 0) || ipush(&go, 0)) failed = 1;
     for (Py_ssize_t p = 0; p < npairs && !failed; p++) {
         char st = ST_EMPTY;
+        int held = 0; /* parts lying wholly in the site */
         Py_ssize_t xy0 = xy.n, ro0 = ro.n, po0 = po.n;
         /* positional tolerance: a few units in the last place of the site's coordinates */
         double mag = 0;
-        for (int64_t i = soff[p]; i < soff[p + 1]; i++) mag = fmax(mag, fmax(fabs(sxy[2 * i]), fabs(sxy[2 * i + 1])));
+        int64_t sp = ps[p];
+        for (int64_t i = sbeg[sp]; i < send[sp]; i++)
+            mag = fmax(mag, fmax(fabs(sxy[2 * i]), fabs(sxy[2 * i + 1])));
         double eps = POS_TOL * mag;
-        int ok = site_ring(sxy + 2 * soff[p], (Py_ssize_t)(soff[p + 1] - soff[p]), &w.site, eps);
+        int ok = site_ring(sxy + 2 * sbeg[sp], (Py_ssize_t)(send[sp] - sbeg[sp]), &w.site, eps);
         if (ok < 0) { failed = 1; break; }
         if (!ok) { status[p] = ST_DECLINE; continue; }
         Py_ssize_t m = w.site.n / 2;
@@ -562,6 +583,7 @@ static PyObject *clip_pairs(PyObject *self, PyObject *args) {
             if (got < 0) { failed = 1; break; }
             if (got == ST_DECLINE) { st = ST_DECLINE; break; }
             if (got == ST_EMPTY) continue;
+            if (got == ST_HELD) { held++; got = ST_OK; }
             /* holes: kept if wholly inside the site, skipped if their box misses it, else declined */
             holes.n = 0;
             for (int64_t h = r0 + 1; h < r1 && st != ST_DECLINE; h++) {
@@ -617,6 +639,7 @@ static PyObject *clip_pairs(PyObject *self, PyObject *args) {
         if (failed) break;
         if (st == ST_OK) {
             if (ipush(&go, (int64_t)(po.n - 1))) { failed = 1; break; }
+            if (held == 1 && po.n - po0 == 1) st = ST_HELD; /* the overlap is the feature's one part, whole */
         } else { /* roll back what this pair wrote */
             xy.n = xy0; ro.n = ro0; po.n = po0;
         }
@@ -631,7 +654,7 @@ static PyObject *clip_pairs(PyObject *self, PyObject *args) {
                             (const char *)po.v, po.n * (Py_ssize_t)sizeof(int64_t),
                             (const char *)go.v, go.n * (Py_ssize_t)sizeof(int64_t));
     }
-    free(status); free(cboxes); free(coff); free(xy.v); free(ro.v); free(po.v); free(go.v);
+    free(status); free(xy.v); free(ro.v); free(po.v); free(go.v);
     free(w.a.v); free(w.b.v); free(w.site.v); free(w.ring.v); free(w.keep.v); free(part.v);
     free(sizes.v); free(holes.v); free(evbuf);
 done:
@@ -639,9 +662,66 @@ done:
     return ret;
 }
 
+static PyObject *convex_rings(PyObject *self, PyObject *args) {
+    Py_buffer b_xy, b_off;
+    if (!PyArg_ParseTuple(args, "y*y*", &b_xy, &b_off)) return NULL;
+    const double *xy = (const double *)b_xy.buf;
+    const int64_t *off = (const int64_t *)b_off.buf;
+    Py_ssize_t n = b_off.len / (Py_ssize_t)sizeof(int64_t) - 1;
+    PyObject *ret = NULL;
+    char *flag = (char *)malloc((size_t)(n > 0 ? n : 1));
+    dbuf site = {0};
+    int failed = flag == NULL;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n && !failed; i++) {
+        double mag = 0;
+        for (int64_t j = off[i]; j < off[i + 1]; j++) mag = fmax(mag, fmax(fabs(xy[2 * j]), fabs(xy[2 * j + 1])));
+        int ok = site_ring(xy + 2 * off[i], (Py_ssize_t)(off[i + 1] - off[i]), &site, POS_TOL * mag);
+        if (ok < 0) failed = 1;
+        flag[i] = ok > 0;
+    }
+    Py_END_ALLOW_THREADS
+    if (failed) PyErr_NoMemory();
+    else ret = PyBytes_FromStringAndSize(flag, n > 0 ? n : 0);
+    free(flag); free(site.v);
+    PyBuffer_Release(&b_xy); PyBuffer_Release(&b_off);
+    return ret;
+}
+
+static PyObject *py_chunk_boxes(PyObject *self, PyObject *args) {
+    Py_buffer b_xy, b_roff;
+    if (!PyArg_ParseTuple(args, "y*y*", &b_xy, &b_roff)) return NULL;
+    Py_ssize_t nrings = b_roff.len / 8 - 1;
+    const int64_t *roff = (const int64_t *)b_roff.buf;
+    PyObject *ret = NULL;
+    int bad = nrings < 0;
+    for (Py_ssize_t i = 0; !bad && i <= nrings; i++)
+        bad = roff[i] < 0 || roff[i] > b_xy.len / 16 || (i && roff[i] < roff[i - 1]);
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "ring offsets out of range");
+    } else {
+        int64_t *off = NULL;
+        double *cb;
+        Py_BEGIN_ALLOW_THREADS
+        cb = chunk_boxes((const double *)b_xy.buf, roff, nrings, &off);
+        Py_END_ALLOW_THREADS
+        if (!cb) PyErr_NoMemory();
+        else ret = Py_BuildValue("(y#y#)", (const char *)cb, (Py_ssize_t)(off[nrings] * 4 * sizeof(double)),
+                                 (const char *)off, (Py_ssize_t)((nrings + 1) * sizeof(int64_t)));
+        free(cb); free(off);
+    }
+    PyBuffer_Release(&b_xy); PyBuffer_Release(&b_roff);
+    return ret;
+}
+
 static PyMethodDef methods[] = {
+    {"chunk_boxes", py_chunk_boxes, METH_VARARGS,
+     "chunk_boxes(xy, ring_offsets) -> (boxes, chunk_offsets): boxes of each ring's runs of 16 vertices."},
+    {"convex_rings", convex_rings, METH_VARARGS,
+     "convex_rings(xy, offsets) -> bytes: 1 where the ring is strictly convex and simple (as clip_pairs needs)."},
     {"clip_pairs", clip_pairs, METH_VARARGS,
-     "clip_pairs(site_xy, site_offsets, feat_xy, ring_offsets, part_offsets, geom_offsets, pair_feature)\n"
+     "clip_pairs(site_xy, site_begin, site_end, feat_xy, ring_offsets, part_offsets, geom_offsets, chunk_boxes,\n"
+     "           chunk_offsets, pair_site, pair_feature)\n"
      "-> (status, xy, ring_offsets, part_offsets, geom_offsets); see ecogis.screening.convexclip."},
     {NULL, NULL, 0, NULL}};
 

@@ -60,7 +60,7 @@ except ImportError:  # pragma: no cover - only without a compiler
     _convexclip = None
 
 #: Result codes per pair.
-OK, EMPTY, DECLINED, INSIDE = 0, 1, 2, 3
+OK, EMPTY, DECLINED, INSIDE, HOLDS = 0, 1, 2, 3, 4
 _POLYGON, _MULTIPOLYGON = shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON
 
 
@@ -69,21 +69,49 @@ def available() -> bool:
     return _convexclip is not None
 
 
-def convex_intersection(sites: np.ndarray, feats: np.ndarray, f_idx: np.ndarray | None = None
-                        ) -> tuple[np.ndarray, np.ndarray]:
-    """``(overlap, status)`` of each pair ``(sites[i], feats[f_idx[i]])`` (``f_idx`` defaults to 0..n-1).
+def convex_sites(sites: np.ndarray) -> np.ndarray:
+    """Whether each site is one the kernel takes: a Polygon without holes whose ring is strictly convex and
+    simple after repeated and collinear vertices are dropped (at most 256 vertices).  One pass in C; all
+    ``False`` without the kernel."""
+    sites = np.asarray(sites, dtype=object)
+    out = np.zeros(len(sites), dtype=bool)
+    if _convexclip is None or not len(sites):
+        return out
+    ok = shapely.get_type_id(sites) == _POLYGON
+    ok[ok] = (shapely.get_num_interior_rings(sites[ok]) == 0) & ~shapely.is_empty(sites[ok])
+    pos = np.flatnonzero(ok)
+    if len(pos):
+        sp = sites[pos]
+        off = np.zeros(len(pos) + 1, dtype=np.int64)
+        np.cumsum(shapely.get_num_coordinates(sp), out=off[1:])
+        flags = _convexclip.convex_rings(_c(shapely.get_coordinates(sp), np.float64), off)
+        out[pos] = np.frombuffer(flags, dtype=np.int8).astype(bool)
+    return out
+
+
+def convex_intersection(sites: np.ndarray, feats: np.ndarray, f_idx: np.ndarray | None = None,
+                        convex: np.ndarray | None = None, s_idx: np.ndarray | None = None,
+                        ragged: tuple[Ragged, Ragged] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(overlap, status)`` of each pair ``(sites[s_idx[i]], feats[f_idx[i]])`` (the indices default to
+    0..n-1; each distinct site and feature is converted once).
+
+    ``convex``: optionally, :func:`convex_sites` of the pairs' sites (one per
+    pair), computed once by the caller (the other pairs are declined at once).
+    ``ragged``: optionally, ``(Ragged(sites), Ragged(feats))`` built once by
+    the caller.
 
     ``overlap`` is an object array: the intersection where ``status`` is
-    :data:`OK` (the site is cut by the feature's boundary, or holds
-    the feature), ``None`` elsewhere.  :data:`INSIDE`: the site lies in the
-    feature's interior (its clip is the whole site to a relative 1e-12 of its
-    area, with no hole in it and no boundary within rounding); the overlap is
-    the site itself.  :data:`EMPTY`: the two do not meet, with no vertex near
-    the other's boundary.  :data:`DECLINED`: not answered here (see the
-    module notes); ask GEOS.
+    :data:`OK` (the site is cut by the feature's boundary) or :data:`HOLDS`
+    (the feature, or one part of it, lies wholly in the site), ``None``
+    elsewhere.  :data:`INSIDE`: the site lies in the feature's interior (no
+    crossing, no hole in it, no boundary within rounding); the overlap is the
+    site itself.  :data:`EMPTY`: the two do not meet, with no vertex near the
+    other's boundary.  :data:`DECLINED`: not answered here (see the module
+    notes); ask GEOS.
     """
     sites = np.asarray(sites, dtype=object)
-    n = len(sites)
+    s_idx = np.arange(len(sites)) if s_idx is None else np.asarray(s_idx, dtype=np.int64)
+    n = len(s_idx)
     out = np.full(n, None, dtype=object)
     status = np.full(n, DECLINED, dtype=np.int8)
     if _convexclip is None or n == 0:
@@ -92,29 +120,122 @@ def convex_intersection(sites: np.ndarray, feats: np.ndarray, f_idx: np.ndarray 
     feats = np.asarray(feats, dtype=object)
     ftype = shapely.get_type_id(feats)
     fok = (ftype == _POLYGON) | (ftype == _MULTIPOLYGON)
-    ok = (shapely.get_type_id(sites) == _POLYGON) & fok[f_idx]
-    ok[ok] = shapely.get_num_interior_rings(sites[ok]) == 0
-    ok[ok] = ~shapely.is_empty(sites[ok]) & ~shapely.is_empty(feats[f_idx[ok]])
+    if convex is None:
+        ok = convex_sites(sites)[s_idx] & fok[f_idx]
+    else:
+        ok = np.asarray(convex, dtype=bool) & fok[f_idx]
+    ok[ok] = ~shapely.is_empty(feats[f_idx[ok]])
+    pos = np.flatnonzero(ok)
+    if len(pos):
+        rs, rf = ragged if ragged is not None else (sites, feats)
+        status[pos], out[pos] = _clip(rs, s_idx[pos], rf, f_idx[pos])
+    return out, status
+
+
+def convex_intersection_swapped(sites: np.ndarray, feats: np.ndarray, f_idx: np.ndarray,
+                                feat_convex: np.ndarray, s_idx: np.ndarray | None = None,
+                                ragged: tuple[Ragged, Ragged] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The same as :func:`convex_intersection` with the roles swapped: each *site* clipped by its *feature*
+    where the feature is convex (``feat_convex``, :func:`convex_sites` of ``feats``) and the site is any
+    Polygon without holes — large jagged sites over small convex patches (wetland plots, wells' zones).
+
+    ``status`` and ``overlap`` mean what they mean there: :data:`INSIDE`, the
+    site lies wholly in the feature (overlap: the site, ``None`` here);
+    :data:`HOLDS`, the feature lies in the site's interior (overlap: the
+    feature object itself).
+    """
+    sites = np.asarray(sites, dtype=object)
+    feats = np.asarray(feats, dtype=object)
+    f_idx = np.asarray(f_idx, dtype=np.int64)
+    s_idx = np.arange(len(sites)) if s_idx is None else np.asarray(s_idx, dtype=np.int64)
+    n = len(s_idx)
+    out = np.full(n, None, dtype=object)
+    status = np.full(n, DECLINED, dtype=np.int8)
+    if _convexclip is None or n == 0:
+        return out, status
+    ok = np.asarray(feat_convex, dtype=bool)[f_idx]
+    cand = np.unique(s_idx[ok])  # the sites as subjects: Polygons without holes
+    good = np.zeros(len(sites), dtype=bool)
+    if len(cand):
+        c = sites[cand]
+        good[cand] = (shapely.get_type_id(c) == _POLYGON) & (shapely.get_num_interior_rings(c) == 0) & \
+            ~shapely.is_empty(c)
+    ok &= good[s_idx]
     pos = np.flatnonzero(ok)
     if not len(pos):
         return out, status
-    codes, uniq_pos = np.unique(f_idx[pos], return_inverse=True)
-    fkind, fxy, offs = shapely.to_ragged_array(feats[codes])
-    if fkind == _POLYGON:
-        ring_off, part_off = offs
-        geom_off = np.arange(len(part_off), dtype=np.int64)
-    else:
-        ring_off, part_off, geom_off = offs
-    sp = sites[pos]  # polygons without holes: their coordinates are the exterior ring's
-    s_off = np.zeros(len(pos) + 1, dtype=np.int64)
-    np.cumsum(shapely.get_num_coordinates(sp), out=s_off[1:])
-    sxy = shapely.get_coordinates(sp)
+    rs, rf = ragged if ragged is not None else (sites, feats)
+    st, geoms = _clip(rf, f_idx[pos], rs, s_idx[pos])
+    swapped = st.copy()
+    swapped[st == INSIDE] = HOLDS  # the feature (the clip here) lies in the site
+    swapped[st == HOLDS] = INSIDE  # the site lies wholly in the feature
+    geoms[swapped == INSIDE] = None
+    geoms[swapped == HOLDS] = feats[f_idx[pos[swapped == HOLDS]]]
+    status[pos], out[pos] = swapped, geoms
+    return out, status
+
+
+class Ragged:
+    """Polygonal geometries as the kernel reads them, converted once: coordinates, ring, part and geometry
+    offsets (shapely's ragged arrays), each geometry's first ring (the clip ring of a convex one) and the
+    boxes of each ring's runs of 16 vertices.  ``rows[i]`` is geometry ``i``'s row here (-1: not polygonal
+    or empty, never given to the kernel).
+
+    Built once per screening (:func:`ecogis.screening.pairs.overlay_pairs`)
+    before the threads start, so a site met by many features in several
+    chunks is converted once, not once per chunk.
+    """
+
+    def __init__(self, geoms: np.ndarray, only: np.ndarray | None = None):
+        geoms = np.asarray(geoms, dtype=object)
+        self.rows = np.full(len(geoms), -1, dtype=np.int64)
+        pick = np.arange(len(geoms)) if only is None else np.asarray(only, dtype=np.int64)
+        kind = shapely.get_type_id(geoms[pick])
+        pick = pick[(kind == _POLYGON) | (kind == _MULTIPOLYGON)]
+        pick = pick[~shapely.is_empty(geoms[pick])]
+        self.rows[pick] = np.arange(len(pick))
+        if len(pick):
+            fkind, xy, offs = shapely.to_ragged_array(geoms[pick])
+            if fkind == _POLYGON:
+                ring_off, part_off = offs
+                geom_off = np.arange(len(part_off), dtype=np.int64)
+            else:
+                ring_off, part_off, geom_off = offs
+        else:
+            xy = np.zeros((0, 2))
+            ring_off, part_off, geom_off = (np.zeros(1, dtype=np.int64),) * 3
+        self.xy = _c(xy[:, :2], np.float64)
+        self.ring_off, self.part_off, self.geom_off = (_c(o, np.int64) for o in (ring_off, part_off, geom_off))
+        first = self.part_off[self.geom_off[:-1]]  # each geometry's first ring
+        self.first_begin = _c(self.ring_off[first], np.int64)
+        self.first_end = _c(self.ring_off[first + 1], np.int64)
+        self._boxes = None
+
+    @property
+    def boxes(self) -> tuple[bytes, bytes]:
+        """``(boxes, chunk offsets)`` of the rings' runs of vertices (computed on first use)."""
+        if self._boxes is None:
+            self._boxes = _convexclip.chunk_boxes(self.xy, self.ring_off)
+        return self._boxes
+
+
+def _clip(clips: np.ndarray | Ragged, c_idx: np.ndarray, subjects: np.ndarray | Ragged, s_idx: np.ndarray
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """The C kernel on pairs ``(clips[c_idx[i]], subjects[s_idx[i]])``: a convex Polygon against a Polygon or
+    MultiPolygon (given as geometries, converted here, or as :class:`Ragged` converted once); returns
+    ``(status, geometry or None)`` per pair."""
+    n = len(c_idx)
+    if not isinstance(clips, Ragged):
+        clips = Ragged(clips, np.unique(c_idx))
+    if not isinstance(subjects, Ragged):
+        subjects = Ragged(subjects, np.unique(s_idx))
+    cbox, coff = subjects.boxes
     st, xy, ro, po, go = _convexclip.clip_pairs(
-        _c(sxy, np.float64), s_off, _c(fxy[:, :2], np.float64), _c(ring_off, np.int64), _c(part_off, np.int64),
-        _c(geom_off, np.int64), _c(uniq_pos, np.int64))
-    st = np.frombuffer(st, dtype=np.int8)
-    status[pos] = st
-    done = pos[st == OK]
+        clips.xy, clips.first_begin, clips.first_end, subjects.xy, subjects.ring_off, subjects.part_off,
+        subjects.geom_off, cbox, coff, _c(clips.rows[c_idx], np.int64), _c(subjects.rows[s_idx], np.int64))
+    st = np.frombuffer(st, dtype=np.int8).copy()
+    out = np.full(n, None, dtype=object)
+    done = np.flatnonzero((st == OK) | (st == HOLDS))  # the pairs with geometry, in the kernel's order
     if len(done):
         go = np.frombuffer(go, dtype=np.int64)
         parts = shapely.from_ragged_array(  # one polygon per part, then parts of one pair made multi
@@ -129,7 +250,7 @@ def convex_intersection(sites: np.ndarray, feats: np.ndarray, f_idx: np.ndarray 
             take = np.repeat(go[:-1][multi], count[multi]) + _ramp(count[multi])
             geoms[multi] = shapely.multipolygons(parts[take], indices=np.repeat(np.arange(len(multi)), count[multi]))
         out[done] = geoms
-    return out, status
+    return st, out
 
 
 def _ramp(counts: np.ndarray) -> np.ndarray:

@@ -47,9 +47,11 @@ import shapely
 
 from ecogis.parallel import thread_count, thread_map
 from ecogis.screening.convexclip import DECLINED as CLIP_DECLINED
+from ecogis.screening.convexclip import HOLDS as CLIP_HOLDS
 from ecogis.screening.convexclip import INSIDE as CLIP_INSIDE
 from ecogis.screening.convexclip import OK as CLIP_OK
-from ecogis.screening.convexclip import convex_intersection
+from ecogis.screening.convexclip import Ragged, convex_intersection, convex_intersection_swapped, convex_sites
+from ecogis.screening.convexclip import available as clip_available
 
 #: Below this many pairs one thread does all the work (thread start-up would cost more than it saves).
 MIN_PAIRS_PER_THREAD = 4_000
@@ -60,11 +62,18 @@ CHUNKS_PER_THREAD = 16
 
 
 def _chunk(sites: np.ndarray, feats: np.ndarray, s: np.ndarray, f: np.ndarray, area: Callable | None = None,
-           exact_inside: bool = True):
+           exact_inside: bool = True, convex: np.ndarray | None = None, feat_convex: np.ndarray | None = None,
+           ragged: tuple[Ragged, Ragged] | None = None):
     a = sites[s]
-    overlap, status = convex_intersection(a, feats, f)  # convex sites, in C; the rest is declined
+    # convex sites clipped in C; then jagged sites by convex features, roles swapped; the rest by GEOS
+    overlap, status = convex_intersection(sites, feats, f, None if convex is None else convex[s], s_idx=s,
+                                          ragged=ragged)
+    dec = np.flatnonzero(status == CLIP_DECLINED)
+    if len(dec) and feat_convex is not None:
+        overlap[dec], status[dec] = convex_intersection_swapped(sites, feats, f[dec], feat_convex, s_idx=s[dec],
+                                                                ragged=ragged)
     inside = status == CLIP_INSIDE
-    hit = inside | (status == CLIP_OK)
+    hit = inside | (status == CLIP_OK) | (status == CLIP_HOLDS)
     overlap[inside] = a[inside]
     dec = np.flatnonzero(status == CLIP_DECLINED)
     if len(dec):
@@ -225,19 +234,33 @@ def overlay_pairs(
     k = min(thread_count(threads), max(1, n // MIN_PAIRS_PER_THREAD))
     if k > 1 and _shares_objects(feats[np.unique(f_idx)]):
         k = 1  # one geometry object at two indices could reach two threads: stay on one
+    used = np.unique(s_idx)
+    convex = np.zeros(len(sites), dtype=bool)  # the sites the C kernel takes, found once
+    convex[used] = convex_sites(sites[used])
+    used_f = np.unique(f_idx)
+    feat_convex = None
+    if not convex[used].all():  # some sites are not convex: convex features may clip them instead
+        feat_convex = np.zeros(len(feats), dtype=bool)
+        feat_convex[used_f] = convex_sites(feats[used_f])
+    ragged = None
+    if clip_available():  # every site and feature converted once, before the threads
+        ragged = (Ragged(sites, used), Ragged(feats, used_f))
+        ragged[1].boxes
+        if feat_convex is not None:
+            ragged[0].boxes
     if k == 1:
-        out = _chunk(sites, feats, s_idx, f_idx, area, exact_inside)
+        out = _chunk(sites, feats, s_idx, f_idx, area, exact_inside, convex, feat_convex, ragged)
         if done is not None:
             done(n)
         return out
-    shapely.bounds(sites[np.unique(s_idx)])  # envelopes computed once, here, before any thread reads them
+    shapely.bounds(sites[used])  # envelopes computed once, here, before any thread reads them
     chunks = _feature_chunks(f_idx, k * CHUNKS_PER_THREAD)
     inside = np.zeros(n, dtype=bool)
     hit = np.zeros(n, dtype=bool)
     overlap = np.full(n, None, dtype=object)
     part_area = np.full(n, np.nan)
     def run(pos: np.ndarray):
-        out = _chunk(sites, feats, s_idx[pos], f_idx[pos], area, exact_inside)
+        out = _chunk(sites, feats, s_idx[pos], f_idx[pos], area, exact_inside, convex, feat_convex, ragged)
         if done is not None:
             done(len(pos))
         return out
