@@ -121,8 +121,14 @@ def write_outputs(result, out_dir: str | Path, *, formats: Iterable[str] = FORMA
     an error in either is raised here.  Every file is written atomically.
     """
     from ecogis.render.report import write_gpkg, write_json
-    from ecogis.render.report_html import write_report_files
     from ecogis.render.xlsx import write_findings_xlsx
+
+    def write_html() -> list[Path]:
+        # imported here: for large results in the forked process, so that folium's import (0.5 s) runs beside
+        # this process's writing instead of before the fork
+        from ecogis.render.report_html import write_report_files
+
+        return list(write_report_files(_Display(result, lang), out, lang=lang, context=context_layers(result)))
 
     fmts = [f.strip().lower() for f in formats if f.strip()]
     bad = [f for f in fmts if f not in FORMATS + EXTRA_FORMATS]
@@ -137,8 +143,7 @@ def write_outputs(result, out_dir: str | Path, *, formats: Iterable[str] = FORMA
         "jsonl": lambda: [write_json(result, out / "findings.jsonl", lines=True)],
         "xlsx": lambda: [write_findings_xlsx(result, out / "findings.xlsx", lang=lang)],
         "gpkg": lambda: [write_gpkg(result, out / "conflicts.gpkg")],
-        "html": lambda: list(write_report_files(_Display(result, lang), out, lang=lang,
-                                                context=context_layers(result))),
+        "html": write_html,
     }
     names = {"json": "findings.json", "jsonl": "findings.jsonl", "xlsx": "findings.xlsx",
              "gpkg": "conflicts.gpkg", "html": "report.html"}
