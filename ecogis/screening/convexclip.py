@@ -154,7 +154,9 @@ def convex_intersection_swapped(sites: np.ndarray, feats: np.ndarray, f_idx: np.
     if _convexclip is None or n == 0:
         return out, status
     ok = np.asarray(feat_convex, dtype=bool)[f_idx]
-    cand = np.unique(s_idx[ok])  # the sites as subjects: Polygons without holes
+    seen = np.zeros(len(sites), dtype=bool)  # the sites as subjects: Polygons without holes
+    seen[s_idx[ok]] = True
+    cand = np.flatnonzero(seen)
     good = np.zeros(len(sites), dtype=bool)
     if len(cand):
         c = sites[cand]

@@ -183,10 +183,18 @@ def _clip_to_boxes(geoms: np.ndarray, others: np.ndarray, min_vertices: int) -> 
     return out
 
 
+def distinct_indices(idx: np.ndarray, n: int) -> np.ndarray:
+    """The distinct values of ``idx`` (indices into an array of ``n``), sorted: ``np.unique`` by a mask, in
+    O(n) (885,000 indices: 8 ms instead of NumPy 2's hashing, 0.2 s)."""
+    seen = np.zeros(n, dtype=bool)
+    seen[idx] = True
+    return np.flatnonzero(seen)
+
+
 def _shares_objects(geoms: np.ndarray) -> bool:
     """Whether the same geometry object appears more than once (e.g. a list built as ``[poly] * n``)."""
     ids = np.frompyfunc(id, 1, 1)(geoms).astype(np.int64)
-    return len(np.unique(ids)) < len(ids)
+    return bool((np.diff(np.sort(ids)) == 0).any())
 
 
 def _feature_chunks(f_idx: np.ndarray, n_chunks: int) -> list[np.ndarray]:
@@ -232,12 +240,12 @@ def overlay_pairs(
     if n == 0:
         return np.zeros(0, bool), np.zeros(0, bool), np.zeros(0, dtype=object), np.zeros(0)
     k = min(thread_count(threads), max(1, n // MIN_PAIRS_PER_THREAD))
-    if k > 1 and _shares_objects(feats[np.unique(f_idx)]):
+    used_f = distinct_indices(f_idx, len(feats))
+    if k > 1 and _shares_objects(feats[used_f]):
         k = 1  # one geometry object at two indices could reach two threads: stay on one
-    used = np.unique(s_idx)
+    used = distinct_indices(s_idx, len(sites))
     convex = np.zeros(len(sites), dtype=bool)  # the sites the C kernel takes, found once
     convex[used] = convex_sites(sites[used])
-    used_f = np.unique(f_idx)
     feat_convex = None
     if not convex[used].all():  # some sites are not convex: convex features may clip them instead
         feat_convex = np.zeros(len(feats), dtype=bool)
