@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from ecogis.screening.availability import STATUS_TEXT, TOLERANCE
 from ecogis.screening.messages import fixed
 from ecogis.screening.verdict import PREFIX, _join, _sev, attribute_conditions, project_conditions
+from ecogis.textcolumns import factorize_objects
 
 #: Columns the findings gain (after the engine's own).
 EXTRA_COLUMNS = ["condition", "question", "certainty"]
@@ -216,7 +217,7 @@ def incomplete_columns(rules_out: list[tuple[Any, np.ndarray, np.ndarray, str, s
             txt[m] = STATUS_TEXT["name"][key].format(name="/".join(names))
             pieces.append(txt)
         # the kind's label around each distinct text (a few per kind), not around each site's
-        codes, uniq = pd.factorize(pd.Series(join_texts(pieces, "、", n), dtype=object), use_na_sentinel=False)
+        codes, uniq = factorize_objects(join_texts(pieces, "、", n))  # texts hold no missing values
         labels = np.array([kind + open_ + u + close if u else "" for u in uniq], dtype=object)
         per_kind.append(labels[codes] if len(uniq) else np.full(n, "", dtype=object))
     return rules_txt, join_texts(per_kind, sep, n), none_txt
@@ -230,7 +231,7 @@ def join_texts(columns: Sequence[np.ndarray], sep: str, n: int) -> np.ndarray:
         return np.asarray(columns[0], dtype=object)
     codes, uniques = [], []
     for c in columns:
-        code, uniq = pd.factorize(pd.Series(c, dtype=object), use_na_sentinel=False)
+        code, uniq = factorize_objects(c)  # a few text objects repeated: coded by identity first
         codes.append(code.astype(np.int64))
         uniques.append(np.asarray(uniq, dtype=object))
     m = np.ascontiguousarray(np.vstack(codes).T)

@@ -196,8 +196,15 @@ class Ragged:
         pick = pick[(kind == _POLYGON) | (kind == _MULTIPOLYGON)]
         pick = pick[~shapely.is_empty(geoms[pick])]
         self.rows[pick] = np.arange(len(pick))
-        if len(pick):
-            fkind, xy, offs = shapely.to_ragged_array(geoms[pick])
+        g = geoms[pick]
+        if len(pick) and (shapely.get_type_id(g) == _POLYGON).all() and not shapely.get_num_interior_rings(g).any():
+            # polygons without holes (most sites and many layers): one ring each, offsets from the counts
+            xy = shapely.get_coordinates(g)
+            ring_off = np.zeros(len(g) + 1, dtype=np.int64)
+            np.cumsum(shapely.get_num_coordinates(g), out=ring_off[1:])
+            part_off = geom_off = np.arange(len(g) + 1, dtype=np.int64)
+        elif len(pick):
+            fkind, xy, offs = shapely.to_ragged_array(g)
             if fkind == _POLYGON:
                 ring_off, part_off = offs
                 geom_off = np.arange(len(part_off), dtype=np.int64)
