@@ -382,37 +382,38 @@ BEGIN, END = "<!-- batch:begin -->", "<!-- batch:end -->"
 
 #: What the run of 2026-12-03 showed (kept with the table; update after a new run).
 NOTES = [
-    "Notes (run of 2026-12-03 14:00 UTC; the machine ran this run 25–50 % slower than the 12:35 run of the same "
-    "day, overlay included (boundary 100k: 10.7 s against 8.5 s), so compare the ratios, not the seconds; every "
-    "row API, CLI and overlay in the same run, each in its own process):",
+    "Notes (run of 2026-12-03 19:30–19:45 UTC; the machine ran 15–45 % slower than the 14:00 run, overlay "
+    "included (boundary 100k: 12.7 s against 10.7 s; overlap 40k: 15.9 s then 20.0 s in the same session), so "
+    "compare the ratios, not the seconds; every row API, CLI and overlay in the same run, each in its own "
+    "process; the overlap 40k row from the second invocation of the run):",
     "",
-    "* **Targets.** API ≥ 5× overlay on the boundary-heavy workloads: **not met** — 3.6× on the issue's workload "
-    "(`overlap`, 40,000 parcels × 2,000 jagged red-line polygons, 166,883 pairs), 4.4× at 100k, 2.9× on "
-    "`boundary` at 100k, 1.7× on `patches` at 100k. CLI ≥ 3× with every default output: **not met** — 1.8× on "
-    "`overlap` at 40k, 2.0× at 100k, 1.3× on `boundary`, 0.7× on `patches`. Time linear in sites: yes from 10k "
-    "up (the 1k runs are fixed costs: rules, workspace, about 0.2 s). report.html ≤ 5 MB (≤ 1.8 MB), stdout ≤ 67 "
-    "lines, total overlap area within 2.1e-7 of overlay's in every row.",
-    "* **Changed in this run** (CLI × against the 12:35 run: `boundary` 100k 1.1 → 1.3, `overlap` 40k 1.6 → 1.8, "
-    "100k 1.5 → 2.0, `multi` 1.3 → 1.7, `patches` 0.5 → 0.7, `inside` 0.5 → 0.7): `conflicts.gpkg` stores what "
-    "sites share once (the `sites` layer is a view; 301 → 128 MB at 100k on `boundary`); escapes rewrite only "
-    "the rows that hold something to escape (XLSX of 614,719 findings 4.4 → 3.0 s); object columns coded by "
-    "identity before any hashing of text (a rule's basis on 614,719 findings: 176 → 8 ms); messages stay Arrow "
-    "text from the template join to every writer (`findings.json` 5.9 → 4.5 s, `conflicts.gpkg` 7.0 → 5.6 s on "
-    "`patches` 100k); large sites clipped to small features' boxes before the intersection (0.90 → 0.78 s CPU "
-    "on 39,944 pairs).",
-    "* **What blocks the API target** (boundary, 100k, CPU s on one thread, 12:35 run): `contains_properly` "
-    "0.34, `intersects` 0.46, clipping the features to the sites' boxes 0.81, GEOS `intersection` of the 62,839 "
-    "cut pairs 1.75–1.9 (28 µs median for a 9-vertex parcel and a 22-vertex clipped piece: GEOS's overlay set-up "
-    "dominates), survey areas 0.25. The geometry alone is 1.7–1.9 s on the two cores; 5× overlay's 8.5 s is "
-    "1.7 s. A vectorised Sutherland–Hodgman clip for convex parcels took 1.8 s in NumPy: no faster, not kept. "
-    "On `patches` the GEOS work is of the same size as overlay's (884,986 candidate pairs).",
-    "* **What blocks the CLI target**: after screening, the four files are written by two processes whose CPU is "
-    "the bound (tried: one process per file, no faster). Alone, at 100k on `boundary` (122,787 findings): "
-    "`findings.json` 1.0 s, report 2.0, `findings.xlsx` 1.0, `conflicts.gpkg` 1.6 (GDAL's write 0.9 of it, "
-    "its R-tree included). The largest remaining item is size: `findings.json` repeats each finding's rule "
-    "basis, citation and next steps and each site's list of not-evaluated rules (325 MB at 100k on "
-    "`boundary`, 962 MB on `patches`); storing them once would need a findings schema v2 and changes to every "
-    "consumer of it (not done).",
+    "* **Targets.** API ≥ 5× overlay on the boundary-heavy workloads: **met on the issue's workload** (`overlap`, "
+    "40,000 parcels × 2,000 jagged red-line polygons: 6.7×, and 4.8× in the first invocation; 6.4× at 100k) and "
+    "on `multi` at 100k (5.9×); **not met** on `boundary` at 100k (3.8×) and `patches` (1.8×). CLI ≥ 3× with "
+    "every default output: **not met** — 2.5× on `overlap` at 40k (2.3× in the first invocation), 2.0× at 100k, "
+    "1.2× on `boundary`, 1.6× on `multi`, 0.6× on `patches`. Time linear in sites: yes from 10k up (the 1k runs "
+    "are fixed costs: rules, workspace, about 0.3 s). report.html ≤ 5 MB (≤ 1.8 MB), stdout ≤ 67 lines, total "
+    "overlap area within 2.1e-7 of overlay's in every row.",
+    "* **Changed in this run** (API × against the 14:00 run: `overlap` 40k 3.6 → 4.8–6.7, 100k 4.4 → 6.4, "
+    "`multi` 4.4 → 5.9, `boundary` 2.9 → 3.8, `inside` 2.1 → 2.9, `patches` 1.7 → 1.8): convex sites are "
+    "clipped by a C kernel (`ecogis.screening.convexclip`: the feature ring cut to the site's box by outcodes, "
+    "then Weiler–Atherton from crossing to crossing) that replaces `contains_properly`, `intersects`, the box "
+    "clip and GEOS's intersection for those pairs (overlap 40k: geometry CPU 4.6 → 0.9 s; 19 of 260,728 pairs "
+    "declined to GEOS; the same 44,195 Polygons and 14,717 MultiPolygons as GEOS); jagged sites are clipped by "
+    "convex features with the roles swapped (`patches`: 92 % of 884,986 pairs). Committed after this run and "
+    "not in the table: ragged arrays of holeless polygons from their counts, distinct indices by a mask, "
+    "GeoPackage sites read through GDAL's Arrow stream (0.6 → 0.25 s at 100k).",
+    "* **What blocks the API target on `boundary` and `patches`**: the geometry is no longer the bound "
+    "(boundary 100k: `overlay_pairs` 0.9–1.0 s wall of 3.1–3.4 s); the rest is a dozen per-site steps of "
+    "0.1–0.4 s each (findings assembly and messages 0.4, survey areas of the sites 0.2, rule applicability "
+    "and site preparation 0.3, incomplete-data texts 0.16, verdicts 0.12, coverage 0.2, reading the 2 million "
+    "vertices of the workspace 0.23). On `patches` 614,719 findings make the assembly 2.9 s.",
+    "* **What blocks the CLI target**: after screening, the four files are written by two processes whose CPU "
+    "is the bound (about 6.4 s of CPU at overlap 40k: `conflicts.gpkg` 2.3, report 1.8, `findings.xlsx` 1.2–"
+    "1.5, `findings.json` 1.1; all four 3.6 s wall), and the CLI reads and normalises the sites file (2.5 s at "
+    "boundary 100k with the profiler on). GDAL's GeoPackage write (its R-tree included) is 1.35 s of the "
+    "2.3; `findings.json` repeats each finding's rule basis, citation and next steps (282 MB at overlap 40k): "
+    "storing them once needs a findings schema v2 and changes to every consumer (not done).",
 ]
 
 
