@@ -149,6 +149,18 @@ def test_a_jagged_feature_cutting_a_site_into_pieces():
     assert st[0] in (OK, DECLINED)
 
 
+def _squares_on(geoms, n, dmax, seed):
+    """``n`` rotated squares (half-diagonal up to ``dmax``) centred on random vertices of ``geoms``' boundaries:
+    many across those boundaries."""
+    xy = shapely.get_coordinates(shapely.boundary(geoms))
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(len(xy), n, replace=False)
+    ang = rng.uniform(0, np.pi / 2, len(pick))[:, None] + np.array([0, 0.5, 1, 1.5]) * np.pi
+    d = rng.uniform(0.002, dmax, len(pick))[:, None]
+    ring = np.stack([xy[pick, :1] + d * np.cos(ang), xy[pick, 1:] + d * np.sin(ang)], axis=-1)
+    return shapely.polygons(np.concatenate([ring, ring[:, :1]], axis=1))
+
+
 def _random_convex(rng, n, cx, cy, size):
     """Convex polygons: the hulls of random points."""
     pts = rng.normal(size=(n, 12, 2)) * size[:, None, None] + np.column_stack([cx, cy])[:, None, :]
@@ -179,13 +191,7 @@ def test_real_wilderness_polygons_against_convex_sites():
     import pyogrio
 
     feats = np.asarray(pyogrio.read_dataframe(FIONA).geometry.values, dtype=object)
-    xy, owner = shapely.get_coordinates(shapely.boundary(feats), return_index=True)
-    rng = np.random.default_rng(3)
-    pick = rng.choice(len(xy), 3000, replace=False)
-    ang = rng.uniform(0, np.pi / 2, len(pick))[:, None] + np.array([0, 0.5, 1, 1.5]) * np.pi
-    d = rng.uniform(0.002, 0.05, len(pick))[:, None]
-    ring = np.stack([xy[pick, :1] + d * np.cos(ang), xy[pick, 1:] + d * np.sin(ang)], axis=-1)
-    sites = shapely.polygons(np.concatenate([ring, ring[:, :1]], axis=1))
+    sites = _squares_on(feats, 3000, 0.05, seed=3)
     s, f = shapely.STRtree(feats).query(sites)
     st = _check(sites[s], feats, f)
     assert (st == OK).sum() > 1000
@@ -243,13 +249,7 @@ def test_jagged_sites_clipped_by_convex_features_with_the_roles_swapped():
     import pyogrio
 
     sites = np.asarray(pyogrio.read_dataframe(FIONA).geometry.values, dtype=object)
-    xy, _ = shapely.get_coordinates(shapely.boundary(sites), return_index=True)
-    rng = np.random.default_rng(8)
-    pick = rng.choice(len(xy), 2000, replace=False)
-    ang = rng.uniform(0, np.pi / 2, len(pick))[:, None] + np.array([0, 0.5, 1, 1.5]) * np.pi
-    d = rng.uniform(0.002, 0.08, len(pick))[:, None]
-    ring = np.stack([xy[pick, :1] + d * np.cos(ang), xy[pick, 1:] + d * np.sin(ang)], axis=-1)
-    feats = shapely.polygons(np.concatenate([ring, ring[:, :1]], axis=1))
+    feats = _squares_on(sites, 2000, 0.08, seed=8)
     inner = shapely.point_on_surface(sites)  # and squares well inside each site
     feats = np.concatenate([feats, shapely.buffer(inner, 0.001, quad_segs=2)])
     s, f = shapely.STRtree(feats).query(sites)

@@ -350,8 +350,8 @@ typedef struct {
  * Returns ST_OK (pieces written), ST_EMPTY, ST_INSIDE (the site lies in the ring: no crossing and a site
  * vertex inside), ST_DECLINE (a vertex or a crossing within rounding of the other's boundary or corner),
  * or -1 on no memory. */
-static int wa_clip(scratch *w, const double *r, Py_ssize_t k, const double *c, Py_ssize_t m, double eps,
-                   dbuf *out, ibuf *sizes, crossing **evbuf, Py_ssize_t *evcap) {
+static int wa_clip(const double *r, Py_ssize_t k, const double *c, Py_ssize_t m, double eps, dbuf *out,
+                   ibuf *sizes, crossing **evbuf, Py_ssize_t *evcap) {
     out->n = 0; sizes->n = 0;
     int any_in = 0, any_out = 0;
     /* vertices: strictly inside, strictly outside, or too near the boundary (declined) */
@@ -498,7 +498,6 @@ static int wa_clip(scratch *w, const double *r, Py_ssize_t k, const double *c, P
             if (!seen[j]) { st = ST_DECLINE; break; }
     }
     free(order);
-    (void)w;
     return st;
 }
 
@@ -579,7 +578,7 @@ static PyObject *clip_pairs(PyObject *self, PyObject *args) {
             if (k == -1) { failed = 1; break; }
             if (k == -2) { st = ST_DECLINE; break; }
             if (k == 0) continue; /* this part misses the site's box */
-            int got = wa_clip(&w, w.ring.v, k, w.site.v, m, eps, &part, &sizes, &evbuf, &evcap);
+            int got = wa_clip(w.ring.v, k, w.site.v, m, eps, &part, &sizes, &evbuf, &evcap);
             if (got < 0) { failed = 1; break; }
             if (got == ST_DECLINE) { st = ST_DECLINE; break; }
             if (got == ST_EMPTY) continue;

@@ -64,6 +64,26 @@ OK, EMPTY, DECLINED, INSIDE, HOLDS = 0, 1, 2, 3, 4
 _POLYGON, _MULTIPOLYGON = shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON
 
 
+def _holeless(geoms: np.ndarray) -> np.ndarray:
+    """Whether each geometry is a non-empty Polygon without holes (its coordinates are its one ring)."""
+    ok = shapely.get_type_id(geoms) == _POLYGON
+    ok[ok] = (shapely.get_num_interior_rings(geoms[ok]) == 0) & ~shapely.is_empty(geoms[ok])
+    return ok
+
+
+def _ring_offsets(geoms: np.ndarray) -> np.ndarray:
+    """Coordinate offsets of holeless polygons, from their counts (0, n0, n0 + n1, …)."""
+    off = np.zeros(len(geoms) + 1, dtype=np.int64)
+    np.cumsum(shapely.get_num_coordinates(geoms), out=off[1:])
+    return off
+
+
+def _no_answers(sites: np.ndarray, s_idx: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(s_idx, overlap, status)`` before the kernel: every pair declined, no overlap."""
+    s_idx = np.arange(len(sites)) if s_idx is None else np.asarray(s_idx, dtype=np.int64)
+    return s_idx, np.full(len(s_idx), None, dtype=object), np.full(len(s_idx), DECLINED, dtype=np.int8)
+
+
 def available() -> bool:
     """Whether the C kernel was built (else every pair is declined and goes to GEOS)."""
     return _convexclip is not None
@@ -77,14 +97,10 @@ def convex_sites(sites: np.ndarray) -> np.ndarray:
     out = np.zeros(len(sites), dtype=bool)
     if _convexclip is None or not len(sites):
         return out
-    ok = shapely.get_type_id(sites) == _POLYGON
-    ok[ok] = (shapely.get_num_interior_rings(sites[ok]) == 0) & ~shapely.is_empty(sites[ok])
-    pos = np.flatnonzero(ok)
+    pos = np.flatnonzero(_holeless(sites))
     if len(pos):
         sp = sites[pos]
-        off = np.zeros(len(pos) + 1, dtype=np.int64)
-        np.cumsum(shapely.get_num_coordinates(sp), out=off[1:])
-        flags = _convexclip.convex_rings(_c(shapely.get_coordinates(sp), np.float64), off)
+        flags = _convexclip.convex_rings(_c(shapely.get_coordinates(sp), np.float64), _ring_offsets(sp))
         out[pos] = np.frombuffer(flags, dtype=np.int8).astype(bool)
     return out
 
@@ -110,10 +126,8 @@ def convex_intersection(sites: np.ndarray, feats: np.ndarray, f_idx: np.ndarray 
     notes); ask GEOS.
     """
     sites = np.asarray(sites, dtype=object)
-    s_idx = np.arange(len(sites)) if s_idx is None else np.asarray(s_idx, dtype=np.int64)
+    s_idx, out, status = _no_answers(sites, s_idx)
     n = len(s_idx)
-    out = np.full(n, None, dtype=object)
-    status = np.full(n, DECLINED, dtype=np.int8)
     if _convexclip is None or n == 0:
         return out, status
     f_idx = np.arange(n) if f_idx is None else np.asarray(f_idx, dtype=np.int64)
@@ -147,21 +161,15 @@ def convex_intersection_swapped(sites: np.ndarray, feats: np.ndarray, f_idx: np.
     sites = np.asarray(sites, dtype=object)
     feats = np.asarray(feats, dtype=object)
     f_idx = np.asarray(f_idx, dtype=np.int64)
-    s_idx = np.arange(len(sites)) if s_idx is None else np.asarray(s_idx, dtype=np.int64)
-    n = len(s_idx)
-    out = np.full(n, None, dtype=object)
-    status = np.full(n, DECLINED, dtype=np.int8)
-    if _convexclip is None or n == 0:
+    s_idx, out, status = _no_answers(sites, s_idx)
+    if _convexclip is None or len(s_idx) == 0:
         return out, status
     ok = np.asarray(feat_convex, dtype=bool)[f_idx]
-    seen = np.zeros(len(sites), dtype=bool)  # the sites as subjects: Polygons without holes
+    seen = np.zeros(len(sites), dtype=bool)  # the sites as subjects, each tested once: holeless Polygons
     seen[s_idx[ok]] = True
     cand = np.flatnonzero(seen)
     good = np.zeros(len(sites), dtype=bool)
-    if len(cand):
-        c = sites[cand]
-        good[cand] = (shapely.get_type_id(c) == _POLYGON) & (shapely.get_num_interior_rings(c) == 0) & \
-            ~shapely.is_empty(c)
+    good[cand] = _holeless(sites[cand])
     ok &= good[s_idx]
     pos = np.flatnonzero(ok)
     if not len(pos):
@@ -197,11 +205,10 @@ class Ragged:
         pick = pick[~shapely.is_empty(geoms[pick])]
         self.rows[pick] = np.arange(len(pick))
         g = geoms[pick]
-        if len(pick) and (shapely.get_type_id(g) == _POLYGON).all() and not shapely.get_num_interior_rings(g).any():
+        if len(pick) and _holeless(g).all():
             # polygons without holes (most sites and many layers): one ring each, offsets from the counts
             xy = shapely.get_coordinates(g)
-            ring_off = np.zeros(len(g) + 1, dtype=np.int64)
-            np.cumsum(shapely.get_num_coordinates(g), out=ring_off[1:])
+            ring_off = _ring_offsets(g)
             part_off = geom_off = np.arange(len(g) + 1, dtype=np.int64)
         elif len(pick):
             fkind, xy, offs = shapely.to_ragged_array(g)
