@@ -311,3 +311,26 @@ def test_site_repairs_reach_the_sites_table(tmp_path):
                  '"coordinates":[116.01,43.9]}}]}')
     sites = load_sites([f])
     assert "make_valid" in sites["repairs"].iloc[0] and sites["repairs"].iloc[1] == ""
+
+
+def test_a_geopackage_holding_curves_it_does_not_declare_is_read_and_the_linearisation_reported(tmp_path):
+    """pyogrio's own test file curvepolygon.gpkg with gpkg_geometry_columns edited to say POLYGON: GeoPackage
+    layers that declare no curves are read through GDAL's Arrow stream, which refuses curves; the reader falls
+    back to the row path, where GDAL linearises them, and says so."""
+    import sqlite3
+    import warnings
+    from pathlib import Path
+
+    src = Path(__file__).parent / "data" / "third_party" / "pyogrio" / "curvepolygon.gpkg"
+    path = tmp_path / "declares_polygon.gpkg"
+    shutil.copy(src, path)
+    con = sqlite3.connect(path)
+    with con:
+        con.execute("UPDATE gpkg_geometry_columns SET geometry_type_name = 'POLYGON'")
+    con.close()
+    notes = Notes()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # GDAL: the declared type disagrees with the data
+        gdf = read_file(path, notes=notes)
+    assert gdf.geom_type.tolist() == ["Polygon"] and gdf.geometry.iloc[0].area > 0
+    assert notes.by_code("linearise")

@@ -268,9 +268,18 @@ def _read(source: str, layer: str | None, encoding: str | None, path, notes: Not
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", UserWarning)
-                gdf = pyogrio.read_dataframe(source, layer=layer, encoding=encoding, fid_as_index=True,
-                                             columns=[f for f in fields if f not in clash] if clash else None,
-                                             use_arrow=arrow and encoding is None and not curvy)
+                columns = [f for f in fields if f not in clash] if clash else None
+                try:
+                    gdf = pyogrio.read_dataframe(source, layer=layer, encoding=encoding, fid_as_index=True,
+                                                 columns=columns, use_arrow=arrow and encoding is None and not curvy)
+                except Exception as exc:
+                    if not (arrow and not curvy and "Nonlinear geometry" in str(exc)):
+                        raise
+                    # curves in a layer that declares none (gpkg_geometry_columns says otherwise): the row
+                    # path, where GDAL linearises them, reported below
+                    curvy = may_curve
+                    gdf = pyogrio.read_dataframe(source, layer=layer, encoding=encoding, fid_as_index=True,
+                                                 columns=columns)
                 extra = (pyogrio.read_dataframe(source, layer=layer, encoding=encoding, fid_as_index=True,
                                                 columns=clash, read_geometry=False) if clash else None)
             for w in caught:
