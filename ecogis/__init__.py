@@ -41,6 +41,14 @@ def load_layer(path, kind, **kwargs):
     return _load_layer(path, kind, **kwargs)
 
 
+def read_findings(path):
+    """Read ``findings.json`` / ``.jsonl`` as ``ScreenResult.to_document()``: see
+    :func:`ecogis.render.findings_json.read_findings`."""
+    from ecogis.render.findings_json import read_findings as _read
+
+    return _read(path)
+
+
 def open_workspace(uri, **kwargs):
     """Open a workspace: see :func:`ecogis.workspace.open_workspace`."""
     from ecogis.workspace import open_workspace as _open
@@ -49,4 +57,4 @@ def open_workspace(uri, **kwargs):
 
 
 __all__ = ["EcogisError", "settings", "__version__", "screen", "ScreenResult", "read_file", "load_layer",
-           "open_workspace"]
+           "open_workspace", "read_findings"]

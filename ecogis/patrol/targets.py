@@ -30,7 +30,6 @@ cannot be located is returned in ``unlocated``, never dropped silently.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -249,21 +248,15 @@ def finding_targets(ws: Workspace, findings: str | os.PathLike | dict | Any,
                     notes: Notes | None = None) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Targets from screening findings (findings.json, its dict, or a ``ScreenResult``)."""
     notes = notes if notes is not None else Notes()
-    if hasattr(findings, "to_document"):  # a ScreenResult: its own document, no render import
+    from ecogis.render.findings_json import expand_document, read_findings
+
+    if hasattr(findings, "to_document"):  # a ScreenResult: its own document
         doc = findings.to_document()
     elif isinstance(findings, dict):
-        doc = findings
+        doc = expand_document(findings)
     else:
-        p = Path(findings)
-        try:
-            doc = json.loads(p.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InputError("findings file not found", path=p) from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise FormatError(f"not a findings.json: {exc}", path=p) from None
-    sites = doc.get("sites") if isinstance(doc, dict) else None
-    if not isinstance(sites, list):
-        raise FormatError("not a findings.json (no 'sites' list)", path=str(findings)[:200], where="key sites")
+        doc = read_findings(findings)  # either format, rules and checks put back in place
+    sites = doc["sites"]
     rows = []
     for s in sites:
         v = s.get("verdict")

@@ -1,23 +1,33 @@
 """``findings.json`` / ``findings.jsonl`` built column-wise with Arrow string kernels (no Python per finding).
 
-The document is :meth:`ecogis.ScreenResult.to_document` (the structure of
-``ecogis/data/findings.schema.json``), encoded without building it as Python
-dicts: every column becomes JSON text once — a text column by encoding its
-distinct values and taking them per row, numbers by Arrow's shortest
-round-trip formatting, lists (``next_steps``, ``checked_layers``, …) once per
-distinct source text — then each finding is one
-``binary_join_element_wise`` over its ``"key":value`` pieces, the findings of
-a site are joined into its ``"findings":[…]`` and the sites into the
-document, whose bytes go to the file straight from the Arrow buffer.
+The file holds :meth:`ecogis.ScreenResult.to_document` (the structure of
+``ecogis/data/findings.schema.json``) in its stored form, format 2: what is
+the same on many rows is written once.  A rule's texts (title, severity,
+basis, citation, next steps, rule file and version) are one entry of the
+top-level ``rules`` list, and each finding names its entry (``"rule": 0``);
+a site's checks (layers checked, rules not evaluated, incomplete rules and
+layers: ~1.4 KB that thousands of sites share) are one entry of ``checks``
+(``"checks": 0``).  At 40,000 sites and 166,883 findings the file is
+104 MB instead of 282 MB (written in 0.45 s instead of 0.9 s).  :func:`expand_document` (and
+:func:`ecogis.read_findings`) put the shared entries back into every finding
+and site: the result is ``to_document()`` exactly, key order included.
+
+The document is encoded without building it as Python dicts: every column
+becomes JSON text once — a text column by encoding its distinct values and
+taking them per row, numbers by Arrow's shortest round-trip formatting,
+lists (``next_steps``, ``checked_layers``, …) once per distinct source text
+— then each finding is one ``binary_join_element_wise`` over its
+``"key":value`` pieces, the findings of a site are joined into its
+``"findings":[…]`` and the sites into the document, whose bytes go to the
+file straight from the Arrow buffer.
 
 Values as :meth:`~ecogis.ScreenResult.to_document` gives them, with two
 repairs of what ``json.dumps`` would write: a missing text or number is
 ``null`` and an infinite number ``null`` (never the non-JSON ``NaN`` /
-``Infinity``).  The bytes are those of the compact ``json.dumps`` (on the
-benchmark results, 282 MB, byte for byte), except that a number below 1e-4
-or from 1e16 on may be spelled differently (``0.00001`` for ``1e-05``: the
-same double).  ``tests/test_findings_json.py`` checks the parsed file
-against ``to_document`` on real and awkward results.
+``Infinity``).  A number below 1e-4 or from 1e16 on may be spelled
+differently from ``json.dumps`` (``0.00001`` for ``1e-05``: the same
+double).  ``tests/test_findings_json.py`` checks the expanded file against
+``to_document`` on real and awkward results.
 """
 
 from __future__ import annotations
@@ -31,8 +41,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ecogis.errors import FormatError, InputError
 from ecogis.fileutil import atomic_path
 from ecogis.render.bgwrite import BackgroundWriter
+from ecogis.render.conflicts_gpkg import RULE_COLUMNS, distinct_rows, rule_keys
 from ecogis.render.xlsx import _text_array
 from ecogis.textcolumns import has_bytes, replace_literals, text_bytes
 from ecogis.screening.result import (
@@ -40,6 +52,12 @@ from ecogis.screening.result import (
 )
 
 _L = pa.large_string()
+#: The stored form of findings.json written here (``format_version``): rules and checks stored once.
+FORMAT_VERSION = 2
+#: Finding keys stored once per rule, in ``rules`` (``severity`` stays on each finding too, to filter by).
+RULE_KEYS = tuple(RULE_COLUMNS)
+#: Site keys stored once per distinct set, in ``checks``.
+CHECK_KEYS = ("checked_layers", "not_evaluated", "incomplete_rules", "incomplete_layers")
 _CONTROL = r"[\x00-\x1f]"
 
 
@@ -287,23 +305,66 @@ def _default(o: Any) -> Any:
     return str(o)
 
 
+def _table(cols: dict[str, _Col], key: np.ndarray, first: np.ndarray) -> tuple[str, _Coded]:
+    """(``[{…},…]``, the entry number of each row): the entries of a shared table from the rows that first use
+    them (``key`` counts from 1, as :func:`~ecogis.render.conflicts_gpkg.distinct_rows`).  Rows whose values
+    differ but read the same in JSON (a missing text and an empty one) share an entry."""
+    entries = _objects(cols, np.asarray(first, dtype=np.int64)).to_pylist() if len(first) else []
+    index: dict[str, int] = {}
+    remap = np.array([index.setdefault(e, len(index)) for e in entries], dtype=np.int64)
+    words = pa.array([str(i) for i in range(len(index))], _L)
+    return "[" + ",".join(index) + "]", _Coded(words, remap[np.asarray(key, dtype=np.int64) - 1])
+
+
+def _shared_findings(f: pd.DataFrame) -> tuple[dict[str, _Col], str]:
+    """(the JSON columns of each finding, the ``rules`` table): a rule's texts stored once."""
+    if not len(f):
+        return {}, "[]"
+    cols = _finding_columns(f)
+    key, first = rule_keys(f, [c for c in RULE_KEYS if c in f.columns])
+    rules, entry = _table({"rule_id": cols["rule_id"], **{k: cols[k] for k in RULE_KEYS if k in cols}}, key, first)
+    own = {k: v for k, v in cols.items() if k not in RULE_KEYS or k == "severity"}
+    own["rule"] = entry
+    return own, rules
+
+
+def _shared_sites(s: pd.DataFrame) -> tuple[dict[str, _Col], str]:
+    """(the JSON columns of each site, the ``checks`` table): a set of checks shared by sites stored once."""
+    cols = _site_columns(s)
+    names = [k for k in CHECK_KEYS if k in cols]
+    try:
+        key, first = distinct_rows(s, names)
+    except TypeError:  # values that do not hash (lists): every site its own entry
+        key, first = np.arange(1, len(s) + 1), np.arange(len(s))
+    checks, entry = _table({k: cols[k] for k in names}, key, first)
+    own = {k: v for k, v in cols.items() if k not in names}
+    own["checks"] = entry
+    return own, checks
+
+
 def document_chunks(result, *, lines: bool = False) -> Iterator[memoryview]:
-    """The bytes of ``findings.json`` (or ``.jsonl``), a few thousand sites at a time."""
+    """The bytes of ``findings.json`` (or ``.jsonl``), format 2, a few thousand sites at a time.
+
+    JSON Lines: the first line is ``{"format_version":2,"meta":…,"rules":[…],"checks":[…]}``, then one site
+    per line.
+    """
     s = result.sites
     n = len(s)
     dumps = json.JSONEncoder(ensure_ascii=False, default=_default, separators=(",", ":")).encode
+    scols, checks = _shared_sites(s) if n else ({}, "[]")
+    fcols, rules = _shared_findings(result.findings) if n else ({}, "[]")
+    head = (f'{{"format_version":{FORMAT_VERSION},"meta":' + dumps(result.meta) + ',"rules":' + rules
+            + ',"checks":' + checks)
     if lines:
-        head, sep, end = dumps({"meta": result.meta}) + "\n", "\n", ""   # every line ends with "\n"
+        head, sep, end = head + "}\n", "\n", ""   # every line ends with "\n"
     else:
         from ecogis.accesslist.output import access_document  # 准入清单对照 (issue 15)
 
         access = access_document(result)
-        head, sep = '{"meta":' + dumps(result.meta) + ',"sites":[', ","
+        head, sep = head + ',"sites":[', ","
         end = "]" + (',"accesslist":' + dumps(access) if access else "") + "}"
     yield memoryview(head.encode())
     if n:
-        scols = _site_columns(s)
-        fcols = _finding_columns(result.findings) if len(result.findings) else {}
         rows, off = _findings_by_site(result, n)
         for a in range(0, n, CHUNK_SITES):
             b = min(n, a + CHUNK_SITES)
@@ -326,6 +387,90 @@ def document_chunks(result, *, lines: bool = False) -> Iterator[memoryview]:
                            close=False)
             yield _buffer(out)
     yield memoryview(end.encode())
+
+
+# ----------------------------------------------------------------------------- reading it back
+#: Key order of a finding and a site in :meth:`~ecogis.ScreenResult.to_document` (expanded documents).
+_FINDING_ORDER = (*_F_ORDER, *_F_OPTIONAL, *_F_RULE_TEXT, "basis_verified")
+_SITE_ORDER = ("site_id", "name", "industry", "nature", "linear", "national_major", "unavoidable", "area_ha",
+               "area_mu", "length_m", "verdict", "coverage", "covered_pct", "checked_layers", "not_evaluated",
+               "repairs", *_S_OPTIONAL, *_S_OPTIONAL_TEXT, *_S_OPTIONAL_LIST)
+
+
+def _ordered(d: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
+    out = {k: d[k] for k in order if k in d}
+    out.update((k, v) for k, v in d.items() if k not in out)
+    return out
+
+
+def _entry(table: list, i: Any, what: str, where: str) -> dict[str, Any]:
+    if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < len(table) or not isinstance(table[i], dict):
+        raise FormatError(f"findings document: {what} {i!r} is not an entry of '{what}s'", where=where)
+    return table[i]
+
+
+def expand_site(site: dict[str, Any], rules: list, checks: list) -> dict[str, Any]:
+    """One site of a format-2 document with its checks and its findings' rule texts put back in place."""
+    s = dict(site)
+    if "checks" in s:
+        s.update(_entry(checks, s.pop("checks"), "checks", f"site {s.get('site_id')!r}"))
+    found = []
+    for f in s.pop("findings", None) or []:
+        r = _entry(rules, f.get("rule"), "rule", f"site {s.get('site_id')!r}") if "rule" in f else {}
+        found.append(_ordered({**r, **{k: v for k, v in f.items() if k != "rule"}}, _FINDING_ORDER))
+    return {**_ordered(s, _SITE_ORDER), "findings": found}
+
+
+def expand_document(doc: dict[str, Any]) -> dict[str, Any]:
+    """A findings document as :meth:`~ecogis.ScreenResult.to_document` gives it.
+
+    Format 2 (what ``findings.json`` stores) has every rule's texts and every set of checks once, in
+    ``rules`` and ``checks``; here they are put back into each finding and site.  A document without
+    ``format_version`` (format 1, every text on every row) is returned as it is.
+    """
+    if not isinstance(doc, dict) or not isinstance(doc.get("sites"), list):
+        raise FormatError("not a findings document (no 'sites' list)", where="key sites")
+    version = doc.get("format_version", 1)
+    if version == 1:
+        return doc
+    if version != FORMAT_VERSION:
+        raise FormatError(f"findings document of format {version!r}; this ecogis reads formats 1 and 2",
+                          hint="upgrade ecogis", where="key format_version")
+    rules, checks = doc.get("rules") or [], doc.get("checks") or []
+    out = {"meta": doc.get("meta", {}), "sites": [expand_site(s, rules, checks) for s in doc["sites"]]}
+    if "accesslist" in doc:
+        out["accesslist"] = doc["accesslist"]
+    return out
+
+
+def read_findings(path: str | Path) -> dict[str, Any]:
+    """Read ``findings.json`` or ``findings.jsonl`` (either format) as :meth:`~ecogis.ScreenResult.to_document`.
+
+    Raises :class:`~ecogis.errors.InputError` when the file is missing and
+    :class:`~ecogis.errors.FormatError` when it is not a findings document.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("findings file not found", path=p) from None
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"not a findings file (not UTF-8: {exc.reason})", path=p) from None
+    try:
+        if p.suffix.lower() == ".jsonl":
+            # lines end at "\n" only (str.splitlines would also split at U+2028, which JSON leaves raw)
+            rows = [json.loads(x) for x in text.split("\n") if x.strip()]
+            if not rows or not isinstance(rows[0], dict) or "meta" not in rows[0]:
+                raise FormatError("not a findings.jsonl (its first line holds no 'meta')", path=p, where="line 1")
+            doc = {**rows[0], "sites": rows[1:]}
+        else:
+            doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"not a findings file: {exc}", path=p) from None
+    try:
+        return expand_document(doc)
+    except FormatError as exc:
+        raise FormatError(exc.message, path=p, where=exc.where, hint=exc.hint) from None
 
 
 _buffer = text_bytes

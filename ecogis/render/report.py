@@ -31,22 +31,24 @@ INDENT_LIMIT = 5_000
 def write_json(result, path: str | Path, *, lines: bool | None = None) -> Path:
     """Write ``findings.json`` in one pass (or, with ``lines``, JSON Lines: ``findings.jsonl``).
 
-    JSON Lines, for very large runs: the first line is ``{"meta": …}``, then
-    one site (with its findings) per line, so readers can stream it.  Small
-    results are indented for reading (``json.dumps`` of
-    :meth:`~ecogis.ScreenResult.to_document`); above :data:`INDENT_LIMIT`
-    sites plus findings, and always for JSON Lines, the compact document is
-    encoded column-wise (:mod:`ecogis.render.findings_json`: no Python per
-    site or finding).
+    The stored form (format 2, :mod:`ecogis.render.findings_json`): each
+    rule's texts and each set of checks once, in ``rules`` and ``checks``;
+    :func:`ecogis.read_findings` reads it back as
+    :meth:`~ecogis.ScreenResult.to_document`.  JSON Lines, for very large
+    runs: the first line is ``{"format_version": 2, "meta": …, "rules": …,
+    "checks": …}``, then one site (with its findings) per line, so readers can
+    stream it.  The document is encoded column-wise (no Python per site or
+    finding); small results (up to :data:`INDENT_LIMIT` sites plus findings)
+    are then indented for reading.
     """
-    from ecogis.render.findings_json import write_document
+    from ecogis.render.findings_json import document_chunks, write_document
 
     if lines is None:
         lines = Path(path).suffix == ".jsonl"
     if lines or len(result.sites) + len(result.findings) > INDENT_LIMIT:
         return write_document(result, path, lines=lines)
-    text = json.dumps(result.to_document(), ensure_ascii=False, default=_default, indent=2)
-    return write_text_atomic(path, text)
+    doc = json.loads(b"".join(bytes(c) for c in document_chunks(result)))
+    return write_text_atomic(path, json.dumps(doc, ensure_ascii=False, indent=2))
 
 
 def _default(o: Any) -> Any:
