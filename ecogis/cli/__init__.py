@@ -155,6 +155,13 @@ def screen_summary(result, lang: str = "zh", *, verbose: bool = False) -> list[s
 
 
 def _cmd_screen(a: argparse.Namespace) -> int:
+    from ecogis.gcpause import bulk_work
+
+    with bulk_work():  # one batch from reading to the last file: fewer garbage collections throughout
+        return _screen(a)
+
+
+def _screen(a: argparse.Namespace) -> int:
     import ecogis
     from ecogis.render.outputs import write_outputs
     from ecogis.vocab import VERDICT_RANK

@@ -119,7 +119,15 @@ def write_outputs(result, out_dir: str | Path, *, formats: Iterable[str] = FORMA
     core) ``findings.json``/``.jsonl`` and the report are written by a
     forked process while this one writes ``conflicts.gpkg`` and ``findings.xlsx``;
     an error in either is raised here.  Every file is written atomically.
+    Garbage collection is paused meanwhile (:mod:`ecogis.gcpause`).
     """
+    from ecogis.gcpause import bulk_work
+
+    with bulk_work():
+        return _write_outputs(result, out_dir, formats=formats, lang=lang, progress=progress)
+
+
+def _write_outputs(result, out_dir: str | Path, *, formats: Iterable[str], lang: str, progress: bool) -> list[Path]:
     from ecogis.render.report import write_gpkg, write_json
     from ecogis.render.xlsx import write_findings_xlsx
 

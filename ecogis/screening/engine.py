@@ -141,13 +141,16 @@ def screen(
         check_cases=False)`` gave it, to choose the workspace's rules from (default: asked of the loader
         now, which checks every rule file's stamp).  A server that checks the files itself passes its own.
     """
+    from ecogis.gcpause import bulk_work
+
     lang = lang or settings.lang
     notes = Notes()
-    site_gdf, inputs, ws, ruleset = resolve_inputs(sites, workspace, rules, overrides=overrides, crs=crs, notes=notes,
-                                                   as_of=as_of, bundled=bundled)
-    progress = settings.progress if progress is None else progress
-    return _run(site_gdf, ws, ruleset, lang=lang, area_method=area_method, progress=progress,
-                inputs=inputs, notes=notes, threads=threads)
+    with bulk_work():  # fewer garbage collections while the tables are built (ecogis.gcpause)
+        site_gdf, inputs, ws, ruleset = resolve_inputs(sites, workspace, rules, overrides=overrides, crs=crs,
+                                                       notes=notes, as_of=as_of, bundled=bundled)
+        progress = settings.progress if progress is None else progress
+        return _run(site_gdf, ws, ruleset, lang=lang, area_method=area_method, progress=progress,
+                    inputs=inputs, notes=notes, threads=threads)
 
 
 def _as_of_date(as_of: Any) -> dt.date:
