@@ -8,8 +8,9 @@
 # Chromium is found; see README).
 #
 # VENV may point anywhere (make VENV=/tmp/v test): the environment, assets,
-# font and browser all go under $(VENV); in the checkout only out/, dist/ and
-# setuptools' build/ and ecogis.egg-info/ are written.
+# font and browser all go under $(VENV); in the checkout only out/, dist/,
+# setuptools' build/ and ecogis.egg-info/, and the bytecode of ecogis/ (__pycache__/,
+# as a regular pip install compiles it; an editable install does not) are written.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -31,6 +32,7 @@ $(STAMP): pyproject.toml setup.py ecogis/screening/_convexclip.c
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test,sample,postgis,dask,serve]"
+	$(BIN)/python -m compileall -q ecogis
 	@touch $(STAMP)
 
 $(WEB_STAMP): web/package.json web/package-lock.json | $(STAMP)
@@ -77,6 +79,7 @@ dist: install
 # against geopandas.overlay, PostGIS, DuckDB spatial, SedonaDB and Dask, with the 1M-site Dask run.
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	$(BIN)/python -m compileall -q ecogis  # the bytecode of today's sources (imports in every timed process)
 	$(BIN)/python benchmarks/batch.py --sizes $${BENCH_SIZES:-1000,10000,100000}
 	$(BIN)/python benchmarks/generate.py --out benchmarks/data --big
 	pg="$${ECOGIS_TEST_PG:-$$(scripts/ci_postgis.sh | sed -n 's/^export ECOGIS_TEST_PG=//p')}"; \
