@@ -129,9 +129,9 @@ def screen_summary(result, lang: str = "zh", *, verbose: bool = False) -> list[s
     ``value_counts``/``groupby`` on the tables, never a scan per site."""
     from ecogis.vocab import Verdict
 
-    sites = result.verdicts.assign(n_findings=result.n_findings().to_numpy())
-    if verbose or len(sites) <= SUMMARY_ABOVE:
-        return _site_lines(sites, lang)
+    if verbose or len(result.sites) <= SUMMARY_ABOVE:
+        return _site_lines(result.verdicts.assign(n_findings=result.n_findings().to_numpy()), lang)
+    sites = result.sites
     c = result.counts()
     zh = lang == "zh"
     out = [f"{len(sites):,} 个地块，{len(result.findings):,} 条冲突" if zh else

@@ -42,6 +42,17 @@ VERDICT_COLUMNS: list[str] = ["site_id", "name", "industry", "nature", "area_ha"
                               "provisional", "coverage", "covered_pct", "checked_layers", "not_evaluated",
                               "incomplete_layers", "incomplete_rules"]
 
+def _ranks(col: pd.Series, ranks: Mapping[str, float], missing: float) -> np.ndarray:
+    """The rank of each value of a verdict or severity column (``missing`` where it has none), each distinct
+    object looked up once."""
+    from ecogis.textcolumns import factorize_objects
+
+    codes, values = factorize_objects(col.to_numpy(dtype=object))
+    table = np.array([ranks.get(v, missing) if isinstance(v, str) else missing for v in values] + [missing],
+                     dtype=float)
+    return table[codes]  # code −1 (missing) takes the last entry
+
+
 # findings.json: text and number fields of a finding, in document order (next_steps is a list)
 _F_TEXT = ("rule_title", "feature_id", "feature_name", "zone", "feature_code", "rule_file", "source")
 #: The rule's citation for people, what of its basis is unverified, and its version (issue 11), when present.
@@ -210,25 +221,32 @@ class ScreenResult:
         return {"by_verdict": by_verdict, "by_severity": by_severity, "by_rule": by_rule, "by_layer": by_kind}
 
     def worst_sites(self, n: int = 20) -> pd.DataFrame:
-        """The ``n`` most severe sites: by verdict, then overlap with the most severe findings, then findings."""
-        v = self.verdicts
-        rank = v["verdict"].map(VERDICT_RANK).fillna(-2)
+        """The ``n`` most severe sites: by verdict, then overlap with the most severe findings, then findings.
+
+        One pass over the findings (their severities coded per distinct object) and one ``lexsort`` of the
+        sites; only the ``n`` rows returned are built.
+        """
+        sites = self.sites
         site_code, finding_code, n_codes = self._site_codes()
         nf = np.bincount(finding_code, minlength=n_codes)[site_code]
         if len(self.findings):
             # per site id: the most severe rank among its findings, then the overlap of its findings at that rank
             f = self.findings
-            sev = f["severity"].map(SEVERITY_RANK).to_numpy(dtype=float)  # NaN: no rank, never the top
+            sev = _ranks(f["severity"], SEVERITY_RANK, np.nan)  # NaN: no rank, never the top
+            sev = np.where(np.isnan(sev), -np.inf, sev)
             top_sev = np.full(n_codes, -np.inf)
-            np.fmax.at(top_sev, finding_code, sev)
+            up = np.argsort(sev, kind="stable")
+            top_sev[finding_code[up]] = sev[up]  # the last write per site is its highest rank
             ov = np.nan_to_num(f["overlap_ha"].to_numpy(dtype=float))
             overlap = np.bincount(finding_code, weights=np.where(sev == top_sev[finding_code], ov, 0.0),
                                   minlength=n_codes)[site_code]
         else:
-            overlap = np.zeros(len(v))
-        out = v.assign(n_findings=nf, worst_overlap_ha=overlap, _rank=rank.to_numpy())
-        out = out.sort_values(["_rank", "worst_overlap_ha", "n_findings"], ascending=False, kind="stable")
-        return out.drop(columns="_rank").head(n)
+            overlap = np.zeros(len(sites))
+        rank = _ranks(sites["verdict"], VERDICT_RANK, -2.0)
+        # descending on each key, ties in table order (as a stable descending sort)
+        top = np.lexsort((-nf, -overlap, -rank))[:n]
+        v = pd.DataFrame(sites.iloc[top][[c for c in VERDICT_COLUMNS if c in sites.columns]])
+        return v.assign(n_findings=nf[top], worst_overlap_ha=overlap[top])
 
     # -------------------------------------------------------------- documents
     def to_document(self) -> dict[str, Any]:
