@@ -51,6 +51,29 @@ def thread_map(func: Callable[[T], R], chunks: Iterable[T], threads: int, name: 
         return list(pool.map(func, chunks))
 
 
+def in_background(func: Callable[[], R]):
+    """Start ``func()`` on a thread of its own; return a handle whose ``result()`` waits and gives its value (or
+    raises its error).  Runs in place when one thread is configured or on a pool thread (no nesting).
+
+    For work that waits on I/O or C code without the GIL (GDAL reading a file) while the caller does other
+    work; the thread is not a pool thread, so ``func`` may use :func:`thread_map` itself.
+    """
+    if thread_count() <= 1 or in_pool():
+        return _Done(func)
+    from concurrent.futures import Future
+
+    fut: Future = Future()
+
+    def run() -> None:
+        try:
+            fut.set_result(func())
+        except BaseException as exc:  # noqa: BLE001 - raised again by result()
+            fut.set_exception(exc)
+
+    threading.Thread(target=run, name="background", daemon=True).start()  # not a pool thread's name
+    return fut
+
+
 def forked(func: Callable[[], R]):
     """Start ``func()`` in a forked child process; return a handle whose ``result()`` waits and gives its value.
 

@@ -171,20 +171,40 @@ def resolve_inputs(sites, workspace, rules, *, overrides=None, crs=None, notes: 
     Without ``rules`` the bundled national rules (``bundled``, else loaded now) and the local rules of
     the workspace's own city are used.  Only the rules in force on ``as_of`` (default today) are kept.
     """
-    from ecogis.rules import RuleSet, load_rules
+    from ecogis.parallel import in_background
     from ecogis.screening.sites import load_sites, prepare_sites
 
     if isinstance(sites, gpd.GeoDataFrame):
         site_gdf = prepare_sites(sites, overrides=overrides, notes=notes)
         inputs: list[dict[str, str]] = []
-    else:
-        paths = [sites] if isinstance(sites, (str, os.PathLike)) else list(sites)
-        site_gdf = load_sites(paths, crs=crs, overrides=overrides, notes=notes)
-        inputs = (
-            site_gdf[["source_file", "source_sha256"]].drop_duplicates()
-            .rename(columns={"source_file": "path", "source_sha256": "sha256"}).to_dict("records")
-        )
-    ws = open_workspace(workspace)
+        ws = open_workspace(workspace)
+        return site_gdf, inputs, ws, _rules_in_force(ws, rules, as_of, bundled, notes)
+    paths = [sites] if isinstance(sites, (str, os.PathLike)) else list(sites)
+    # the site files are read (GDAL, without the GIL) while the workspace is opened and the rules chosen; their
+    # notes come first, as when read first, and an error in them is the one raised
+    site_notes, rule_notes = Notes(), Notes()
+    job = in_background(lambda: load_sites(paths, crs=crs, overrides=overrides, notes=site_notes))
+    try:
+        ws = open_workspace(workspace)
+        in_force = _rules_in_force(ws, rules, as_of, bundled, rule_notes)
+    except BaseException:
+        job.result()  # a site file's error first
+        raise
+    site_gdf = job.result()
+    notes.extend(site_notes)
+    notes.extend(rule_notes)
+    inputs = (
+        site_gdf[["source_file", "source_sha256"]].drop_duplicates()
+        .rename(columns={"source_file": "path", "source_sha256": "sha256"}).to_dict("records")
+    )
+    return site_gdf, inputs, ws, in_force
+
+
+def _rules_in_force(ws: Workspace, rules, as_of: Any, bundled: Any, notes: Notes):
+    """The rules to apply: without ``rules`` the bundled national rules and the local rules of the workspace's
+    own city; only those in force on ``as_of`` (default today)."""
+    from ecogis.rules import RuleSet, load_rules
+
     day = _as_of_date(as_of)
     if rules is None:
         # the bundled rules' own cases run in the test suite; here only their schema is checked
@@ -192,13 +212,13 @@ def resolve_inputs(sites, workspace, rules, *, overrides=None, crs=None, notes: 
         in_force, said = _bundled_in_force(base, _workspace_adcodes(ws), day)
         for code, text, ids in said:
             notes.add(code, text, ids)
-        return site_gdf, inputs, ws, in_force
+        return in_force
     ruleset = rules if isinstance(rules, RuleSet) else load_rules(rules)
     in_force = ruleset.in_force(day)
     old = [f.path for f in ruleset.files if f not in in_force.files]
     if old:
         notes.add("rules", f"rule files not in force on {day.isoformat()} not applied: " + ", ".join(old))
-    return site_gdf, inputs, ws, in_force
+    return in_force
 
 
 #: The bundled rules chosen for a place and a day, by (rule set id, adcodes, day): the rule set kept alive
