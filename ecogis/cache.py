@@ -34,7 +34,7 @@ def _code_stamp() -> bytes:
     """SHA-256 of the code that parses and checks what is cached: a changed reader never meets an old entry."""
     h = hashlib.sha256()
     here = Path(__file__).resolve().parent
-    for rel in ("cache.py", "rules/yamlio.py", "rules/load.py", "rules/schema.py"):
+    for rel in ("cache.py", "rules/yamlio.py", "rules/yamlparse.py", "rules/load.py", "rules/schema.py"):
         try:
             h.update((here / rel).read_bytes())
         except OSError:

@@ -92,10 +92,11 @@ def test_a_bomb_rule_file_is_refused(tmp_path):
 
 
 def test_no_yaml_is_read_outside_the_one_loader():
-    """Static guard: yaml.safe_load / yaml.load appear nowhere in the package but ecogis/rules/yamlio.py."""
+    """Static guard: yaml.safe_load / yaml.load appear nowhere in the package but the one loader
+    (ecogis/rules/yamlio.py and the parser it imports on first use, ecogis/rules/yamlparse.py)."""
     offenders = []
     for p in (REPO / "ecogis").rglob("*.py"):
-        if p.name == "yamlio.py":
+        if p.name in ("yamlio.py", "yamlparse.py"):
             continue
         text = p.read_text(encoding="utf-8")
         for pat in ("yaml.safe_load", "yaml.load(", "yaml.full_load", "yaml.unsafe_load", "yaml.Loader"):

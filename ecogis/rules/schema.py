@@ -12,17 +12,20 @@ import functools
 import json
 import re
 from pathlib import Path
-from typing import Any, Iterable, Mapping
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from ecogis.errors import RuleError, key_path
+
+if TYPE_CHECKING:  # jsonschema is imported when a file is validated (a cached rule file needs none)
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 from ecogis.settings import settings
 
 
 @functools.lru_cache(maxsize=4)
 def _load(path: str, mtime: float) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     with open(path, encoding="utf-8") as fh:
         try:
             schema = json.load(fh)
@@ -77,6 +80,8 @@ def _describe(err: ValidationError) -> list[tuple[list[Any], str, str | None]]:
     path = list(err.absolute_path)
     v = err.validator
     if v in ("oneOf", "anyOf") and err.context:
+        from jsonschema.exceptions import best_match
+
         inner = best_match(err.context)
         # A test or where value with the wrong shape: say what is accepted.
         if path and path[-1] == "test":

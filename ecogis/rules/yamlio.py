@@ -12,39 +12,7 @@ import hashlib
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
-
 from ecogis.errors import EcogisError, RuleError
-
-
-class _SafeUniqueLoader(yaml.SafeLoader):
-    """A safe loader that refuses duplicate keys in a mapping."""
-
-
-class _FastSafeUniqueLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml: ~10× faster to parse
-    """The same loader on libyaml (when PyYAML has it); a syntax error is re-read by the Python one for its message."""
-
-
-def _construct_mapping(loader: _SafeUniqueLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        try:
-            dup = key in seen
-        except TypeError:
-            dup = False
-        if dup:
-            raise yaml.constructor.ConstructorError(
-                "while reading a mapping", node.start_mark, f"duplicate key {key!r}", key_node.start_mark)
-        try:
-            seen.add(key)
-        except TypeError:
-            pass
-    return loader.construct_mapping(node, deep=deep)
-
-
-_SafeUniqueLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_FastSafeUniqueLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 #: Largest number of nodes a YAML document may expand to through its aliases.
@@ -57,90 +25,6 @@ MAX_YAML_BYTES = 16 * 1024 * 1024
 
 class _Limit(Exception):
     """A YAML limit was hit: ``(message, line)``."""
-
-
-def _check_depth(text: str, loader_class: type = yaml.SafeLoader) -> None:
-    """Refuse nesting deeper than :data:`MAX_YAML_DEPTH` from the event stream (before any recursion)."""
-    depth = 0
-    for ev in yaml.parse(text, Loader=loader_class):
-        if isinstance(ev, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
-            depth += 1
-            if depth > MAX_YAML_DEPTH:
-                raise _Limit(f"YAML nesting is deeper than {MAX_YAML_DEPTH} levels", ev.start_mark.line + 1)
-        elif isinstance(ev, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
-            depth -= 1
-
-
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    if isinstance(node, yaml.MappingNode):
-        return [n for kv in node.value for n in kv]
-    return []
-
-
-def _expanded_nodes(root: yaml.Node) -> int:
-    """How many nodes ``root`` stands for once every alias is expanded (iterative; a cycle is refused)."""
-    memo: dict[int, int] = {}
-    on_path: set[int] = set()
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        key = id(node)
-        if done:
-            on_path.discard(key)
-            memo[key] = min(1 + sum(memo[id(c)] for c in _children(node)), MAX_YAML_NODES + 1)
-            continue
-        if key in memo:
-            continue
-        if key in on_path:
-            raise _Limit("a YAML alias refers to a node that contains it (a recursive document)",
-                         node.start_mark.line + 1)
-        on_path.add(key)
-        stack.append((node, True))
-        for c in _children(node):
-            if id(c) in on_path:
-                raise _Limit("a YAML alias refers to a node that contains it (a recursive document)",
-                             c.start_mark.line + 1)
-            if id(c) not in memo:
-                stack.append((c, False))
-    return memo[id(root)]
-
-
-def _load_safe(text: str, path: Path, error: type[EcogisError] = RuleError, what: str = "rule file") -> Any:
-    """Check depth and alias expansion, then construct (a "billion laughs" document is refused, not expanded).
-
-    libyaml parses when PyYAML has it; if it finds a syntax error the document
-    is read again by PyYAML's own parser, so messages stay the same either way.
-    """
-    try:
-        if _FastSafeUniqueLoader is not _SafeUniqueLoader:
-            try:
-                return _load_with(_FastSafeUniqueLoader, text)
-            except yaml.MarkedYAMLError as exc:
-                if not isinstance(exc, (yaml.scanner.ScannerError, yaml.parser.ParserError,
-                                        yaml.composer.ComposerError)):
-                    raise
-        return _load_with(_SafeUniqueLoader, text)
-    except _Limit as exc:
-        message, line = exc.args
-        raise error(message, path=path, where=f"line {line}",
-                    hint=f"a {what} needs no deep nesting or aliases expanding to huge documents") from None
-
-
-def _load_with(loader_class: type, text: str) -> Any:
-    _check_depth(text, loader_class)
-    loader = loader_class(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        size = _expanded_nodes(node)
-        if size > MAX_YAML_NODES:
-            raise _Limit(f"YAML aliases expand to over {MAX_YAML_NODES:,} nodes", node.start_mark.line + 1)
-        return loader.construct_document(node)
-    finally:
-        loader.dispose()
 
 
 def _plain(value: Any) -> Any:
@@ -211,18 +95,17 @@ def read_text(path: str | Path, *, error: type[EcogisError] = RuleError, what: s
 
 def loads_yaml(text: str, path: str | Path | None = None, *, error: type[EcogisError] = RuleError,
                what: str = "rule file", invalid: str = "not valid safe YAML") -> Any:
-    """Parse YAML text with the limits of :func:`read_yaml` (dates stay ``date`` objects)."""
+    """Parse YAML text with the limits of :func:`read_yaml` (dates stay ``date`` objects).
+
+    The parser (:mod:`ecogis.rules.yamlparse`, PyYAML) is imported here, on first use: a process whose YAML
+    files are all in :mod:`ecogis.cache` never imports it.
+    """
+    from ecogis.rules.yamlparse import load_checked
+
     p = Path(path) if path is not None else None
     if len(text) > MAX_YAML_BYTES:
         raise error(f"the {what} is over the limit of {MAX_YAML_BYTES:,} bytes", path=p)
-    try:
-        return _load_safe(text, p, error, what)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise error(f"{invalid}: {problem}", path=p, where=where,
-                    hint=f"a {what} is plain YAML; tags such as !!python/object are refused") from None
+    return load_checked(text, p, error=error, what=what, invalid=invalid)
 
 
 def read_mapping(path: str | Path, what: str) -> Mapping[str, Any]:
