@@ -380,40 +380,42 @@ def plot(results: list[dict], path: Path) -> None:
 
 BEGIN, END = "<!-- batch:begin -->", "<!-- batch:end -->"
 
-#: What the run of 2026-12-03 showed (kept with the table; update after a new run).
+#: What the run of 2026-12-04 showed (kept with the table; update after a new run).
 NOTES = [
-    "Notes (run of 2026-12-03 19:30–19:45 UTC; the machine ran 15–45 % slower than the 14:00 run, overlay "
-    "included (boundary 100k: 12.7 s against 10.7 s; overlap 40k: 15.9 s then 20.0 s in the same session), so "
-    "compare the ratios, not the seconds; every row API, CLI and overlay in the same run, each in its own "
-    "process; the overlap 40k row from the second invocation of the run):",
+    "Notes (run of 2026-12-04 21:04–21:08 UTC; every row API, CLI and overlay in the same run, each in its own "
+    "process; the overlap 40k row from the second invocation; the machine is shared and a tool's time varies "
+    "by 10–30 % between runs (overlap 40k overlay 8.8–9.8 s, CLI 3.0–3.6 s net the same hour), so compare "
+    "the ratios):",
     "",
-    "* **Targets.** API ≥ 5× overlay on the boundary-heavy workloads: **met on the issue's workload** (`overlap`, "
-    "40,000 parcels × 2,000 jagged red-line polygons: 6.7×, and 4.8× in the first invocation; 6.4× at 100k) and "
-    "on `multi` at 100k (5.9×); **not met** on `boundary` at 100k (3.8×) and `patches` (1.8×). CLI ≥ 3× with "
-    "every default output: **not met** — 2.5× on `overlap` at 40k (2.3× in the first invocation), 2.0× at 100k, "
-    "1.2× on `boundary`, 1.6× on `multi`, 0.6× on `patches`. Time linear in sites: yes from 10k up (the 1k runs "
-    "are fixed costs: rules, workspace, about 0.3 s). report.html ≤ 5 MB (≤ 1.8 MB), stdout ≤ 67 lines, total "
-    "overlap area within 2.1e-7 of overlay's in every row.",
-    "* **Changed in this run** (API × against the 14:00 run: `overlap` 40k 3.6 → 4.8–6.7, 100k 4.4 → 6.4, "
-    "`multi` 4.4 → 5.9, `boundary` 2.9 → 3.8, `inside` 2.1 → 2.9, `patches` 1.7 → 1.8): convex sites are "
-    "clipped by a C kernel (`ecogis.screening.convexclip`: the feature ring cut to the site's box by outcodes, "
-    "then Weiler–Atherton from crossing to crossing) that replaces `contains_properly`, `intersects`, the box "
-    "clip and GEOS's intersection for those pairs (overlap 40k: geometry CPU 4.6 → 0.9 s; 19 of 260,728 pairs "
-    "declined to GEOS; the same 44,195 Polygons and 14,717 MultiPolygons as GEOS); jagged sites are clipped by "
-    "convex features with the roles swapped (`patches`: 92 % of 884,986 pairs). Committed after this run and "
-    "not in the table: ragged arrays of holeless polygons from their counts, distinct indices by a mask, "
-    "GeoPackage sites read through GDAL's Arrow stream (0.6 → 0.25 s at 100k).",
-    "* **What blocks the API target on `boundary` and `patches`**: the geometry is no longer the bound "
-    "(boundary 100k: `overlay_pairs` 0.9–1.0 s wall of 3.1–3.4 s); the rest is a dozen per-site steps of "
-    "0.1–0.4 s each (findings assembly and messages 0.4, survey areas of the sites 0.2, rule applicability "
-    "and site preparation 0.3, incomplete-data texts 0.16, verdicts 0.12, coverage 0.2, reading the 2 million "
-    "vertices of the workspace 0.23). On `patches` 614,719 findings make the assembly 2.9 s.",
-    "* **What blocks the CLI target**: after screening, the four files are written by two processes whose CPU "
-    "is the bound (about 6.4 s of CPU at overlap 40k: `conflicts.gpkg` 2.3, report 1.8, `findings.xlsx` 1.2–"
-    "1.5, `findings.json` 1.1; all four 3.6 s wall), and the CLI reads and normalises the sites file (2.5 s at "
-    "boundary 100k with the profiler on). GDAL's GeoPackage write (its R-tree included) is 1.35 s of the "
-    "2.3; `findings.json` repeats each finding's rule basis, citation and next steps (282 MB at overlap 40k): "
-    "storing them once needs a findings schema v2 and changes to every consumer (not done).",
+    "* **Targets.** API ≥ 5× overlay on the boundary-heavy workloads: **met** — `overlap` (the issue's 40,000 "
+    "parcels × 2,000 jagged red-line polygons) 7.0×, 7.2× at 100k; `boundary` 100k 5.6×; `multi` 100k 5.3×. "
+    "CLI ≥ 3× with every default output: **not met** — 2.7× on `overlap` at 40k (3.32 s net; single runs the "
+    "same hour 3.04–3.62 s against overlay's 8.8 s, 2.4–2.9×), 2.3× at 100k, 1.5× on `boundary`, 1.9× on "
+    "`multi`, 0.7× on `patches`. Time linear in sites from 10k up (the 1k rows are fixed costs, now about "
+    "0.1 s). report.html ≤ 5 MB (≤ 1.8 MB), stdout ≤ 67 lines, total overlap area within 2.1e-7 of overlay's in "
+    "every row.",
+    "* **Changed since the 2026-12-03 table**: `findings.json` format 2 stores each rule's texts and each set of "
+    "checks once (overlap 40k: 282 → 104 MB, written in 0.45 s instead of 0.9; overlap 100k 731 → 273 MB; "
+    "`ecogis.read_findings` reads it back as `to_document()`); garbage collection paused while a batch is "
+    "screened and written (`ecogis.gcpause`: CPython otherwise walked the whole heap again and again, and in "
+    "the forked writer copied every page holding a Python object; overlap 40k CLI 4.40 → 4.15 s, boundary 100k "
+    "API 1.9 → 1.65 s); the site file read on a background thread while the workspace opens and the rules are "
+    "chosen; PyYAML and jsonschema imported only when a rule file is not in the cache; the package's bytecode "
+    "compiled by `make install` / `make bench` (a fresh process's first screen of 1,000 sites 0.22 → 0.11 s); "
+    "`worst_sites` in one lexsort (0.055 → 0.023 s). Earlier: the convex-clip kernel, ragged arrays, "
+    "GeoPackage sites through GDAL's Arrow stream.",
+    "* **What blocks the CLI target**: after screening (1.1–1.3 s) the four files are written by two processes, "
+    "both cores busy (overlap 40k: this process `conflicts.gpkg` 1.2–1.5 s, of which GDAL's own insert and "
+    "R-tree 0.8–1.05, and `findings.xlsx` 0.7–0.9 s; the forked one `findings.json` 0.45–0.65 s and the report "
+    "with its site viewer 1.1–1.4 s). That split is the best of the four files' (the ideal 1.9 s against "
+    "2.0 s); what is left is CPU in GDAL, Arrow and zlib, and page faults for the 320 MB written (sys time "
+    "0.3–1.5 s a run). Tried and not kept: GDAL's `OGR_SQLITE_JOURNAL`/`SYNCHRONOUS` off (3 %, and "
+    "process-wide, so also on the workspace a server writes), the findings table handed to GDAL as an Arrow "
+    "table built per distinct object (no gain), threads instead of the fork (slower: the GIL), glibc and "
+    "mimalloc huge pages (fewer faults, no measurable time).",
+    "* `patches` (small features wholly inside large jagged sites, 614,719 findings at 100k) stays at 2.1× for the "
+    "API: the assembly of the findings (2.4 s) and the clip (1.8 s on two threads) scale with the findings, and "
+    "the CLI writes 1 GB of files.",
 ]
 
 
