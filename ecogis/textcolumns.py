@@ -198,6 +198,42 @@ def factorize_objects(values: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ----------------------------------------------------------------------------- escaping whole columns
+def group_rows(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(group of each row, first row of each group)`` for the distinct rows of an integer matrix, the groups
+    numbered from 0 in the order their first row appears.
+
+    The columns are folded into one 64-bit key when their ranges allow (one hashing pass, ``pandas.factorize``);
+    otherwise the rows are sorted as bytes (``np.unique``).  No Python per row.
+    """
+    m = np.asarray(m)
+    if m.ndim == 1:
+        m = m[:, None]
+    n = len(m)
+    if not n:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    m = m.astype(np.int64, copy=False)
+    lo, hi = m.min(axis=0), m.max(axis=0)
+    span = (hi - lo + 1).astype(float)
+    if float(np.prod(span)) < 2.0 ** 62:
+        key = np.zeros(n, dtype=np.int64)
+        for j in range(m.shape[1]):  # per column (a few), never per row
+            key = key * int(span[j]) + (m[:, j] - lo[j])
+        codes, uniq = pd.factorize(key)
+        codes = np.asarray(codes, dtype=np.int64)
+        k = len(uniq)
+    else:
+        rows = np.ascontiguousarray(m)
+        keys = rows.view(np.dtype((np.void, rows.shape[1] * 8))).ravel()
+        _, first_sorted, inv = np.unique(keys, return_index=True, return_inverse=True)
+        order = np.argsort(first_sorted, kind="stable")
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        codes, k = rank[inv.ravel()], len(order)
+    first = np.empty(k, dtype=np.int64)
+    first[codes[::-1]] = np.arange(n - 1, -1, -1)  # the last write per group is its first row
+    return codes, first
+
+
 def text_buffers(arr: pa.Array) -> tuple[np.ndarray, memoryview]:
     """``(offsets, data)`` of a string (or large string) array, without a copy: value ``i`` is
     ``data[offsets[i]:offsets[i + 1]]`` (offsets into the whole buffer, so a slice reads only its own values;

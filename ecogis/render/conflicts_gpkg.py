@@ -47,7 +47,7 @@ import pyogrio
 
 from ecogis.errors import InputError
 from ecogis.fileutil import atomic_path
-from ecogis.textcolumns import factorize_objects
+from ecogis.textcolumns import factorize_objects, group_rows
 from ecogis.workspace.gpkg import _ident  # SQLite identifier quoting, one helper for every GeoPackage
 
 #: The finding columns that belong to the rule (the same on each of its findings): stored once, in ``rules``.
@@ -83,7 +83,8 @@ _CONFLICTS = _Split(CONFLICTS, BASE, RULES, "rule_key", "rule_id", KEPT_IN_CONFL
 
 def distinct_rows(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """``(key per row, first row of each key)``: keys ``1..k`` number the distinct value rows of ``columns``
-    in the order they first appear.  One hashing pass per column and one ``np.unique`` over the code rows;
+    in the order they first appear.  One hashing pass per column and one over the folded code rows
+    (:func:`~ecogis.textcolumns.group_rows`);
     missing values are a value of their own.  No Python per row."""
     codes = []
     for c in columns:  # missing values coded −1: a value of their own in the key
@@ -91,13 +92,8 @@ def distinct_rows(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, 
         codes.append(code)
     if not len(frame):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    m = np.ascontiguousarray(np.vstack(codes).T)
-    keys = m.view(np.dtype((np.void, m.shape[1] * 8))).ravel()
-    _, first, inv = np.unique(keys, return_index=True, return_inverse=True)
-    order = np.argsort(first, kind="stable")  # keys in the order the rows first use them (stable for readers)
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(1, len(order) + 1)
-    return rank[inv.ravel()], first[order]
+    group, first = group_rows(np.vstack(codes).T)  # numbered in the order the rows first use them
+    return group + 1, first
 
 
 def rule_keys(findings: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from ecogis.screening.availability import STATUS_TEXT, TOLERANCE
 from ecogis.screening.messages import fixed
 from ecogis.screening.verdict import PREFIX, _join, _sev, attribute_conditions, project_conditions
-from ecogis.textcolumns import factorize_objects
+from ecogis.textcolumns import factorize_objects, group_rows
 
 #: Columns the findings gain (after the engine's own).
 EXTRA_COLUMNS = ["condition", "question", "certainty"]
@@ -150,12 +150,10 @@ def join_flags(labels: Sequence[str], rows: Sequence[np.ndarray], sep: str, n: i
     if not labels:
         return np.full(n, "", dtype=object)
     m = np.vstack([np.asarray(r, dtype=bool) for r in rows])
-    packed = np.ascontiguousarray(np.packbits(m, axis=0).T)
-    keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
-    uniq, first, inv = np.unique(keys, return_index=True, return_inverse=True)
+    inv, first = group_rows(np.packbits(m, axis=0).T)
     lab = np.asarray(labels, dtype=object)
     texts = np.array([sep.join(lab[m[:, j]]) for j in first], dtype=object)
-    return texts[inv.ravel()]
+    return texts[inv]
 
 
 def incomplete_columns(rules_out: list[tuple[Any, np.ndarray, np.ndarray, str, str]], n: int,
@@ -235,11 +233,10 @@ def join_texts(columns: Sequence[np.ndarray], sep: str, n: int) -> np.ndarray:
         codes.append(code.astype(np.int64))
         uniques.append(np.asarray(uniq, dtype=object))
     m = np.ascontiguousarray(np.vstack(codes).T)
-    keys = m.view(np.dtype((np.void, m.shape[1] * 8))).ravel()
-    _, first, inv = np.unique(keys, return_index=True, return_inverse=True)
+    inv, first = group_rows(m)
     texts = np.array([sep.join(v for v in (uniques[k][m[j, k]] for k in range(len(columns))) if v)
                       for j in first], dtype=object)
-    return texts[inv.ravel()]
+    return texts[inv]
 
 
 __all__ = ["EXTRA_COLUMNS", "LEAD_COLUMNS", "part_annotation", "default_annotation", "apply_annotations",
