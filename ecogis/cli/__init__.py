@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from typing import Sequence
+import threading
+from typing import NoReturn, Sequence
 
 from ecogis import __version__
 from ecogis.cli.args import EXIT_BAD_INPUT, EXIT_INTERNAL, check_out_dir, check_out_file, int_in
@@ -383,5 +385,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
+def run() -> NoReturn:
+    """The ``ecogis`` command: :func:`main`, then :func:`exit_now` with its status."""
+    exit_now(main())
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process with ``code`` once its exit handlers have run, without freeing each of its objects.
+
+    A batch leaves millions of Python objects (the result's tables) that the
+    interpreter would otherwise free one by one on the way out: 0.15 s at
+    40,000 sites.  By now every file is written and closed; the ``atexit``
+    handlers (logging, multiprocessing, temporary files) still run, and
+    standard output and error are flushed.  With other threads still running,
+    or ``ECOGIS_FULL_EXIT=1``, the process exits the usual way.
+    """
+    if threading.active_count() > 1 or os.environ.get("ECOGIS_FULL_EXIT", "").strip() in ("1", "true", "yes"):
+        sys.exit(code)
+    import atexit
+
+    try:
+        atexit._run_exitfuncs()  # what the interpreter runs at exit, before it frees the objects
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):  # a closed pipe: nothing more can be said on it
+                pass
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()

@@ -1,7 +1,5 @@
 """``python -m ecogis.cli``."""
 
-import sys
+from ecogis.cli import run
 
-from ecogis.cli import main
-
-sys.exit(main())
+run()
