@@ -382,40 +382,41 @@ BEGIN, END = "<!-- batch:begin -->", "<!-- batch:end -->"
 
 #: What the run of 2026-12-04 showed (kept with the table; update after a new run).
 NOTES = [
-    "Notes (run of 2026-12-04 21:04–21:08 UTC; every row API, CLI and overlay in the same run, each in its own "
+    "Notes (run of 2026-12-04 21:39–21:42 UTC; every row API, CLI and overlay in the same run, each in its own "
     "process; the overlap 40k row from the second invocation; the machine is shared and a tool's time varies "
-    "by 10–30 % between runs (overlap 40k overlay 8.8–9.8 s, CLI 3.0–3.6 s net the same hour), so compare "
-    "the ratios):",
+    "by 10–20 % between runs of the same hour — overlap 40k overlay 8.3–9.8 s, CLI 2.8–3.6 s net; boundary 100k "
+    "API 1.39–1.65 s — so compare the ratios):",
     "",
-    "* **Targets.** API ≥ 5× overlay on the boundary-heavy workloads: **met** — `overlap` (the issue's 40,000 "
-    "parcels × 2,000 jagged red-line polygons) 7.0×, 7.2× at 100k; `boundary` 100k 5.6×; `multi` 100k 5.3×. "
-    "CLI ≥ 3× with every default output: **not met** — 2.7× on `overlap` at 40k (3.32 s net; single runs the "
-    "same hour 3.04–3.62 s against overlay's 8.8 s, 2.4–2.9×), 2.3× at 100k, 1.5× on `boundary`, 1.9× on "
-    "`multi`, 0.7× on `patches`. Time linear in sites from 10k up (the 1k rows are fixed costs, now about "
-    "0.1 s). report.html ≤ 5 MB (≤ 1.8 MB), stdout ≤ 67 lines, total overlap area within 2.1e-7 of overlay's in "
-    "every row.",
+    "* **Targets.** API ≥ 5× overlay on the boundary-heavy workloads: `overlap` (the issue's 40,000 parcels × "
+    "2,000 jagged red-line polygons) 8.8×, 8.1× at 100k; `multi` 100k 6.2×; `boundary` 100k 4.8× in this run "
+    "(5.4× and 5.6× in the two runs before it the same hour: at the line). CLI ≥ 3× with every default output: "
+    "`overlap` 40k **3.0×** (2.77 s net; 2.7–2.8× in the runs before), 10k 3.0×, 100k 2.4×; **not met** on "
+    "`boundary` (1.6×), `multi` (1.8×), `patches` (0.8×): there the files to write (100,000 sites, 123,000–"
+    "615,000 findings, 0.2–1 GB) cost more than the screening. Time linear in sites from 10k up (the 1k rows "
+    "are fixed costs, about 0.1 s). report.html ≤ 5 MB (≤ 1.8 MB), stdout ≤ 67 lines, total overlap area "
+    "within 2.1e-7 of overlay's in every row.",
     "* **Changed since the 2026-12-03 table**: `findings.json` format 2 stores each rule's texts and each set of "
     "checks once (overlap 40k: 282 → 104 MB, written in 0.45 s instead of 0.9; overlap 100k 731 → 273 MB; "
     "`ecogis.read_findings` reads it back as `to_document()`); garbage collection paused while a batch is "
     "screened and written (`ecogis.gcpause`: CPython otherwise walked the whole heap again and again, and in "
     "the forked writer copied every page holding a Python object; overlap 40k CLI 4.40 → 4.15 s, boundary 100k "
     "API 1.9 → 1.65 s); the site file read on a background thread while the workspace opens and the rules are "
-    "chosen; PyYAML and jsonschema imported only when a rule file is not in the cache; the package's bytecode "
-    "compiled by `make install` / `make bench` (a fresh process's first screen of 1,000 sites 0.22 → 0.11 s); "
-    "`worst_sites` in one lexsort (0.055 → 0.023 s). Earlier: the convex-clip kernel, ragged arrays, "
-    "GeoPackage sites through GDAL's Arrow stream.",
-    "* **What blocks the CLI target**: after screening (1.1–1.3 s) the four files are written by two processes, "
-    "both cores busy (overlap 40k: this process `conflicts.gpkg` 1.2–1.5 s, of which GDAL's own insert and "
-    "R-tree 0.8–1.05, and `findings.xlsx` 0.7–0.9 s; the forked one `findings.json` 0.45–0.65 s and the report "
-    "with its site viewer 1.1–1.4 s). That split is the best of the four files' (the ideal 1.9 s against "
-    "2.0 s); what is left is CPU in GDAL, Arrow and zlib, and page faults for the 320 MB written (sys time "
-    "0.3–1.5 s a run). Tried and not kept: GDAL's `OGR_SQLITE_JOURNAL`/`SYNCHRONOUS` off (3 %, and "
-    "process-wide, so also on the workspace a server writes), the findings table handed to GDAL as an Arrow "
-    "table built per distinct object (no gain), threads instead of the fork (slower: the GIL), glibc and "
-    "mimalloc huge pages (fewer faults, no measurable time).",
+    "chosen; the command's exit without freeing each object (0.15 → 0.04 s); PyYAML and jsonschema imported "
+    "only when a rule file is not in the cache; the package's bytecode compiled by `make install` / `make "
+    "bench` (a fresh process's first screen of 1,000 sites 0.22 → 0.11 s); `worst_sites` in one lexsort; "
+    "distinct code rows by hashing folded keys. Earlier: the convex-clip kernel, ragged arrays, GeoPackage "
+    "sites through GDAL's Arrow stream.",
+    "* **What bounds the CLI**: after screening (0.95–1.3 s at overlap 40k) the four files are written by two "
+    "processes, both cores busy (this process `conflicts.gpkg` 1.2–1.5 s, of which GDAL's own insert and "
+    "R-tree 0.8–1.05, and `findings.xlsx` 0.7–0.9 s; the forked one `findings.json` 0.45–0.65 s and the "
+    "report with its site viewer 1.1–1.4 s). That split is the best of the four files' (ideal 1.9 s against "
+    "2.0 s); what is left is CPU in GDAL, Arrow and ISA-L deflate, and page faults for the 320 MB written. "
+    "Tried and not kept: GDAL's `OGR_SQLITE_JOURNAL`/`SYNCHRONOUS` off (3 %, and process-wide, so also on a "
+    "workspace a server writes), the findings handed to GDAL as an Arrow table built per distinct object, the "
+    "GeoPackage and workbook on two threads, threads instead of the fork (the GIL), the other write order, "
+    "glibc and mimalloc huge pages (fewer faults, no measurable time).",
     "* `patches` (small features wholly inside large jagged sites, 614,719 findings at 100k) stays at 2.1× for the "
-    "API: the assembly of the findings (2.4 s) and the clip (1.8 s on two threads) scale with the findings, and "
-    "the CLI writes 1 GB of files.",
+    "API: the assembly of the findings (2.4 s) and the clip (1.8 s on two threads) scale with the findings.",
 ]
 
 
