@@ -115,12 +115,18 @@ VERDICT_TEXT: dict[str, dict[str, str]] = {v.value: {"zh": v.zh, "en": v.en} for
 VERDICT_COLOUR: dict[str, str] = {v.value: v.colour for v in Verdict}
 
 
-def rank_of(values: "np.ndarray | list[str] | pd.Series", ranks: Mapping[str, float] = VERDICT_RANK) -> np.ndarray:
-    """Ranks of an array of verdict or severity names in one pass (unknown names rank below every other)."""
-    import pandas as pd
+def rank_of(values: "np.ndarray | list[str] | pd.Series", ranks: Mapping[str, float] = VERDICT_RANK, *,
+            missing: float | None = None) -> np.ndarray:
+    """Ranks of an array of verdict or severity names in one pass, each distinct object looked up once.
 
-    low = min(ranks.values()) - 1
-    return pd.Series(np.asarray(values, dtype=object)).map(ranks).fillna(low).to_numpy(dtype=float)
+    Unknown or missing names take ``missing`` (default: below every other rank).
+    """
+    from ecogis.textcolumns import factorize_objects
+
+    low = min(ranks.values()) - 1 if missing is None else missing
+    codes, names = factorize_objects(np.asarray(values, dtype=object))
+    table = np.array([ranks.get(v, low) if isinstance(v, str) else low for v in names] + [low], dtype=float)
+    return table[codes]  # code −1 (missing) takes the last entry
 
 
 def from_rank(ranks: "np.ndarray | pd.Series") -> np.ndarray:

@@ -161,7 +161,10 @@ def test_format_1_is_read_as_it_is_and_broken_documents_are_refused(tmp_path, xi
     stored = json.loads((tmp_path / "f.json").read_text(encoding="utf-8"))
     bad = copy.deepcopy(stored)
     next(s for s in bad["sites"] if s["findings"])["findings"][0]["rule"] = len(bad["rules"])
-    for doc, words in ((bad, "rule"), ({**stored, "format_version": 9}, "format 9"), ({"meta": {}}, "sites")):
+    cases = [(bad, "rule"), ({**stored, "format_version": 9}, "format 9"), ({"meta": {}}, "sites"),
+             ({**stored, "checks": {"0": {}}}, "must be lists"), ({**stored, "sites": ["x"]}, "not an object"),
+             ({**stored, "sites": [{"site_id": "a", "findings": "none"}]}, "not a list of objects")]
+    for doc, words in cases:
         (tmp_path / "bad.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
         with pytest.raises(FormatError, match=words):
             ecogis.read_findings(tmp_path / "bad.json")

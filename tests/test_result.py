@@ -366,3 +366,16 @@ def test_explore_draws_the_review_map_from_the_result_alone(results, monkeypatch
     assert isinstance(m, folium.Map)
     html = m.get_root().render()
     assert results["genhe"].findings["feature_name"].dropna().iloc[0] in html
+
+
+def test_rank_of_looks_each_name_up_once_and_ranks_unknown_and_missing_below_all():
+    from ecogis.vocab import SEVERITY_RANK, VERDICT_RANK, rank_of
+
+    names = np.array(["prohibited", "clear", None, "made-up", np.nan, "not_covered", "prohibited"], dtype=object)
+    low = min(VERDICT_RANK.values()) - 1
+    assert rank_of(names).tolist() == [VERDICT_RANK["prohibited"], 0.0, low, low, low, -1.0, VERDICT_RANK["prohibited"]]
+    got = rank_of(pd.Series(names), SEVERITY_RANK, missing=np.nan)
+    assert got[0] == SEVERITY_RANK["prohibited"] and np.isnan(got[1:6]).all()
+    # the same as a dictionary lookup of every value
+    want = pd.Series(names).map(VERDICT_RANK).fillna(low).to_numpy(dtype=float)
+    assert np.array_equal(rank_of(names), want)

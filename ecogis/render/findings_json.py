@@ -411,11 +411,17 @@ def _entry(table: list, i: Any, what: str, where: str) -> dict[str, Any]:
 
 def expand_site(site: dict[str, Any], rules: list, checks: list) -> dict[str, Any]:
     """One site of a format-2 document with its checks and its findings' rule texts put back in place."""
+    if not isinstance(site, dict):
+        raise FormatError(f"findings document: a site is {type(site).__name__}, not an object", where="key sites")
     s = dict(site)
     if "checks" in s:
         s.update(_entry(checks, s.pop("checks"), "checks", f"site {s.get('site_id')!r}"))
     found = []
-    for f in s.pop("findings", None) or []:
+    findings = s.pop("findings", None) or []
+    if not isinstance(findings, list) or not all(isinstance(f, dict) for f in findings):
+        raise FormatError("findings document: a site's findings are not a list of objects",
+                          where=f"site {s.get('site_id')!r}")
+    for f in findings:
         r = _entry(rules, f.get("rule"), "rule", f"site {s.get('site_id')!r}") if "rule" in f else {}
         found.append(_ordered({**r, **{k: v for k, v in f.items() if k != "rule"}}, _FINDING_ORDER))
     return {**_ordered(s, _SITE_ORDER), "findings": found}
@@ -437,6 +443,8 @@ def expand_document(doc: dict[str, Any]) -> dict[str, Any]:
         raise FormatError(f"findings document of format {version!r}; this ecogis reads formats 1 and 2",
                           hint="upgrade ecogis", where="key format_version")
     rules, checks = doc.get("rules") or [], doc.get("checks") or []
+    if not isinstance(rules, list) or not isinstance(checks, list):
+        raise FormatError("findings document: 'rules' and 'checks' must be lists", where="key rules")
     out = {"meta": doc.get("meta", {}), "sites": [expand_site(s, rules, checks) for s in doc["sites"]]}
     if "accesslist" in doc:
         out["accesslist"] = doc["accesslist"]

@@ -187,7 +187,7 @@ def resolve_inputs(sites, workspace, rules, *, overrides=None, crs=None, notes: 
     try:
         ws = open_workspace(workspace)
         in_force = _rules_in_force(ws, rules, as_of, bundled, rule_notes)
-    except BaseException:
+    except Exception:  # (an interrupt goes at once, the reading thread abandoned)
         job.result()  # a site file's error first
         raise
     site_gdf = job.result()

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ecogis.notes import Notes
-from ecogis.vocab import SEVERITY_RANK, VERDICT_RANK, Severity, Verdict
+from ecogis.vocab import SEVERITY_RANK, VERDICT_RANK, Severity, Verdict, rank_of
 
 if TYPE_CHECKING:
     import folium
@@ -41,17 +41,6 @@ FINDING_COLUMNS: list[str] = [
 VERDICT_COLUMNS: list[str] = ["site_id", "name", "industry", "nature", "area_ha", "verdict", "verdict_text",
                               "provisional", "coverage", "covered_pct", "checked_layers", "not_evaluated",
                               "incomplete_layers", "incomplete_rules"]
-
-def _ranks(col: pd.Series, ranks: Mapping[str, float], missing: float) -> np.ndarray:
-    """The rank of each value of a verdict or severity column (``missing`` where it has none), each distinct
-    object looked up once."""
-    from ecogis.textcolumns import factorize_objects
-
-    codes, values = factorize_objects(col.to_numpy(dtype=object))
-    table = np.array([ranks.get(v, missing) if isinstance(v, str) else missing for v in values] + [missing],
-                     dtype=float)
-    return table[codes]  # code −1 (missing) takes the last entry
-
 
 # findings.json: text and number fields of a finding, in document order (next_steps is a list)
 _F_TEXT = ("rule_title", "feature_id", "feature_name", "zone", "feature_code", "rule_file", "source")
@@ -232,7 +221,7 @@ class ScreenResult:
         if len(self.findings):
             # per site id: the most severe rank among its findings, then the overlap of its findings at that rank
             f = self.findings
-            sev = _ranks(f["severity"], SEVERITY_RANK, np.nan)  # NaN: no rank, never the top
+            sev = rank_of(f["severity"], SEVERITY_RANK, missing=np.nan)  # NaN: no rank, never the top
             sev = np.where(np.isnan(sev), -np.inf, sev)
             top_sev = np.full(n_codes, -np.inf)
             up = np.argsort(sev, kind="stable")
@@ -242,7 +231,7 @@ class ScreenResult:
                                   minlength=n_codes)[site_code]
         else:
             overlap = np.zeros(len(sites))
-        rank = _ranks(sites["verdict"], VERDICT_RANK, -2.0)
+        rank = rank_of(sites["verdict"], VERDICT_RANK, missing=-2.0)
         # descending on each key, ties in table order (as a stable descending sort)
         top = np.lexsort((-nf, -overlap, -rank))[:n]
         v = pd.DataFrame(sites.iloc[top][[c for c in VERDICT_COLUMNS if c in sites.columns]])
